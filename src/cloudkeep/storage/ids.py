@@ -1,0 +1,56 @@
+"""Identifier and secret generation, injected wherever new ids are made.
+
+AWS formats: account ids are 12 digits; IAM unique ids are a 4-letter type prefix (AIDA users,
+AROA roles, AGPA groups, ANPA policies, ASIA/AKIA access keys) followed by 16 upper-case base32
+characters; secret access keys are 40 characters of base64.
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-unique-ids
+
+This module and ``storage/clock.py`` are the only places that read randomness or system time.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+
+_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+class Ids:
+    """Random ids in AWS's formats. Subclass or replace in tests for determinism."""
+
+    def token_bytes(self, n: int) -> bytes:
+        return secrets.token_bytes(n)
+
+    def _b32(self, n: int) -> str:
+        return "".join(_B32[b % 32] for b in self.token_bytes(n))
+
+    def account_id(self) -> str:
+        # AWS account ids never start with 0 in practice; keep 12 digits.
+        return str(secrets.randbelow(9 * 10**11) + 10**11)
+
+    def unique_id(self, prefix: str) -> str:
+        return prefix + self._b32(17)
+
+    def user_id(self) -> str:
+        return self.unique_id("AIDA")
+
+    def access_key_id(self, temporary: bool = False) -> str:
+        return self.unique_id("ASIA" if temporary else "AKIA")[:20]
+
+    def secret_access_key(self) -> str:
+        return base64.b64encode(self.token_bytes(30)).decode()
+
+    def password(self, length: int = 24) -> str:
+        alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789!@#%^&*()-_=+"
+        return "".join(secrets.choice(alphabet) for _ in range(length))
+
+    def request_id(self) -> str:
+        return str(uuid.uuid4())
+
+    def event_id(self) -> str:
+        return str(uuid.uuid4())
+
+    def uuid(self) -> str:
+        return str(uuid.uuid4())

@@ -1,0 +1,50 @@
+"""Plain HTTP request and response values that the wire layer and the pipeline pass around.
+
+The ASGI adapter builds an ``HttpRequest`` from what it received and writes an ``HttpResponse``
+back; nothing else touches the HTTP framework.
+
+Must not: decode or interpret any AWS protocol (that is the parsers' job).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    method: str                                  # upper-case, e.g. "POST"
+    path: str                                    # raw path as sent, still percent-encoded, e.g. "/"
+    query: str                                   # raw query string without "?", still encoded
+    headers: tuple[tuple[str, str], ...]         # (lower-case name, value) in the order received
+    body: bytes = b""
+    client_ip: str = "127.0.0.1"
+    secure: bool = False                         # True when received over TLS
+    _index: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, str] = {}
+        for name, value in self.headers:
+            # repeated headers are joined with "," as HTTP allows
+            index[name] = f"{index[name]},{value}" if name in index else value
+        object.__setattr__(self, "_index", index)
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """The value of a header by case-insensitive name (repeats joined with ',')."""
+        return self._index.get(name.lower(), default)
+
+    @property
+    def host(self) -> str:
+        return self._index.get("host", "")
+
+    def query_params(self) -> list[tuple[str, str]]:
+        """The query string decoded into (name, value) pairs, blank values kept."""
+        return parse_qsl(self.query, keep_blank_values=True)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes = b""
