@@ -1,0 +1,5 @@
+import sys
+
+from cloudkeep.cli import main
+
+sys.exit(main())

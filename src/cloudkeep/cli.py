@@ -1,0 +1,158 @@
+"""The ``cloudkeep`` command: ``serve``, ``account create``.
+
+Must not: hold logic that the server lacks (it calls the same bootstrap and account code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from cloudkeep import config as _config
+
+
+def _common_store_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, default=Path(".cloudkeep"),
+                   help="where state, the master key and the root credentials live (default ./.cloudkeep)")
+    p.add_argument("--store", default=None,
+                   help="storage URL: default SQLite in the data dir; postgresql://user@host/db for PostgreSQL")
+    p.add_argument("--durability", choices=("normal", "full"), default="normal",
+                   help="full: fsync every commit (SQLite) against power loss")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cloudkeep", description="A local, self-hostable AWS security cloud.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--host", default=_config.DEFAULT_HOST)
+    serve.add_argument("--port", type=int, default=_config.DEFAULT_PORT)
+    serve.add_argument("--workers", type=int, default=1)
+    _common_store_args(serve)
+    serve.add_argument("--test-hooks", action="store_true",
+                       help="enable /_cloudkeep/test/* (new accounts, moving the domain clock): tests only")
+    serve.add_argument("--no-credentials-file", action="store_true",
+                       help="print the first root credentials once instead of writing root-credentials.json")
+    serve.add_argument("--reset", action="store_true", help="wipe the data dir (after confirmation) first")
+    serve.add_argument("--yes", action="store_true", help="do not ask for confirmation with --reset")
+    serve.add_argument("--log-level", default="warning")
+
+    account = sub.add_parser("account", help="manage accounts (tenants)")
+    asub = account.add_subparsers(dest="account_command", required=True)
+    create = asub.add_parser("create", help="create another standalone account with its own root user")
+    create.add_argument("--email", default=None)
+    _common_store_args(create)
+    return parser
+
+
+def _config_from(args: argparse.Namespace) -> _config.ServerConfig:
+    base = _config.from_env({})
+    return replace(base, host=getattr(args, "host", base.host), port=getattr(args, "port", base.port),
+                   data_dir=args.data_dir, store_url=args.store, workers=getattr(args, "workers", 1),
+                   durability=args.durability, test_hooks=getattr(args, "test_hooks", False),
+                   credentials_file=not getattr(args, "no_credentials_file", False),
+                   log_level=getattr(args, "log_level", "warning"),
+                   master_key_b64=_config.master_key_from_env())
+
+
+def _exports(endpoint: str, key_id: str, secret: str) -> str:
+    return (f"export AWS_ENDPOINT_URL={endpoint}\n"
+            f"export AWS_DEFAULT_REGION=us-east-1\n"
+            f"export AWS_ACCESS_KEY_ID={key_id}\n"
+            f"export AWS_SECRET_ACCESS_KEY={secret}")
+
+
+def _profile(endpoint: str, key_id: str, secret: str) -> str:
+    return ("# ~/.aws/config\n[profile cloudkeep]\n"
+            f"endpoint_url = {endpoint}\nregion = us-east-1\n"
+            f"aws_access_key_id = {key_id}\naws_secret_access_key = {secret}")
+
+
+def _reset(cfg: _config.ServerConfig, yes: bool) -> bool:
+    if not yes:
+        if not sys.stdin.isatty():
+            print("cloudkeep: --reset needs confirmation; run it in a terminal or add --yes", file=sys.stderr)
+            return False
+        answer = input(f"Wipe all cloudkeep state in {cfg.data_dir}{' and ' + cfg.store_url if cfg.store_url else ''}? "
+                       "Type 'yes' to confirm: ")
+        if answer.strip() != "yes":
+            print("cloudkeep: nothing was wiped", file=sys.stderr)
+            return False
+    if cfg.store_url:
+        from cloudkeep.storage.engine import Store
+        store = Store.open(cfg.store_url, migrate=False)
+        store.drop_all()
+        store.close()
+    shutil.rmtree(cfg.data_dir, ignore_errors=True)
+    return True
+
+
+def serve(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from cloudkeep import server
+
+    cfg = _config_from(args)
+    console = Console(stderr=False, highlight=False)
+    if args.reset and not _reset(cfg, args.yes):
+        return 1
+    try:
+        store = server.open_store(cfg, migrate=True)
+        sealer = server.sealer_for(cfg)
+        boot = server.bootstrap(cfg, store, sealer)
+        store.close()
+    except Exception as exc:  # one line a person can act on
+        print(f"cloudkeep: cannot start: {exc}", file=sys.stderr)
+        return 1
+    endpoint = f"http://{cfg.host}:{cfg.port}"
+    console.print(f"[bold]cloudkeep[/bold] serving account [bold]{boot.account_id}[/bold] at {endpoint}")
+    creds = boot.created or (server.read_credentials_file(boot.credentials_path) if boot.credentials_path else None)
+    if boot.created is not None:
+        where = (f"written to {boot.credentials_path} (mode 0600)" if boot.credentials_path
+                 else "shown only this once: keep them now")
+        console.print(f"Root user {boot.created.email}, password {boot.created.password} — credentials {where}.")
+    if creds is not None:
+        console.print("\n" + _exports(endpoint, creds.access_key_id, creds.secret_access_key) + "\n", markup=False)
+        console.print(_profile(endpoint, creds.access_key_id, creds.secret_access_key) + "\n", markup=False)
+    else:
+        console.print("Root credentials were printed at first start (no credentials file).")
+    sys.stdout.flush()
+
+    import uvicorn
+
+    _config.export_to_env(cfg)
+    common = dict(host=cfg.host, port=cfg.port, log_level=cfg.log_level, access_log=False,
+                  timeout_graceful_shutdown=5, lifespan="on")
+    if cfg.workers > 1:
+        uvicorn.run("cloudkeep.server:create_app", factory=True, workers=cfg.workers, **common)
+    else:
+        uvicorn.run(server.create_app(cfg), **common)
+    return 0
+
+
+def account_create(args: argparse.Namespace) -> int:
+    from cloudkeep import server
+
+    cfg = _config_from(args)
+    store = server.open_store(cfg, migrate=True)
+    creds = server.new_account(store, server.sealer_for(cfg), email=args.email)
+    store.close()
+    print(json.dumps(creds.to_json(), indent=2))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    if args.command == "account" and args.account_command == "create":
+        return account_create(args)
+    return 2  # pragma: no cover - argparse refuses unknown commands first
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Server configuration: the only module that reads the process environment.
+
+``cloudkeep serve`` turns its flags into a ``ServerConfig`` and, for worker processes, into
+``CLOUDKEEP_*`` environment variables that each worker reads back here.
+
+Must not: hold logic beyond reading and checking settings.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal, Mapping
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4566
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    data_dir: Path = Path(".cloudkeep")
+    store_url: str | None = None              # None: SQLite in the data dir
+    workers: int = 1
+    durability: Literal["normal", "full"] = "normal"
+    test_hooks: bool = False
+    credentials_file: bool = True
+    master_key_b64: str | None = field(default=None, repr=False)
+    log_level: str = "warning"
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that lets a worker process rebuild this config."""
+        env = {
+            "CLOUDKEEP_HOST": self.host,
+            "CLOUDKEEP_PORT": str(self.port),
+            "CLOUDKEEP_DATA_DIR": str(self.data_dir),
+            "CLOUDKEEP_WORKERS": str(self.workers),
+            "CLOUDKEEP_DURABILITY": self.durability,
+            "CLOUDKEEP_TEST_HOOKS": "1" if self.test_hooks else "0",
+            "CLOUDKEEP_LOG_LEVEL": self.log_level,
+        }
+        if self.store_url:
+            env["CLOUDKEEP_STORE"] = self.store_url
+        return env
+
+
+def from_env(env: Mapping[str, str] | None = None) -> ServerConfig:
+    env = os.environ if env is None else env
+    cfg = ServerConfig(
+        host=env.get("CLOUDKEEP_HOST", DEFAULT_HOST),
+        port=int(env.get("CLOUDKEEP_PORT", DEFAULT_PORT)),
+        data_dir=Path(env.get("CLOUDKEEP_DATA_DIR", ".cloudkeep")),
+        store_url=env.get("CLOUDKEEP_STORE") or None,
+        workers=int(env.get("CLOUDKEEP_WORKERS", "1")),
+        durability="full" if env.get("CLOUDKEEP_DURABILITY") == "full" else "normal",
+        test_hooks=env.get("CLOUDKEEP_TEST_HOOKS", "0") == "1",
+        log_level=env.get("CLOUDKEEP_LOG_LEVEL", "warning"),
+    )
+    return replace(cfg, master_key_b64=master_key_from_env(env))
+
+
+def master_key_from_env(env: Mapping[str, str] | None = None) -> str | None:
+    env = os.environ if env is None else env
+    return env.get("CLOUDKEEP_MASTER_KEY") or None
+
+
+def testdata_dir(env: Mapping[str, str] | None = None) -> Path | None:
+    env = os.environ if env is None else env
+    value = env.get("CLOUDKEEP_TESTDATA")
+    return Path(value) if value else None
+
+
+def export_to_env(cfg: ServerConfig) -> None:
+    """Hands the config to worker processes (uvicorn's factory reads it back with ``from_env``)."""
+    os.environ.update(cfg.to_env())
+    if cfg.master_key_b64:
+        os.environ["CLOUDKEEP_MASTER_KEY"] = cfg.master_key_b64

@@ -1,0 +1,115 @@
+"""The ASGI adapter: the only code that touches the HTTP framework.
+
+Receive turns the ASGI scope and body into an ``HttpRequest``; serialize writes the
+``HttpResponse`` back. Between them the runner calls the stages. The pipeline runs inline on
+the event loop: its work is short and CPU-bound, and skipping a thread hop per request keeps
+the server's CPU per call low; ``--workers N`` gives parallelism across processes.
+
+Paths under ``/_cloudkeep/`` are the server's own (health; test hooks only with
+``--test-hooks``), served by a small Starlette router off the hot path.
+
+Must not: contain service logic or protocol decoding.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Awaitable, Callable
+
+from cloudkeep.wire import errors as E
+from cloudkeep.wire.http import HttpRequest, HttpResponse
+from cloudkeep.wire.model import load_service
+
+from .deps import Deps
+from .runner import handle
+
+log = logging.getLogger("cloudkeep.asgi")
+
+#: the largest body read into memory (query/json protocols' limits are lower and checked later)
+MAX_BODY = 20 * 1024 * 1024
+ADMIN_PREFIX = "/_cloudkeep/"
+
+
+class App:
+    def __init__(self, deps_factory: Callable[[], Deps], admin: Any = None,
+                 on_shutdown: Callable[[Deps], None] | None = None) -> None:
+        self._deps_factory = deps_factory
+        self._admin = admin
+        self._on_shutdown = on_shutdown
+        self.deps: Deps | None = None
+
+    async def __call__(self, scope: dict, receive: Callable[[], Awaitable[dict]],
+                       send: Callable[[dict], Awaitable[None]]) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            if self._admin is not None and scope["path"].startswith(ADMIN_PREFIX):
+                await self._admin(scope, receive, send)
+                return
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Callable, send: Callable) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self.deps = self._deps_factory()
+                except Exception as exc:
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.deps is not None and self._on_shutdown is not None:
+                    self._on_shutdown(self.deps)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: dict, receive: Callable, send: Callable) -> None:
+        deps = self.deps
+        if deps is None:  # lifespan off: build on first use
+            deps = self.deps = self._deps_factory()
+        headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+        body, too_large = await _read_body(scope, receive)
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        client = scope.get("client") or ("127.0.0.1", 0)
+        request = HttpRequest(method=scope["method"], path=raw_path.decode("latin-1"),
+                              query=scope.get("query_string", b"").decode("latin-1"), headers=headers,
+                              body=body, client_ip=client[0], secure=scope.get("scheme") == "https")
+        if too_large:
+            response = _too_large(request, deps)
+        else:
+            response = handle(request, deps)
+        await send({"type": "http.response.start", "status": response.status,
+                    "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]})
+        await send({"type": "http.response.body", "body": response.body})
+
+
+async def _read_body(scope: dict, receive: Callable) -> tuple[bytes, bool]:
+    declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+        return b"", True
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return b"", True
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks), False
+
+
+def _too_large(request: HttpRequest, deps: Deps) -> HttpResponse:
+    from cloudkeep.wire.routing import PROTOCOLS
+
+    protocol = "json" if request.header("x-amz-target") else "query"
+    service = load_service("kms" if protocol == "json" else "sts")
+    error = E.RequestEntityTooLarge(f"Request body is larger than {MAX_BODY} bytes.")
+    return PROTOCOLS[protocol].serialize_error(service, error, deps.ids.request_id())

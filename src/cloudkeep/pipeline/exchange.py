@@ -1,0 +1,48 @@
+"""The immutable record that travels through the pipeline's stages.
+
+Each stage returns ``dataclasses.replace(exchange, <its field>=...)`` or raises a
+``ServiceError``; no stage rewrites what an earlier one filled in.
+
+Must not: hold behaviour.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from botocore.model import OperationModel, ServiceModel
+
+from cloudkeep.auth.principal import Principal
+from cloudkeep.wire.http import HttpRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    request: HttpRequest
+    request_id: str
+    received_at: _dt.datetime                  # domain clock time the request arrived
+    # route
+    service: ServiceModel | None = None
+    operation: OperationModel | None = None
+    protocol: str | None = None
+    region: str | None = None                  # the region the call acts in
+    signed: Any = None                         # auth.sigv4.SignedRequestInfo, or None (unsigned)
+    read_only: bool = True
+    management_event: bool = True
+    # authenticate
+    principal: Principal | None = None
+    # parse
+    params: Mapping[str, Any] | None = None
+    # dispatch
+    result: Mapping[str, Any] | None = None
+    audited: bool = False                      # its event was written with its transaction
+
+    @property
+    def service_name(self) -> str | None:
+        return self.service.service_name if self.service is not None else None
+
+    @property
+    def operation_name(self) -> str | None:
+        return self.operation.name if self.operation is not None else None

@@ -1,0 +1,71 @@
+"""Runs one request through the stages and serializes the outcome; audits every call.
+
+Every outcome is an HTTP response in the protocol's format: a result, an AWS error, or, for a
+bug, ``InternalFailure`` (500) with the traceback in the server log only. A successful mutating
+call was audited inside its own transaction; every other call that belongs to a tenant is handed
+to the recorder's batch queue; a request that belongs to no tenant goes to the server log.
+
+Must not: contain service logic.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from cloudkeep.wire import errors as E
+from cloudkeep.wire.http import HttpRequest, HttpResponse
+from cloudkeep.wire.model import load_service
+from cloudkeep.wire.routing import PROTOCOLS
+
+from .auditing import event_for
+from .deps import Deps
+from .exchange import Exchange
+from .stages import STAGES
+
+log = logging.getLogger("cloudkeep.pipeline")
+
+_FALLBACK_SERVICE = {"query": "sts", "json": "kms"}
+
+
+def _error_protocol(ex: Exchange) -> str:
+    if ex.protocol in PROTOCOLS:
+        return ex.protocol
+    req = ex.request
+    if req.header("x-amz-target") or "json" in (req.header("content-type") or ""):
+        return "json"
+    return "query"
+
+
+def handle(request: HttpRequest, deps: Deps) -> HttpResponse:
+    ex = Exchange(request=request, request_id=deps.ids.request_id(), received_at=deps.clock.now())
+    error: E.ServiceError | None = None
+    try:
+        for stage in STAGES:
+            ex = stage(ex, deps)
+        assert ex.operation is not None and ex.protocol is not None
+        response = PROTOCOLS[ex.protocol].serialize_response(ex.operation, ex.result or {}, ex.request_id)
+    except E.ServiceError as exc:
+        error = exc
+    except Exception:  # a bug: never a traceback on the wire
+        log.exception("internal failure in %s %s", ex.service_name, ex.operation_name)
+        error = E.InternalFailure("We encountered an internal error. Please try again.")
+    if error is not None:
+        protocol = _error_protocol(ex)
+        service = ex.service or load_service(_FALLBACK_SERVICE[protocol])
+        response = PROTOCOLS[protocol].serialize_error(service, error, ex.request_id)
+    if not ex.audited:
+        _audit_off_path(ex, deps, error)
+    return response
+
+
+def _audit_off_path(ex: Exchange, deps: Deps, error: E.ServiceError | None) -> None:
+    try:
+        event = event_for(ex, deps, error)
+    except Exception:  # never fail the caller for the audit of a read
+        log.exception("could not build the audit event for %s", ex.request_id)
+        return
+    if event is not None:
+        deps.recorder.enqueue(event)
+    elif error is not None:
+        log.info("refused request %s from %s: %s %s", ex.request_id, ex.request.client_ip,
+                 error.code, error.message)

@@ -1,0 +1,197 @@
+"""The pipeline's stages: small plain functions over the immutable ``Exchange``.
+
+    route → authenticate → parse → authorize → dispatch
+
+Each returns a new ``Exchange`` with its field filled in, or raises a ``ServiceError``. The
+order is the ``STAGES`` tuple, pinned by a test. Audit happens around them, in the runner.
+
+Must not: contain service logic; reach around the chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable, Final
+
+from botocore.exceptions import OperationNotFoundError, UnknownServiceError
+
+from cloudkeep.audit.access import is_management_event, is_read_only
+from cloudkeep.auth import sigv4
+from cloudkeep.auth.principal import ANONYMOUS, Principal
+from cloudkeep.services.framework import EXEMPT, AuthzContext, Call, Check
+from cloudkeep.wire import errors as E
+from cloudkeep.wire import jsonproto, query
+from cloudkeep.wire.model import load_service, requires_auth, signing_name
+from cloudkeep.wire.regions import effective_region, is_valid_region
+from cloudkeep.wire.routing import (PROTOCOLS, protocol_of, service_for_target_prefix,
+                                    service_for_unsigned_query, services_for_signing_name)
+from cloudkeep.wire.validate import validate
+
+from .deps import Deps
+from .exchange import Exchange
+
+Stage = Callable[[Exchange, Deps], Exchange]
+
+
+# --- route --------------------------------------------------------------------------------
+
+
+def _service_name(ex: Exchange, signed: sigv4.SignedRequestInfo | None) -> str:
+    req = ex.request
+    target = req.header("x-amz-target")
+    if signed is not None:
+        candidates = services_for_signing_name(signed.scope.service)
+        if len(candidates) > 1 and target:
+            by_target = service_for_target_prefix(target.rsplit(".", 1)[0])
+            if by_target in candidates:
+                return by_target
+        if candidates:
+            return candidates[0]
+        raise E.UnknownService(f"Credential should be scoped to correct service: "
+                               f"'{signed.scope.service}' is not a known service.")
+    if target:
+        name = service_for_target_prefix(target.rsplit(".", 1)[0])
+        if name:
+            return name
+    action = query.operation_name(req)
+    if action:
+        name = service_for_unsigned_query(action)
+        if name:
+            return name
+    raise E.MissingAuthenticationToken("Request is missing Authentication Token")
+
+
+def route(ex: Exchange, deps: Deps) -> Exchange:
+    signed = sigv4.parse_authorization(ex.request)
+    name = _service_name(ex, signed)
+    try:
+        service = load_service(name)
+    except UnknownServiceError:  # pragma: no cover - names come from botocore's own list
+        raise E.UnknownService(f"Unknown service: {name}") from None
+    protocol = protocol_of(name)
+    if protocol not in PROTOCOLS:
+        raise E.NotImplementedOperation(f"The {protocol} protocol of {name} is not implemented yet.")
+    ex = replace(ex, service=service, protocol=protocol, signed=signed)
+    if protocol == "json":
+        if ex.request.method != "POST":
+            raise E.MethodNotAllowed(f"The {ex.request.method} method is not allowed for this resource.")
+        op_name = jsonproto.operation_name(service, ex.request)
+        if op_name is None:
+            raise E.InvalidAction("Missing or invalid X-Amz-Target header.")
+    else:
+        if ex.request.method not in ("GET", "POST"):
+            raise E.MethodNotAllowed(f"The {ex.request.method} method is not allowed for this resource.")
+        op_name = query.operation_name(ex.request)
+        if not op_name:
+            raise E.MissingAction("Could not find operation for the request: the Action parameter is missing.")
+    try:
+        operation = service.operation_model(op_name)
+    except OperationNotFoundError:
+        raise E.InvalidAction(f"Could not find operation {op_name} for version "
+                              f"{service.api_version}") from None
+    region = signed.scope.region if signed is not None else "us-east-1"
+    if not is_valid_region(region):
+        raise E.InvalidRegion(f"Credential should be scoped to a valid region, not '{region}'. ")
+    prefix = signing_name(service)
+    return replace(ex, operation=operation, region=effective_region(name, region),
+                   read_only=is_read_only(prefix, op_name),
+                   management_event=is_management_event(f"{service.endpoint_prefix}.amazonaws.com", op_name))
+
+
+# --- authenticate ----------------------------------------------------------------------------
+
+_INVALID_TOKEN = "The security token included in the request is invalid."
+
+
+def authenticate(ex: Exchange, deps: Deps) -> Exchange:
+    assert ex.operation is not None
+    if ex.signed is None:
+        if requires_auth(ex.operation):
+            raise E.MissingAuthenticationToken("Request is missing Authentication Token")
+        return replace(ex, principal=ANONYMOUS)
+    key_id = ex.signed.scope.access_key_id
+    credential = None
+    with deps.store.unit_of_work() as uow:
+        for resolver in deps.resolvers:
+            credential = resolver.resolve(uow, key_id)
+            if credential is not None:
+                break
+    if credential is None or not credential.active:
+        raise E.InvalidClientTokenId(_INVALID_TOKEN)
+    sigv4.verify(ex.request, ex.signed, credential.secret, now=deps.wall_now())
+    deps.key_use.touch(key_id, ex.received_at, ex.service.endpoint_prefix, ex.region)
+    return replace(ex, principal=credential.principal)
+
+
+# --- parse ----------------------------------------------------------------------------------
+
+
+def parse(ex: Exchange, deps: Deps) -> Exchange:
+    assert ex.operation is not None and ex.protocol is not None
+    params = PROTOCOLS[ex.protocol].parse_request(ex.operation, ex.request)
+    validate(ex.operation.input_shape, params, protocol=ex.protocol)
+    return replace(ex, params=params)
+
+
+# --- authorize -------------------------------------------------------------------------------
+
+
+def _authz_context(ex: Exchange, deps: Deps) -> AuthzContext:
+    assert ex.principal is not None and ex.params is not None and ex.region is not None
+    return AuthzContext(params=ex.params, account_id=ex.principal.account_id, region=ex.region,
+                        partition=deps.partition, principal=ex.principal)
+
+
+def _denied(principal: Principal, check: Check, resource: str) -> E.AccessDenied:
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
+    who = "User: " + principal.arn if principal.arn != "*" else "Anonymous user"
+    return E.AccessDenied(f"{who} is not authorized to perform: {check.action} on resource: {resource} "
+                          f"because no identity-based policy allows the {check.action} action")
+
+
+def authorize(ex: Exchange, deps: Deps) -> Exchange:
+    assert ex.operation is not None and ex.principal is not None
+    service = deps.services.get(ex.service_name or "")
+    op = ex.operation.name
+    if service is None or op not in service.operations.handlers:
+        raise E.NotImplementedOperation(f"The operation {op} of {ex.service_name} is not implemented by "
+                                        f"cloudkeep yet.")
+    entry = service.authz.get(op)
+    if entry is EXEMPT:
+        return ex
+    if not entry:  # an implemented operation without checks is refused, never served
+        raise E.AccessDenied(f"No authorization entry for {ex.service_name}:{op}.")
+    ctx = _authz_context(ex, deps)
+    for check in entry:
+        resource = check.resource_arn(ctx)
+        # Until the policy engine lands, only an account's root user is allowed, in its own
+        # account; everyone else is implicitly denied.
+        if not (ex.principal.is_root and ex.principal.account_id == ctx.account_id):
+            raise _denied(ex.principal, check, resource)
+    return ex
+
+
+# --- dispatch --------------------------------------------------------------------------------
+
+
+def dispatch(ex: Exchange, deps: Deps) -> Exchange:
+    from .auditing import event_for  # the runner's audit helper; imported late to keep stages flat
+
+    assert ex.principal is not None and ex.params is not None and ex.region is not None
+    service = deps.services[ex.service_name or ""]
+    handler = service.operations.handlers[ex.operation.name]  # type: ignore[union-attr]
+    with deps.store.unit_of_work(write=not ex.read_only) as uow:
+        call = Call(account_id=ex.principal.account_id, region=ex.region, partition=deps.partition,
+                    principal=ex.principal, request_id=ex.request_id, clock=deps.clock, ids=deps.ids,
+                    uow=uow, sealer=deps.sealer)
+        result = handler(call, ex.params)
+        ex = replace(ex, result=result)
+        if not ex.read_only:
+            event = event_for(ex, deps, None)
+            if event is not None:
+                deps.recorder.write_in(uow, event)
+                ex = replace(ex, audited=True)
+    return ex
+
+
+STAGES: Final[tuple[Stage, ...]] = (route, authenticate, parse, authorize, dispatch)

