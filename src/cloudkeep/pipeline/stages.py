@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable, Final
 
-from botocore.exceptions import OperationNotFoundError, UnknownServiceError
+from botocore.exceptions import UnknownServiceError
+from botocore.model import OperationNotFoundError
 
 from cloudkeep.audit.access import is_management_event, is_read_only
 from cloudkeep.auth import sigv4

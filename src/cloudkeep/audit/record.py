@@ -1,0 +1,158 @@
+"""The CloudTrail event record: what the pipeline knows about one call → AWS's record format.
+
+Owns: ``EventContext`` (a frozen value the pipeline fills in) and ``build_event`` (the record,
+field for field as CloudTrail writes it, in CloudTrail's field order).
+Record contents: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+userIdentity: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html
+
+- ``eventVersion`` is "1.11", the current version of the record format (record contents page).
+- ``errorCode``/``errorMessage`` appear only on failed calls, after ``userAgent``.
+- ``requestParameters`` is null when the request had none; ``responseElements`` is null on
+  failures and on read-only calls, except the STS calls that issue credentials (AssumeRole,
+  GetSessionToken, …), whose records keep them (without the secret key).
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/cloudtrail-integration.html#stscloudtrailexample
+- ``sessionCredentialFromConsole`` is the string "true", present only when true.
+- ``eventTime`` is UTC to the second: ``2026-11-29T23:42:18Z``.
+
+Must not: redact (the caller passes values already through ``audit.redact``); do I/O; copy
+values it was given (it only places them).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from typing import Any, Final, Mapping, Sequence
+
+from cloudkeep.auth.principal import Principal, PrincipalType
+
+EVENT_VERSION: Final = "1.11"
+UTC = _dt.timezone.utc
+
+# Read-only STS calls whose records still carry responseElements (the issued credentials,
+# secret left out), see the module docstring.
+_KEEP_RESPONSE_WHEN_READ_ONLY: Final[frozenset[tuple[str, str]]] = frozenset({
+    ("sts.amazonaws.com", "AssumeRole"),
+    ("sts.amazonaws.com", "AssumeRoleWithSAML"),
+    ("sts.amazonaws.com", "AssumeRoleWithWebIdentity"),
+    ("sts.amazonaws.com", "AssumeRoot"),
+    ("sts.amazonaws.com", "GetFederationToken"),
+    ("sts.amazonaws.com", "GetSessionToken"),
+})
+
+# The userIdentity of an unauthenticated (anonymous) request, as S3 records them.
+_ANONYMOUS_IDENTITY: Final = {"type": "AWSAccount", "principalId": "",
+                              "accountId": "ANONYMOUS_PRINCIPAL"}
+
+
+@dataclass(frozen=True, slots=True)
+class EventContext:
+    """Everything the pipeline knows about one call, for its CloudTrail record."""
+
+    event_id: str
+    request_id: str
+    event_time: _dt.datetime
+    event_source: str                      # e.g. "iam.amazonaws.com"
+    event_name: str                        # the operation, e.g. "CreateUser"
+    aws_region: str
+    source_ip: str
+    user_agent: str
+    principal: Principal | None            # None: authentication failed before a principal was known
+    recipient_account_id: str
+    read_only: bool
+    management_event: bool
+    request_parameters: object | None      # already redacted
+    response_elements: object | None       # already redacted
+    error_code: str | None
+    error_message: str | None
+    session_credential_from_console: bool = False
+    tls_details: Mapping[str, str] | None = None
+    additional_event_data: Mapping[str, Any] | None = None
+    # The access key a failed authentication named (only used when principal is None).
+    access_key_id: str | None = None
+    # userIdentity.sessionContext for temporary credentials (sessionIssuer, attributes, …).
+    session_context: Mapping[str, Any] | None = None
+    resources: Sequence[Mapping[str, str]] | None = None
+    shared_event_id: str | None = None
+
+
+def event_time_text(value: _dt.datetime) -> str:
+    """CloudTrail's ``eventTime``: ``2026-11-29T23:42:18Z`` (UTC, whole seconds)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def user_identity(principal: Principal | None, *, account_id: str = "",
+                  access_key_id: str | None = None,
+                  session_context: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The ``userIdentity`` element for a principal (see the userIdentity page)."""
+    if principal is None:
+        # Authentication failed: CloudTrail's "Unknown" type — the identity could not be determined.
+        out: dict[str, Any] = {"type": "Unknown", "principalId": "", "accountId": account_id}
+        if access_key_id:
+            out["accessKeyId"] = access_key_id
+        return out
+    kind = principal.type
+    if kind is PrincipalType.ANONYMOUS:
+        return dict(_ANONYMOUS_IDENTITY)
+    if kind is PrincipalType.AWS_SERVICE:
+        return {"type": "AWSService", "invokedBy": principal.principal_id}
+    if kind is PrincipalType.WEB_IDENTITY:
+        out = {"type": "WebIdentityUser", "principalId": principal.principal_id}
+        if principal.user_name:
+            out["userName"] = principal.user_name
+        return out
+    out = {"type": kind.value, "principalId": principal.principal_id, "arn": principal.arn,
+           "accountId": principal.account_id}
+    if principal.access_key_id is not None:
+        out["accessKeyId"] = principal.access_key_id
+    if kind is PrincipalType.IAM_USER and principal.user_name:
+        out["userName"] = principal.user_name
+    if session_context is not None:
+        out["sessionContext"] = session_context
+    return out
+
+
+def build_event(ctx: EventContext) -> dict[str, Any]:
+    """The CloudTrail record of one API call (a JSON-ready dict, in CloudTrail's field order)."""
+    failed = ctx.error_code is not None
+    event: dict[str, Any] = {
+        "eventVersion": EVENT_VERSION,
+        "userIdentity": user_identity(ctx.principal, account_id=ctx.recipient_account_id,
+                                      access_key_id=ctx.access_key_id,
+                                      session_context=ctx.session_context),
+        "eventTime": event_time_text(ctx.event_time),
+        "eventSource": ctx.event_source,
+        "eventName": ctx.event_name,
+        "awsRegion": ctx.aws_region,
+        "sourceIPAddress": ctx.source_ip,
+        "userAgent": ctx.user_agent,
+    }
+    if failed:
+        event["errorCode"] = ctx.error_code
+        if ctx.error_message is not None:
+            event["errorMessage"] = ctx.error_message
+    keep_response = not failed and (
+        not ctx.read_only or (ctx.event_source, ctx.event_name) in _KEEP_RESPONSE_WHEN_READ_ONLY)
+    event["requestParameters"] = ctx.request_parameters if ctx.request_parameters else None
+    event["responseElements"] = (ctx.response_elements if keep_response and ctx.response_elements
+                                 else None)
+    if ctx.additional_event_data:
+        event["additionalEventData"] = ctx.additional_event_data
+    event["requestID"] = ctx.request_id
+    event["eventID"] = ctx.event_id
+    event["readOnly"] = ctx.read_only
+    if ctx.resources:
+        event["resources"] = ctx.resources
+    event["eventType"] = "AwsApiCall"
+    event["managementEvent"] = ctx.management_event
+    event["recipientAccountId"] = ctx.recipient_account_id
+    if ctx.shared_event_id:
+        event["sharedEventID"] = ctx.shared_event_id
+    event["eventCategory"] = "Management" if ctx.management_event else "Data"
+    if ctx.tls_details:
+        event["tlsDetails"] = ctx.tls_details
+    if ctx.session_credential_from_console:
+        event["sessionCredentialFromConsole"] = "true"
+    return event

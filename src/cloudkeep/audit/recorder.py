@@ -1,0 +1,223 @@
+"""The audit recorder: writes CloudTrail records into ``audit_events``.
+
+Owns: turning a record (``build_event``'s dict) into an ``audit_events`` row, and the two ways it
+reaches the table:
+
+- ``write_in(uow, event)``: inside the caller's transaction — a successful mutating call's
+  record commits or rolls back with its change, so no acknowledged change is missing from the log.
+- ``enqueue(event)``: read-only, denied and failed calls. O(1) on the caller's thread (a deque
+  append, no I/O, no serialisation); a daemon thread writes the queue in batches of up to
+  ``batch_size``, each in one write unit of work, at least every ``flush_interval`` seconds and
+  sooner when a batch fills. ``flush()`` writes everything queued so far before it returns;
+  ``close()`` flushes and stops the thread, so a clean shutdown loses nothing.
+
+A record without a 12-digit ``recipientAccountId`` belongs to no tenant: it is refused (the
+pipeline logs such requests to the server log instead). A batch that fails to write is put back
+and retried; a record that can never be written (its event id already stored) is dropped with an
+error in the server log rather than blocking the rest.
+
+Must not: block a request on the database for a read-only, denied or failed call; know services.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as _dt
+import json
+import logging
+import threading
+from typing import Any, Mapping, Protocol
+
+from sqlalchemy import exc, insert
+
+from cloudkeep.storage.schema import audit_events
+
+_log = logging.getLogger(__name__)
+UTC = _dt.timezone.utc
+_STATEMENT = insert(audit_events)
+
+
+class _UnitOfWork(Protocol):
+    def execute(self, statement: Any, parameters: Any = None) -> Any: ...
+
+
+class _Store(Protocol):
+    def unit_of_work(self, *, write: bool = False) -> Any: ...
+
+
+def _is_account_id(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 12 and value.isdigit()
+
+
+def _event_time(text: object) -> _dt.datetime:
+    if isinstance(text, str):
+        try:
+            value = _dt.datetime.fromisoformat(text)
+            return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    raise ValueError(f"event has no valid eventTime: {text!r}")
+
+
+def _username(identity: Mapping[str, Any]) -> str | None:
+    """CloudTrail's "User name" lookup attribute: the user, "root", or the role session name."""
+    name = identity.get("userName")
+    if name:
+        return str(name)
+    kind = identity.get("type")
+    if kind == "Root":
+        return "root"
+    if kind in ("AssumedRole", "FederatedUser"):
+        arn = identity.get("arn") or ""
+        return str(arn).rsplit("/", 1)[-1] or None
+    return None
+
+
+def event_row(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The ``audit_events`` row of a record, or None if the record belongs to no tenant."""
+    account_id = event.get("recipientAccountId")
+    if not _is_account_id(account_id):
+        return None
+    identity = event.get("userIdentity") or {}
+    return {
+        "event_id": event["eventID"],
+        "account_id": account_id,
+        "event_time": _event_time(event.get("eventTime")),
+        "event_source": event["eventSource"],
+        "event_name": event["eventName"],
+        "aws_region": event["awsRegion"],
+        "read_only": bool(event["readOnly"]),
+        "management_event": bool(event["managementEvent"]),
+        "access_key_id": identity.get("accessKeyId") or None,
+        "username": _username(identity),
+        "error_code": event.get("errorCode"),
+        "record": json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=str),
+    }
+
+
+class AuditRecorder:
+    """Writes records in the caller's transaction, or queued in batches off the request path."""
+
+    def __init__(self, store: _Store, *, flush_interval: float = 0.5, batch_size: int = 200) -> None:
+        if flush_interval <= 0 or batch_size < 1:
+            raise ValueError("flush_interval must be > 0 and batch_size >= 1")
+        self._store = store
+        self._interval = flush_interval
+        self._batch_size = batch_size
+        self._queue: collections.deque[Mapping[str, Any]] = collections.deque()
+        self._wake = threading.Event()
+        self._write_lock = threading.Lock()   # one drain-and-write at a time (flush waits for it)
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="cloudkeep-audit", daemon=True)
+        self._thread.start()
+
+    # -- the request path -----------------------------------------------------------------
+
+    def write_in(self, uow: _UnitOfWork, event: Mapping[str, Any]) -> bool:
+        """Insert the record in the caller's transaction. False if refused (no tenant).
+
+        A malformed record raises (a programming error): the caller's transaction then rolls
+        back, so no change commits without its record.
+        """
+        row = event_row(event)
+        if row is None:
+            _log.warning("audit record without a tenant refused: %s %s",
+                         event.get("eventSource"), event.get("eventName"))
+            return False
+        uow.execute(_STATEMENT, row)
+        return True
+
+    def enqueue(self, event: Mapping[str, Any]) -> None:
+        """Queue a record for the background writer (no I/O here). Records of no tenant are dropped."""
+        if not _is_account_id(event.get("recipientAccountId")):
+            return
+        self._queue.append(event)
+        if self._closed:
+            self.flush()
+        elif len(self._queue) >= self._batch_size:
+            self._wake.set()
+
+    # -- writing --------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write everything queued when called; returns once it is committed.
+
+        Records the database refused stay queued for the next attempt.
+        """
+        with self._write_lock:
+            remaining = len(self._queue)
+            while remaining > 0 and self._queue:
+                written = self._write_batch()
+                if written < 0:
+                    break
+                remaining -= written
+
+    def close(self) -> None:
+        """Flush everything and stop the background thread."""
+        if not self._closed:
+            self._closed = True
+            self._wake.set()
+            self._thread.join()
+        self.flush()
+        if self._queue:
+            _log.error("audit recorder closed with %d records it could not write", len(self._queue))
+
+    def pending(self) -> int:
+        """How many records are queued and not yet written."""
+        return len(self._queue)
+
+    def _run(self) -> None:
+        while not self._closed:
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # never let the writer die; the records stay queued
+                _log.exception("audit batch write failed")
+
+    def _take(self) -> list[Mapping[str, Any]]:
+        batch: list[Mapping[str, Any]] = []
+        queue = self._queue
+        while queue and len(batch) < self._batch_size:
+            batch.append(queue.popleft())
+        return batch
+
+    def _write_batch(self) -> int:
+        """Write one batch; the number of records taken, or -1 if they were put back for a retry."""
+        events = self._take()
+        pairs: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
+        for event in events:
+            try:
+                row = event_row(event)
+            except (KeyError, TypeError, ValueError) as error:
+                _log.error("malformed audit record dropped (%s): %r", error, event)
+                continue
+            if row is not None:
+                pairs.append((event, row))
+        if not pairs:
+            return len(events)
+        try:
+            with self._store.unit_of_work(write=True) as uow:
+                uow.execute(_STATEMENT, [row for _, row in pairs])
+        except exc.IntegrityError:
+            return self._write_one_by_one(pairs, len(events))
+        except Exception:
+            _log.exception("audit batch of %d records not written; will retry", len(pairs))
+            self._queue.extendleft(event for event, _ in reversed(pairs))
+            return -1
+        return len(events)
+
+    def _write_one_by_one(self, pairs: list[tuple[Mapping[str, Any], dict[str, Any]]],
+                          taken: int) -> int:
+        """After a batch hit a duplicate: write its records singly, dropping only duplicates."""
+        for index, (_, row) in enumerate(pairs):
+            try:
+                with self._store.unit_of_work(write=True) as uow:
+                    uow.execute(_STATEMENT, row)
+            except exc.IntegrityError:
+                _log.error("audit record %s already stored; duplicate dropped", row["event_id"])
+            except Exception:
+                _log.exception("audit record not written; will retry")
+                self._queue.extendleft(event for event, _ in reversed(pairs[index:]))
+                return -1
+        return taken

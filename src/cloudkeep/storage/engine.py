@@ -1,0 +1,204 @@
+"""The database engine: SQLite in the data directory by default, PostgreSQL by URL.
+
+Owns: turning a store URL into a tuned, pooled SQLAlchemy ``Engine``; per-connection settings
+(applied once when the pool opens a connection, never per request); running the Alembic
+migrations; handing out units of work; recognising unique-constraint violations.
+
+SQLite runs in WAL mode with ``synchronous=NORMAL`` (a committed change survives a killed
+server process) or ``FULL`` (fsync at every commit), a ``busy_timeout`` so several worker
+processes can share the file, and foreign keys on. The sqlite3 driver's own transaction
+handling is switched off and SQLAlchemy emits ``BEGIN`` itself: ``BEGIN IMMEDIATE`` for write
+units of work, so concurrent writers queue on the busy timeout instead of failing on a lock
+upgrade. PostgreSQL URLs use psycopg 3 and the server's default READ COMMITTED isolation.
+
+Must not: know services or their tables' meaning; emit dialect-specific SQL outside this module.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, exc, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import QueuePool
+
+from cloudkeep.storage.uow import UnitOfWork
+
+Durability = Literal["normal", "full"]
+
+_MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
+_BUSY_TIMEOUT_MS: Final = 30_000
+_BEGIN_OPTION: Final = "cloudkeep_sqlite_begin"
+# An arbitrary constant key for the PostgreSQL advisory lock held while migrating, so that
+# several nodes starting at once migrate one after another.
+_MIGRATION_LOCK_KEY: Final = 0x636B6D67  # "ckmg"
+
+
+class StoreError(Exception):
+    """The store cannot be opened (bad URL, unsupported database)."""
+
+
+def sqlite_url(data_dir: Path) -> str:
+    """The URL of the embedded SQLite database: ``<data_dir>/cloudkeep.db``."""
+    return "sqlite:///" + str(Path(data_dir).resolve() / "cloudkeep.db")
+
+
+def is_unique_violation(error: BaseException) -> bool:
+    """True if ``error`` is a unique or primary-key constraint violation, on any backend."""
+    if not isinstance(error, exc.IntegrityError):
+        return False
+    orig = error.orig
+    if isinstance(orig, sqlite3.IntegrityError):
+        name = getattr(orig, "sqlite_errorname", "")
+        if name:
+            return name in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
+        return str(orig).startswith("UNIQUE constraint failed")
+    return getattr(orig, "sqlstate", None) == "23505"  # psycopg: unique_violation
+
+
+def _normalise_url(url: str) -> Any:
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError as error:
+        raise StoreError(f"invalid store URL {url!r}: {error}") from None
+    backend = parsed.get_backend_name()
+    if backend == "postgres":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend == "postgresql":
+        if parsed.get_driver_name() != "psycopg":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend != "sqlite":
+        raise StoreError(f"unsupported store URL {url!r}: use sqlite:///<path> or postgresql://…")
+    return parsed
+
+
+def _sqlite_engine(url: Any, durability: Durability) -> Engine:
+    if url.database in (None, "", ":memory:") or url.query.get("mode") == "memory":
+        raise StoreError("an in-memory SQLite store is not supported: give a file path")
+    _create_private_file(Path(url.database))
+    engine = create_engine(
+        url,
+        poolclass=QueuePool,
+        pool_size=8,
+        max_overflow=56,
+        pool_timeout=60,
+        query_cache_size=2000,
+        connect_args={"check_same_thread": False, "timeout": _BUSY_TIMEOUT_MS / 1000},
+    )
+    synchronous = "FULL" if durability == "full" else "NORMAL"
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 driver; "begin" below emits BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute(f"PRAGMA synchronous = {synchronous}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Straight to the driver: BEGIN needs no compilation, result or cursor bookkeeping.
+        begin = connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN")
+        connection.connection.driver_connection.execute(begin).close()
+
+    return engine
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the database file readable by its owner only (SQLite gives the -wal and -shm
+    files the same mode); an existing file is left as it is."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as error:
+        raise StoreError(f"cannot create the database file {path}: {error.strerror}") from None
+
+
+def _postgresql_engine(url: Any) -> Engine:
+    return create_engine(
+        url,
+        pool_size=8,
+        max_overflow=24,
+        pool_timeout=60,
+        pool_recycle=1800,
+        query_cache_size=2000,
+    )
+
+
+class Store:
+    """One database: its engine, its migrations and its units of work."""
+
+    engine: Engine
+    dialect: str
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        if self.dialect == "sqlite":
+            self._write_engine: Engine = engine.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+        else:
+            self._write_engine = engine
+
+    @classmethod
+    def open(cls, url: str, *, durability: Durability = "normal", migrate: bool = True) -> "Store":
+        if durability not in ("normal", "full"):
+            raise StoreError(f"unknown durability {durability!r}: use 'normal' or 'full'")
+        parsed = _normalise_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            engine = _sqlite_engine(parsed, durability)
+        else:
+            engine = _postgresql_engine(parsed)
+        store = cls(engine)
+        if migrate:
+            try:
+                store.migrate()
+            except exc.OperationalError as error:
+                store.close()
+                reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+                raise StoreError(f"cannot open the store at "
+                                 f"{parsed.render_as_string(hide_password=True)}: {reason}") from error
+            except BaseException:
+                store.close()
+                raise
+        return store
+
+    def unit_of_work(self, *, write: bool = False) -> UnitOfWork:
+        """A new unit of work (one transaction); use it as a context manager."""
+        return UnitOfWork(self._write_engine if write else self.engine, write=write)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (Alembic ``upgrade head``); idempotent.
+
+        Runs in one write transaction: on SQLite ``BEGIN IMMEDIATE`` serialises concurrent
+        starters; on PostgreSQL an advisory transaction lock does.
+        """
+        with self._write_engine.begin() as connection:
+            if self.dialect == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                   {"key": _MIGRATION_LOCK_KEY})
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config() -> Config:
+    """An Alembic configuration built in code, pointing at the packaged migrations."""
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    return config

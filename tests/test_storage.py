@@ -1,0 +1,438 @@
+"""Storage: migrations, units of work, types, constraint errors, concurrency and durability.
+
+Every test runs on SQLite and PostgreSQL (``store_url`` / ``store`` from storage_backends).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+from alembic.migration import MigrationContext
+from alembic.autogenerate import compare_metadata
+from sqlalchemy import exc, func, insert, inspect, select, text, update
+
+from cloudkeep.storage.engine import Store, StoreError, is_unique_violation, sqlite_url
+from cloudkeep.storage.schema import accounts, iam_users, metadata
+from cloudkeep.storage.uow import UnitOfWorkError
+from storage_backends import store, store_url  # noqa: F401  (pytest fixtures)
+
+UTC = dt.timezone.utc
+T0 = dt.datetime(2024, 5, 17, 12, 30, 45, 123456, tzinfo=UTC)
+
+
+def account_row(account_id: str, **overrides: object) -> dict[str, object]:
+    row: dict[str, object] = {"account_id": account_id, "email": f"{account_id}@example.com",
+                              "root_password_hash": "hash", "created_at": T0}
+    row.update(overrides)
+    return row
+
+
+def account_ids(s: Store) -> set[str]:
+    with s.unit_of_work() as uow:
+        return set(uow.execute(select(accounts.c.account_id)).scalars())
+
+
+def insert_accounts_in_process(url: str, prefix: str, count: int) -> None:
+    """A separate process: open the store (migrating concurrently) and insert ``count`` rows."""
+    s = Store.open(url)
+    try:
+        for i in range(count):
+            with s.unit_of_work(write=True) as uow:
+                uow.execute(insert(accounts).values(account_row(f"{prefix}{i:010d}")))
+    finally:
+        s.close()
+
+
+def commit_then_get_killed(url: str, account_id: str) -> None:
+    """A separate process that commits one row and is then killed without any cleanup."""
+    s = Store.open(url)
+    with s.unit_of_work(write=True) as uow:
+        uow.execute(insert(accounts).values(account_row(account_id)))
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+# -- migrations ------------------------------------------------------------------------------
+
+def test_migrations_create_exactly_the_schema(store_url: str) -> None:
+    s = Store.open(store_url)
+    try:
+        with s.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, metadata) == []
+            assert context.get_current_revision() == "0001"
+            tables = set(inspect(connection).get_table_names())
+        assert tables == set(metadata.tables) | {"alembic_version"}
+    finally:
+        s.close()
+
+
+def test_open_without_migrate_leaves_the_database_empty(store_url: str) -> None:
+    s = Store.open(store_url, migrate=False)
+    try:
+        with s.engine.connect() as connection:
+            assert inspect(connection).get_table_names() == []
+        s.migrate()
+        with s.engine.connect() as connection:
+            assert set(metadata.tables) <= set(inspect(connection).get_table_names())
+    finally:
+        s.close()
+
+
+def test_migrate_is_idempotent_and_keeps_data(store: Store) -> None:
+    with store.unit_of_work(write=True) as uow:
+        uow.execute(insert(accounts).values(account_row("111111111111")))
+    store.migrate()
+    store.migrate()
+    again = Store.open(store.engine.url.render_as_string(hide_password=False))
+    try:
+        assert account_ids(again) == {"111111111111"}
+        with again.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, metadata) == []
+    finally:
+        again.close()
+
+
+# -- units of work ---------------------------------------------------------------------------
+
+def test_unit_of_work_commits_on_clean_exit(store: Store) -> None:
+    with store.unit_of_work(write=True) as uow:
+        uow.execute(insert(accounts).values(account_row("111111111111")))
+        uow.execute(insert(accounts).values(account_row("222222222222")))
+        assert uow.wrote
+    assert account_ids(store) == {"111111111111", "222222222222"}
+
+
+def test_unit_of_work_rolls_back_everything_on_exception(store: Store) -> None:
+    with pytest.raises(RuntimeError, match="boom"):
+        with store.unit_of_work(write=True) as uow:
+            uow.execute(insert(accounts).values(account_row("111111111111")))
+            uow.execute(insert(accounts).values(account_row("222222222222")))
+            raise RuntimeError("boom")
+    assert account_ids(store) == set()
+
+
+def test_after_commit_runs_only_after_a_commit(store: Store) -> None:
+    calls: list[str] = []
+    with store.unit_of_work(write=True) as uow:
+        uow.execute(insert(accounts).values(account_row("111111111111")))
+        uow.after_commit(lambda: calls.append("committed"))
+        assert calls == []
+    assert calls == ["committed"]
+    with pytest.raises(ValueError):
+        with store.unit_of_work(write=True) as uow:
+            uow.execute(insert(accounts).values(account_row("222222222222")))
+            uow.after_commit(lambda: calls.append("rolled back"))
+            raise ValueError
+    assert calls == ["committed"]
+
+
+def test_failing_after_commit_callback_does_not_undo_the_commit(store: Store) -> None:
+    def fail() -> None:
+        raise RuntimeError("callback failed")
+
+    with store.unit_of_work(write=True) as uow:
+        uow.execute(insert(accounts).values(account_row("111111111111")))
+        uow.after_commit(fail)
+    assert account_ids(store) == {"111111111111"}
+
+
+def test_read_unit_of_work_refuses_writes_and_reports_nothing_written(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        assert uow.execute(select(accounts)).all() == []
+        with pytest.raises(UnitOfWorkError, match="write=True"):
+            uow.execute(insert(accounts).values(account_row("111111111111")))
+        assert not uow.wrote
+    assert account_ids(store) == set()
+
+
+def test_explicit_commit_and_rollback(store: Store) -> None:
+    uow = store.unit_of_work(write=True)
+    uow.execute(insert(accounts).values(account_row("111111111111")))
+    uow.commit()
+    uow.execute(insert(accounts).values(account_row("222222222222")))
+    uow.rollback()
+    assert account_ids(store) == {"111111111111"}
+
+
+def test_ended_unit_of_work_cannot_be_reused(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        uow.execute(select(accounts))
+    with pytest.raises(UnitOfWorkError):
+        uow.execute(select(accounts))
+
+
+def test_unused_unit_of_work_touches_no_connection(store: Store) -> None:
+    checked_out = store.engine.pool.checkedout()
+    with store.unit_of_work(write=True) as uow:
+        assert store.engine.pool.checkedout() == checked_out
+    assert not uow.wrote
+
+
+def test_unit_of_work_returns_its_connection_to_the_pool(store: Store) -> None:
+    before = store.engine.pool.checkedout()
+    with store.unit_of_work() as uow:
+        uow.execute(select(accounts))
+        assert store.engine.pool.checkedout() == before + 1
+    assert store.engine.pool.checkedout() == before
+
+
+# -- types and constraints -------------------------------------------------------------------
+
+def test_utc_datetime_round_trips_aware_datetimes(store: Store) -> None:
+    ist = dt.timezone(dt.timedelta(hours=5, minutes=30))
+    written = dt.datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=ist)
+    with store.unit_of_work(write=True) as uow:
+        uow.execute(insert(accounts).values(account_row("111111111111", created_at=written)))
+    with store.unit_of_work() as uow:
+        read = uow.execute(select(accounts.c.created_at)).scalar_one()
+    assert read == written
+    assert read.utcoffset() == dt.timedelta(0)
+    assert read.replace(tzinfo=None) == dt.datetime(2024, 1, 1, 21, 34, 5, 678901)
+
+
+def test_utc_datetime_orders_by_instant(store: Store) -> None:
+    later = dt.datetime(2024, 1, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))  # 15:00Z
+    earlier = dt.datetime(2024, 1, 1, 14, 0, tzinfo=UTC)
+    with store.unit_of_work(write=True) as uow:
+        uow.execute(insert(accounts).values(account_row("111111111111", created_at=later)))
+        uow.execute(insert(accounts).values(account_row("222222222222", created_at=earlier)))
+    with store.unit_of_work() as uow:
+        ordered = uow.execute(select(accounts.c.account_id).order_by(accounts.c.created_at)).scalars()
+        assert list(ordered) == ["222222222222", "111111111111"]
+
+
+def test_utc_datetime_rejects_naive_datetimes(store: Store) -> None:
+    with pytest.raises(exc.StatementError, match="naive datetime"):
+        with store.unit_of_work(write=True) as uow:
+            uow.execute(insert(accounts).values(
+                account_row("111111111111", created_at=dt.datetime(2024, 1, 1))))
+    assert account_ids(store) == set()
+
+
+def test_column_default_applies(store: Store) -> None:
+    with store.unit_of_work(write=True) as uow:
+        uow.execute(insert(accounts).values(account_row("111111111111")))
+    with store.unit_of_work() as uow:
+        assert uow.execute(select(accounts.c.status)).scalar_one() == "ACTIVE"
+
+
+def test_duplicate_primary_key_is_a_unique_violation(store: Store) -> None:
+    with store.unit_of_work(write=True) as uow:
+        uow.execute(insert(accounts).values(account_row("111111111111")))
+    with pytest.raises(exc.IntegrityError) as raised:
+        with store.unit_of_work(write=True) as uow:
+            uow.execute(insert(accounts).values(account_row("111111111111", email="other")))
+    assert is_unique_violation(raised.value)
+    with store.unit_of_work() as uow:
+        assert uow.execute(select(accounts.c.email)).scalar_one() == "111111111111@example.com"
+
+
+def iam_user_row(account_id: str, name: str, user_id: str) -> dict[str, object]:
+    return {"account_id": account_id, "user_name_key": name.lower(), "user_name": name,
+            "user_id": user_id, "path": "/", "arn": f"arn:aws:iam::{account_id}:user/{name}",
+            "created_at": T0}
+
+
+def test_duplicate_unique_column_is_a_unique_violation(store: Store) -> None:
+    with pytest.raises(exc.IntegrityError) as raised:
+        with store.unit_of_work(write=True) as uow:
+            uow.execute(insert(accounts).values(account_row("111111111111")))
+            uow.execute(insert(iam_users).values(iam_user_row("111111111111", "Alice", "AIDA1")))
+            uow.execute(insert(iam_users).values(iam_user_row("111111111111", "Bob", "AIDA1")))
+    assert is_unique_violation(raised.value)
+
+
+def test_foreign_key_violation_is_enforced_and_not_a_unique_violation(store: Store) -> None:
+    with pytest.raises(exc.IntegrityError) as raised:
+        with store.unit_of_work(write=True) as uow:
+            uow.execute(insert(iam_users).values(iam_user_row("999999999999", "Alice", "AIDA1")))
+    assert not is_unique_violation(raised.value)
+    assert not is_unique_violation(ValueError("UNIQUE constraint failed"))
+
+
+def test_savepoint_lets_the_transaction_continue_after_a_violation(store: Store) -> None:
+    with store.unit_of_work(write=True) as uow:
+        uow.execute(insert(accounts).values(account_row("111111111111")))
+        with pytest.raises(exc.IntegrityError) as raised:
+            with uow.savepoint():
+                uow.execute(insert(accounts).values(account_row("222222222222")))
+                uow.execute(insert(accounts).values(account_row("111111111111")))
+        assert is_unique_violation(raised.value)
+        uow.execute(insert(accounts).values(account_row("333333333333")))
+    assert account_ids(store) == {"111111111111", "333333333333"}
+
+
+# -- concurrency and durability --------------------------------------------------------------
+
+def test_concurrent_writer_threads_lose_nothing(store: Store) -> None:
+    threads, per_thread = 8, 25
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def writer(t: int) -> None:
+        try:
+            start.wait()
+            for i in range(per_thread):
+                with store.unit_of_work(write=True) as uow:
+                    # read first, then write: the lock-upgrade path repositories take
+                    n = uow.execute(select(func.count()).select_from(accounts)).scalar_one()
+                    uow.execute(insert(accounts).values(account_row(f"{t:02d}{i:010d}")))
+                    uow.execute(update(accounts)
+                                .where(accounts.c.account_id == f"{t:02d}{i:010d}")
+                                .values(email=f"seen-{n}"))
+        except BaseException as error:  # noqa: BLE001 — reported below
+            errors.append(error)
+
+    workers = [threading.Thread(target=writer, args=(t,)) for t in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert errors == []
+    expected = {f"{t:02d}{i:010d}" for t in range(threads) for i in range(per_thread)}
+    assert account_ids(store) == expected
+
+
+def test_concurrent_writer_processes_lose_nothing(store_url: str) -> None:
+    # Both processes start on an empty database, so they also migrate concurrently.
+    ctx = multiprocessing.get_context("spawn")
+    count = 40
+    procs = [ctx.Process(target=insert_accounts_in_process, args=(store_url, p, count))
+             for p in ("11", "22")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    s = Store.open(store_url)
+    try:
+        assert account_ids(s) == {f"{p}{i:010d}" for p in ("11", "22") for i in range(count)}
+    finally:
+        s.close()
+
+
+def test_committed_row_is_visible_from_a_new_store(store: Store) -> None:
+    url = store.engine.url.render_as_string(hide_password=False)
+    with store.unit_of_work(write=True) as uow:
+        uow.execute(insert(accounts).values(account_row("111111111111")))
+    other = Store.open(url)
+    try:
+        assert account_ids(other) == {"111111111111"}
+    finally:
+        other.close()
+    store.close()
+    reopened = Store.open(url, durability="full")
+    try:
+        assert account_ids(reopened) == {"111111111111"}
+    finally:
+        reopened.close()
+
+
+def test_committed_row_survives_a_killed_process(store_url: str) -> None:
+    Store.open(store_url).close()
+    ctx = multiprocessing.get_context("spawn")
+    proc = ctx.Process(target=commit_then_get_killed, args=(store_url, "111111111111"))
+    proc.start()
+    proc.join(timeout=120)
+    assert proc.exitcode == -signal.SIGKILL
+    s = Store.open(store_url)
+    try:
+        assert account_ids(s) == {"111111111111"}
+    finally:
+        s.close()
+
+
+# -- engine settings -------------------------------------------------------------------------
+
+def test_store_reports_its_dialect_and_uses_psycopg_for_postgresql(store: Store) -> None:
+    assert store.dialect == store.engine.dialect.name
+    assert store.dialect in ("sqlite", "postgresql")
+    if store.dialect == "postgresql":
+        assert store.engine.dialect.driver == "psycopg"
+
+
+@pytest.mark.parametrize(("durability", "synchronous"), [("normal", 1), ("full", 2)])
+def test_sqlite_connection_settings(tmp_path: Path, durability: str, synchronous: int) -> None:
+    s = Store.open(sqlite_url(tmp_path), durability=durability)  # type: ignore[arg-type]
+    try:
+        with s.unit_of_work() as uow:
+            pragma = lambda name: uow.execute(text(f"PRAGMA {name}")).scalar_one()  # noqa: E731
+            assert pragma("journal_mode") == "wal"
+            assert pragma("synchronous") == synchronous
+            assert pragma("foreign_keys") == 1
+            assert pragma("busy_timeout") >= 5000
+        assert (tmp_path / "cloudkeep.db").is_file()
+    finally:
+        s.close()
+
+
+def test_sqlite_write_unit_of_work_takes_the_write_lock_up_front(tmp_path: Path) -> None:
+    import sqlite3
+
+    s = Store.open(sqlite_url(tmp_path))
+    try:
+        with s.unit_of_work(write=True) as uow:
+            uow.connection  # begins: BEGIN IMMEDIATE
+            other = sqlite3.connect(str(tmp_path / "cloudkeep.db"), timeout=0.05,
+                                    isolation_level=None)
+            try:
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    other.execute("BEGIN IMMEDIATE")
+            finally:
+                other.close()
+        with s.unit_of_work() as uow:  # a read unit of work does not block writers
+            uow.execute(select(accounts))
+            other = sqlite3.connect(str(tmp_path / "cloudkeep.db"), timeout=0.05,
+                                    isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+            finally:
+                other.close()
+    finally:
+        s.close()
+
+
+def test_postgres_scheme_aliases_and_bad_urls(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="unsupported"):
+        Store.open("mysql://localhost/db", migrate=False)
+    with pytest.raises(StoreError, match="in-memory"):
+        Store.open("sqlite://", migrate=False)
+    with pytest.raises(StoreError, match="durability"):
+        Store.open(sqlite_url(tmp_path), durability="sometimes", migrate=False)  # type: ignore[arg-type]
+    s = Store.open("postgres://nobody@127.0.0.1:1/none", migrate=False)  # lazily connects
+    try:
+        assert s.engine.dialect.driver == "psycopg" and s.dialect == "postgresql"
+    finally:
+        s.close()
+
+
+def test_sqlite_url_points_into_the_data_dir(tmp_path: Path) -> None:
+    assert sqlite_url(tmp_path) == f"sqlite:///{tmp_path.resolve()}/cloudkeep.db"
+
+
+def test_sqlite_database_files_are_private(tmp_path: Path) -> None:
+    data_dir = tmp_path / "new-data-dir"
+    s = Store.open(sqlite_url(data_dir))
+    try:
+        with s.unit_of_work(write=True) as uow:
+            uow.execute(insert(accounts).values(account_row("111111111111")))
+        files = {p.name: p.stat().st_mode & 0o777 for p in data_dir.iterdir()}
+    finally:
+        s.close()
+    assert files["cloudkeep.db"] == 0o600
+    assert all(mode == 0o600 for mode in files.values())
+
+
+def test_unreachable_postgresql_is_a_one_line_store_error() -> None:
+    with pytest.raises(StoreError, match="cannot open the store at postgresql") as raised:
+        Store.open("postgresql://nobody:s3cret@127.0.0.1:1/none")
+    assert "s3cret" not in str(raised.value)
+    assert "\n" not in str(raised.value)
