@@ -155,3 +155,17 @@ class InvalidRegion(ServiceError):
 class AccessDenied(ServiceError):
     code = "AccessDenied"; status = 403
     protocol_codes = {"json": ("AccessDeniedException", 400)}
+
+
+# --- S3's own authentication errors (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html)
+
+
+class RequestTimeTooSkewed(ServiceError):
+    """S3: request time more than 15 minutes from server time (extras RequestTime, ServerTime,
+    MaxAllowedSkewMilliseconds, as S3 sends them)."""
+    code = "RequestTimeTooSkewed"; status = 403
+
+
+class XAmzContentSHA256Mismatch(ServiceError):
+    """S3: the x-amz-content-sha256 header does not match the body received."""
+    code = "XAmzContentSHA256Mismatch"; status = 400
