@@ -81,8 +81,10 @@ class App:
             response = _too_large(request, deps)
         else:
             response = handle(request, deps)
-        await send({"type": "http.response.start", "status": response.status,
-                    "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]})
+        raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        if not any(k.lower() == b"content-length" for k, _ in raw_headers):
+            raw_headers.append((b"content-length", str(len(response.body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": response.body})
 
 
