@@ -193,9 +193,9 @@ def test_iam_user_without_policies_is_denied_with_access_denied(cloudkeep_accoun
         iam.get_user(UserName="mallory")  # nothing was written
 
 
-def test_validation_error_has_aws_message(cloudkeep_account):
-    iam = cloudkeep_account.client("iam")
-    iam.meta.events.unregister("before-parameter-build.iam", None)
+def test_validation_errors_have_iams_messages(cloudkeep_account):
+    # IAM answers its own message for names outside [\w+=,.@-]+ and the generic Coral format
+    # (without echoing the value) for length errors; see wire/validate.py for the sources.
     from botocore.config import Config
     from cloudkeep.testing.server import client_for
     raw = client_for(cloudkeep_account.endpoint, "iam", cloudkeep_account.access_key_id,
@@ -204,9 +204,20 @@ def test_validation_error_has_aws_message(cloudkeep_account):
     with pytest.raises(ClientError) as exc:
         raw.create_user(UserName="a b")
     assert _code(exc.value) == "ValidationError"
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert exc.value.response["Error"]["Message"] == (
-        "1 validation error detected: Value 'a b' at 'userName' failed to satisfy constraint: "
-        "Member must satisfy regular expression pattern: [\\w+=,.@-]+")
+        "The specified value for userName is invalid. It must contain only alphanumeric characters "
+        "and/or the following: +=,.@_-")
+    with pytest.raises(ClientError) as exc:
+        raw.create_user(UserName="x" * 65)
+    assert exc.value.response["Error"]["Message"] == (
+        "1 validation error detected: Value at 'userName' failed to satisfy constraint: "
+        "Member must have length less than or equal to 64")
+    with pytest.raises(ClientError) as exc:
+        raw.update_access_key(AccessKeyId="AKIAAAAAAAAAAAAAAAAA", Status="Paused")
+    assert _code(exc.value) == "ValidationError"
+    assert "Member must satisfy enum value set: [Active, Inactive" in exc.value.response["Error"]["Message"]
+    assert cloudkeep_account.client("iam").list_users()["Users"] == []
 
 
 def test_operation_in_model_but_not_implemented_is_501_after_authentication(cloudkeep_account, cloudkeep_server):
@@ -236,3 +247,31 @@ def test_request_id_header_on_success_and_error(cloudkeep_account):
     with pytest.raises(ClientError) as exc:
         cloudkeep_account.client("iam").get_user(UserName="nobody")
     assert re.fullmatch(r"[0-9a-f-]{36}", exc.value.response["ResponseMetadata"]["RequestId"])
+
+
+def test_create_user_with_tags_and_boundary_returns_them_and_get_user_shows_them(cloudkeep_account):
+    iam = cloudkeep_account.client("iam")
+    boundary = "arn:aws:iam::aws:policy/PowerUserAccess"
+    created = iam.create_user(UserName="tagged", Tags=[{"Key": "team", "Value": "a"}, {"Key": "env", "Value": ""}],
+                              PermissionsBoundary=boundary)["User"]
+    assert created["Tags"] == [{"Key": "team", "Value": "a"}, {"Key": "env", "Value": ""}]
+    got = iam.get_user(UserName="tagged")["User"]
+    assert got["Tags"] == created["Tags"]
+    assert got["PermissionsBoundary"] == {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
+    assert "Tags" not in iam.list_users()["Users"][0]
+    iam.delete_user(UserName="tagged")
+
+
+def test_duplicate_tag_keys_any_case_are_invalid_input_and_write_nothing(cloudkeep_account):
+    iam = cloudkeep_account.client("iam")
+    with pytest.raises(ClientError) as exc:
+        iam.create_user(UserName="dup", Tags=[{"Key": "Team", "Value": "a"}, {"Key": "team", "Value": "b"}])
+    assert _code(exc.value) == "InvalidInput"
+    assert iam.list_users()["Users"] == []
+
+
+def test_permissions_boundary_that_is_not_a_policy_arn_is_invalid_input(cloudkeep_account):
+    iam = cloudkeep_account.client("iam")
+    with pytest.raises(ClientError) as exc:
+        iam.create_user(UserName="pb", PermissionsBoundary="arn:aws:iam::123456789012:user/notapolicy")
+    assert _code(exc.value) == "InvalidInput"

@@ -27,6 +27,10 @@ log = logging.getLogger("cloudkeep.asgi")
 
 #: the largest body read into memory (query/json protocols' limits are lower and checked later)
 MAX_BODY = 20 * 1024 * 1024
+#: the largest request header section (names, values and separators) served; an Application Load
+#: Balancer refuses more than 64 KB of request headers with a 400
+#: (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html)
+MAX_HEADER_BYTES = 64 * 1024
 ADMIN_PREFIX = "/_cloudkeep/"
 
 
@@ -71,14 +75,21 @@ class App:
         if deps is None:  # lifespan off: build on first use
             deps = self.deps = self._deps_factory()
         headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
-        body, too_large = await _read_body(scope, receive)
+        header_too_large = sum(len(k) + len(v) + 4 for k, v in scope["headers"]) > MAX_HEADER_BYTES
+        body, too_large = (b"", False) if header_too_large else await _read_body(scope, receive)
         raw_path = scope.get("raw_path") or scope["path"].encode()
         client = scope.get("client") or ("127.0.0.1", 0)
-        request = HttpRequest(method=scope["method"], path=raw_path.decode("latin-1"),
-                              query=scope.get("query_string", b"").decode("latin-1"), headers=headers,
+        # UTF-8 with surrogateescape keeps any raw byte a client sent, so signatures still match
+        request = HttpRequest(method=scope["method"], path=raw_path.decode("utf-8", "surrogateescape"),
+                              query=scope.get("query_string", b"").decode("utf-8", "surrogateescape"),
+                              headers=headers,
                               body=body, client_ip=client[0], secure=scope.get("scheme") == "https")
-        if too_large:
-            response = _too_large(request, deps)
+        if header_too_large:
+            response = _refuse(request, deps, E.RequestHeaderSectionTooLarge(
+                "Your request header section exceeds the maximum allowed size."))
+        elif too_large:
+            response = _refuse(request, deps, E.RequestEntityTooLarge(
+                f"Request body is larger than {MAX_BODY} bytes."))
         else:
             response = handle(request, deps)
         raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
@@ -108,10 +119,10 @@ async def _read_body(scope: dict, receive: Callable) -> tuple[bytes, bool]:
     return b"".join(chunks), False
 
 
-def _too_large(request: HttpRequest, deps: Deps) -> HttpResponse:
+def _refuse(request: HttpRequest, deps: Deps, error: E.ServiceError) -> HttpResponse:
+    """A request refused before the pipeline (too large to read), in the protocol's error format."""
     from cloudkeep.wire.routing import PROTOCOLS
 
     protocol = "json" if request.header("x-amz-target") else "query"
     service = load_service("kms" if protocol == "json" else "sts")
-    error = E.RequestEntityTooLarge(f"Request body is larger than {MAX_BODY} bytes.")
     return PROTOCOLS[protocol].serialize_error(service, error, deps.ids.request_id())

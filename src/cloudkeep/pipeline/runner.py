@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import logging
 
+from botocore.model import ServiceModel
+
+from cloudkeep.auth import sigv4
 from cloudkeep.wire import errors as E
 from cloudkeep.wire.http import HttpRequest, HttpResponse
 from cloudkeep.wire.model import load_service
-from cloudkeep.wire.routing import PROTOCOLS
+from cloudkeep.wire.routing import PROTOCOLS, protocol_of
 
 from .auditing import event_for
 from .deps import Deps
 from .exchange import Exchange
-from .stages import STAGES
+from .stages import STAGES, _service_name
 
 log = logging.getLogger("cloudkeep.pipeline")
 
@@ -34,6 +37,22 @@ def _error_protocol(ex: Exchange) -> str:
     if req.header("x-amz-target") or "json" in (req.header("content-type") or ""):
         return "json"
     return "query"
+
+
+def _error_target(ex: Exchange) -> tuple[str, ServiceModel]:
+    """The protocol and service an error is written in. When routing failed part way (a bad
+    body, a missing or unknown Action), the service the request names (credential scope or
+    target) still decides the format, so an IAM client gets IAM's XML error, never JSON."""
+    if ex.service is not None and ex.protocol in PROTOCOLS:
+        return ex.protocol, ex.service
+    try:
+        name: str | None = _service_name(ex, sigv4.parse_authorization(ex.request))
+    except Exception:  # noqa: BLE001 - this only picks the error's format; never fail here
+        name = None
+    if name is not None and protocol_of(name) in PROTOCOLS:
+        return protocol_of(name), load_service(name)
+    protocol = _error_protocol(ex)
+    return protocol, load_service(_FALLBACK_SERVICE[protocol])
 
 
 def handle(request: HttpRequest, deps: Deps) -> HttpResponse:
@@ -50,8 +69,7 @@ def handle(request: HttpRequest, deps: Deps) -> HttpResponse:
         log.exception("internal failure in %s %s", ex.service_name, ex.operation_name)
         error = E.InternalFailure("We encountered an internal error. Please try again.")
     if error is not None:
-        protocol = _error_protocol(ex)
-        service = ex.service or load_service(_FALLBACK_SERVICE[protocol])
+        protocol, service = _error_target(ex)
         response = PROTOCOLS[protocol].serialize_error(service, error, ex.request_id)
     if not ex.audited:
         _audit_off_path(ex, deps, error)

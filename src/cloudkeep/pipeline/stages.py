@@ -23,7 +23,7 @@ from cloudkeep.services.framework import EXEMPT, AuthzContext, Call, Check
 from cloudkeep.wire import errors as E
 from cloudkeep.wire import jsonproto, query
 from cloudkeep.wire.model import load_service, requires_auth, signing_name
-from cloudkeep.wire.regions import effective_region, is_valid_region
+from cloudkeep.wire.regions import effective_region, partition_regions
 from cloudkeep.wire.routing import (PROTOCOLS, protocol_of, service_for_target_prefix,
                                     service_for_unsigned_query, services_for_signing_name)
 from cloudkeep.wire.validate import validate
@@ -63,7 +63,7 @@ def _service_name(ex: Exchange, signed: sigv4.SignedRequestInfo | None) -> str:
 
 
 def route(ex: Exchange, deps: Deps) -> Exchange:
-    signed = sigv4.parse_authorization(ex.request)
+    signed = sigv4.parse_authorization(ex.request, now=deps.wall_now())
     name = _service_name(ex, signed)
     try:
         service = load_service(name)
@@ -91,8 +91,6 @@ def route(ex: Exchange, deps: Deps) -> Exchange:
         raise E.InvalidAction(f"Could not find operation {op_name} for version "
                               f"{service.api_version}") from None
     region = signed.scope.region if signed is not None else "us-east-1"
-    if not is_valid_region(region):
-        raise E.InvalidRegion(f"Credential should be scoped to a valid region, not '{region}'. ")
     prefix = signing_name(service)
     return replace(ex, operation=operation, region=effective_region(name, region),
                    read_only=is_read_only(prefix, op_name),
@@ -110,6 +108,9 @@ def authenticate(ex: Exchange, deps: Deps) -> Exchange:
         if requires_auth(ex.operation):
             raise E.MissingAuthenticationToken("Request is missing Authentication Token")
         return replace(ex, principal=ANONYMOUS)
+    # AWS's order: clock skew and credential scope, then the key, then the signature.
+    sigv4.prevalidate(ex.signed, now=deps.wall_now(), service=signing_name(ex.service),
+                      valid_regions=partition_regions())
     key_id = ex.signed.scope.access_key_id
     credential = None
     with deps.store.unit_of_work() as uow:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, LargeBinary, MetaData, String,
-                        Table, Text, TypeDecorator)
+from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, ForeignKeyConstraint, Index, Integer,
+                        LargeBinary, MetaData, String, Table, Text, TypeDecorator)
 
 UTC = _dt.timezone.utc
 
@@ -76,6 +76,19 @@ iam_users = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("permissions_boundary_arn", String(2048), nullable=True),
     Column("password_last_used", UtcDateTime, nullable=True),
+)
+
+# Tags of IAM users; keys are unique case-insensitively (tag_key_lower), order kept by position.
+iam_user_tags = Table(
+    "iam_user_tags", metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("user_name_key", String(64), primary_key=True),
+    Column("tag_key_lower", String(128), primary_key=True),
+    Column("tag_key", String(128), nullable=False),
+    Column("tag_value", String(256), nullable=False),
+    Column("position", Integer, nullable=False),
+    ForeignKeyConstraint(["account_id", "user_name_key"], ["iam_users.account_id", "iam_users.user_name_key"],
+                         name="fk_iam_user_tags_owner_iam_users"),
 )
 
 # Long-term access keys of root users (user_name NULL) and IAM users.

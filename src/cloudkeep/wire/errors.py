@@ -146,12 +146,6 @@ class ExpiredToken(ServiceError):
     protocol_codes = {"json": ("ExpiredTokenException", 400)}
 
 
-class InvalidRegion(ServiceError):
-    """A credential scope naming a region that does not exist."""
-    code = "SignatureDoesNotMatch"; status = 403
-    protocol_codes = {"json": ("InvalidSignatureException", 400)}
-
-
 class AccessDenied(ServiceError):
     code = "AccessDenied"; status = 403
     protocol_codes = {"json": ("AccessDeniedException", 400)}
@@ -169,3 +163,9 @@ class RequestTimeTooSkewed(ServiceError):
 class XAmzContentSHA256Mismatch(ServiceError):
     """S3: the x-amz-content-sha256 header does not match the body received."""
     code = "XAmzContentSHA256Mismatch"; status = 400
+
+
+class RequestHeaderSectionTooLarge(ServiceError):
+    """The request's headers are larger than the server accepts (S3's code for it:
+    https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html)."""
+    code = "RequestHeaderSectionTooLarge"; status = 400

@@ -14,6 +14,21 @@ from dataclasses import dataclass
 #: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
 ACCESS_KEYS_PER_USER = 2
 ACTIVE, INACTIVE = "Active", "Inactive"
+#: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags.html#id_tags_rules_creating
+MAX_TAGS = 50
+
+
+def check_tags(tags: list[dict]) -> list[tuple[str, str]]:
+    """(key, value) pairs of a Tags list, refusing duplicate keys (case-insensitively) and too
+    many tags with IAM's errors."""
+    from .errors import InvalidInput, LimitExceeded
+
+    pairs = [(t["Key"], t["Value"]) for t in tags]
+    if len({k.lower() for k, _ in pairs}) != len(pairs):
+        raise InvalidInput("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+    if len(pairs) > MAX_TAGS:
+        raise LimitExceeded(f"The number of tags has reached the maximum limit of {MAX_TAGS}.")
+    return pairs
 
 
 def name_key(name: str) -> str:
@@ -23,6 +38,16 @@ def name_key(name: str) -> str:
 
 def user_arn(partition: str, account_id: str, path: str, user_name: str) -> str:
     return f"arn:{partition}:iam::{account_id}:user{path}{user_name}"
+
+
+def is_policy_arn(arn: str, partition: str) -> bool:
+    """A managed policy's ARN: AWS managed (account ``aws``) or customer managed."""
+    head = f"arn:{partition}:iam::"
+    if not arn.startswith(head):
+        return False
+    account, _, rest = arn[len(head):].partition(":")
+    return (account == "aws" or (len(account) == 12 and account.isdigit())) and rest.startswith("policy/") \
+        and len(rest) > len("policy/")
 
 
 def root_arn(partition: str, account_id: str) -> str:
@@ -39,16 +64,18 @@ class User:
     created_at: _dt.datetime
     permissions_boundary_arn: str | None = None
     password_last_used: _dt.datetime | None = None
+    tags: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def new(cls, *, account_id: str, partition: str, user_name: str, path: str | None,
-            user_id: str, now: _dt.datetime, permissions_boundary_arn: str | None = None) -> "User":
+            user_id: str, now: _dt.datetime, permissions_boundary_arn: str | None = None,
+            tags: tuple[tuple[str, str], ...] = ()) -> "User":
         path = path or "/"
         return cls(account_id=account_id, user_name=user_name, user_id=user_id, path=path,
                    arn=user_arn(partition, account_id, path, user_name), created_at=now,
-                   permissions_boundary_arn=permissions_boundary_arn)
+                   permissions_boundary_arn=permissions_boundary_arn, tags=tags)
 
-    def to_wire(self) -> dict:
+    def to_wire(self, *, with_tags: bool = True) -> dict:
         out: dict = {"Path": self.path, "UserName": self.user_name, "UserId": self.user_id,
                      "Arn": self.arn, "CreateDate": self.created_at}
         if self.password_last_used:
@@ -56,6 +83,8 @@ class User:
         if self.permissions_boundary_arn:
             out["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy",
                                           "PermissionsBoundaryArn": self.permissions_boundary_arn}
+        if with_tags and self.tags:
+            out["Tags"] = [{"Key": k, "Value": v} for k, v in self.tags]
         return out
 
 

@@ -72,11 +72,12 @@ def _decode_marker(marker: str | None) -> str | None:
 @operation("CreateUser")
 def create_user(call: Call, params: Params) -> Result:
     boundary = params.get("PermissionsBoundary")
-    if params.get("Tags"):
-        raise InvalidInput("Tags are not supported by this server yet.")
+    if boundary is not None and not domain.is_policy_arn(boundary, call.partition):
+        raise InvalidInput(f"ARN {boundary} is not valid.")
+    tags = tuple(domain.check_tags(params.get("Tags", [])))
     user = User.new(account_id=call.account_id, partition=call.partition, user_name=params["UserName"],
                     path=params.get("Path"), user_id=call.ids.user_id(), now=call.clock.now(),
-                    permissions_boundary_arn=boundary)
+                    permissions_boundary_arn=boundary, tags=tags)
     repo = _repo(call)
     if repo.get_user(call.account_id, user.user_name) is not None:
         raise EntityAlreadyExists(f"User with name {user.user_name} already exists.")
@@ -101,7 +102,10 @@ def get_user(call: Call, params: Params) -> Result:
             name = call.principal.user_name
         else:
             raise InvalidInput("Must specify userName when calling with non-User credentials")
-    return {"User": _require_user(call, name).to_wire()}
+    user = _repo(call).get_user(call.account_id, name, with_tags=True)
+    if user is None:
+        raise _no_user(name)
+    return {"User": user.to_wire()}
 
 
 @operation("ListUsers")
@@ -110,7 +114,8 @@ def list_users(call: Call, params: Params) -> Result:
     after = _decode_marker(params.get("Marker"))
     users = _repo(call).list_users(call.account_id, path_prefix=params.get("PathPrefix", "/"),
                                    after_key=after, limit=limit + 1)
-    out: Result = {"Users": [u.to_wire() for u in users[:limit]], "IsTruncated": len(users) > limit}
+    # ListUsers does not return tags (https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListUsers.html)
+    out: Result = {"Users": [u.to_wire(with_tags=False) for u in users[:limit]], "IsTruncated": len(users) > limit}
     if len(users) > limit:
         out["Marker"] = _encode_marker(domain.name_key(users[limit - 1].user_name))
     return out

@@ -8,11 +8,12 @@ Must not: hold rules (they live in ``domain.py``) or build wire responses.
 from __future__ import annotations
 
 import datetime as _dt
+from dataclasses import replace
 from typing import Any, Sequence
 
 from sqlalchemy import and_, delete, func, insert, select, update
 
-from cloudkeep.storage.schema import access_keys, accounts, iam_users
+from cloudkeep.storage.schema import access_keys, accounts, iam_user_tags, iam_users
 
 from .domain import AccessKey, User, name_key
 
@@ -51,12 +52,25 @@ class IamRepository:
             account_id=user.account_id, user_name_key=name_key(user.user_name), user_name=user.user_name,
             user_id=user.user_id, path=user.path, arn=user.arn, created_at=user.created_at,
             permissions_boundary_arn=user.permissions_boundary_arn))
+        if user.tags:
+            self.uow.execute(insert(iam_user_tags), [
+                {"account_id": user.account_id, "user_name_key": name_key(user.user_name),
+                 "tag_key_lower": k.lower(), "tag_key": k, "tag_value": v, "position": i}
+                for i, (k, v) in enumerate(user.tags)])
 
-    def get_user(self, account_id: str, user_name: str) -> User | None:
+    def get_user(self, account_id: str, user_name: str, *, with_tags: bool = False) -> User | None:
         row = self.uow.execute(select(iam_users).where(and_(
             iam_users.c.account_id == account_id,
             iam_users.c.user_name_key == name_key(user_name)))).first()
-        return _user(row) if row else None
+        if row is None:
+            return None
+        user = _user(row)
+        if with_tags:
+            tags = self.uow.execute(select(iam_user_tags.c.tag_key, iam_user_tags.c.tag_value).where(and_(
+                iam_user_tags.c.account_id == account_id,
+                iam_user_tags.c.user_name_key == name_key(user_name))).order_by(iam_user_tags.c.position)).all()
+            user = replace(user, tags=tuple((t.tag_key, t.tag_value) for t in tags))
+        return user
 
     def list_users(self, account_id: str, *, path_prefix: str, after_key: str | None,
                    limit: int) -> list[User]:
@@ -70,6 +84,9 @@ class IamRepository:
         return [_user(r) for r in rows]
 
     def delete_user(self, account_id: str, user_name: str) -> int:
+        self.uow.execute(delete(iam_user_tags).where(and_(
+            iam_user_tags.c.account_id == account_id,
+            iam_user_tags.c.user_name_key == name_key(user_name))))
         return self.uow.execute(delete(iam_users).where(and_(
             iam_users.c.account_id == account_id,
             iam_users.c.user_name_key == name_key(user_name)))).rowcount

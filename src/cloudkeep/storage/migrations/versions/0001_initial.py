@@ -49,6 +49,18 @@ def upgrade() -> None:
         sa.UniqueConstraint("user_id", name="uq_iam_users_user_id"),
     )
     op.create_table(
+        "iam_user_tags",
+        sa.Column("account_id", sa.String(12), nullable=False),
+        sa.Column("user_name_key", sa.String(64), nullable=False),
+        sa.Column("tag_key_lower", sa.String(128), nullable=False),
+        sa.Column("tag_key", sa.String(128), nullable=False),
+        sa.Column("tag_value", sa.String(256), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["account_id", "user_name_key"], ["iam_users.account_id", "iam_users.user_name_key"],
+                                name="fk_iam_user_tags_owner_iam_users"),
+        sa.PrimaryKeyConstraint("account_id", "user_name_key", "tag_key_lower", name="pk_iam_user_tags"),
+    )
+    op.create_table(
         "access_keys",
         sa.Column("access_key_id", sa.String(32), nullable=False),
         sa.Column("account_id", sa.String(12), nullable=False),
@@ -88,6 +100,7 @@ def downgrade() -> None:
     op.drop_table("audit_events")
     op.drop_index("ix_access_keys_owner", table_name="access_keys")
     op.drop_table("access_keys")
+    op.drop_table("iam_user_tags")
     op.drop_table("iam_users")
     op.drop_table("accounts")
     op.drop_table("server_settings")

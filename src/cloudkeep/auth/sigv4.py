@@ -1,0 +1,442 @@
+"""AWS Signature Version 4, verified as a pure function of the request, a secret and the time.
+
+Owns: parsing the SigV4 ``Authorization`` header into a ``SignedRequestInfo``; the canonical
+request, string to sign and signing key exactly as AWS defines them
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html); the 15-minute clock
+skew rule, the credential-scope rules and the constant-time signature comparison, each failing
+with AWS's own error code and message.
+
+Must not: look up access keys or secrets (the caller resolves ``info.scope.access_key_id`` to a
+secret between ``prevalidate`` and ``verify``, raising ``InvalidClientTokenId`` itself), read the
+clock (``now`` is injected; the caller passes ``storage.clock.wall_now()``), or do any I/O.
+
+Order of checks follows AWS's observed error ordering (as reproduced by
+dacut/scratchstack-aws-signature, src/canonical.rs and src/auth.rs):
+  1. algorithm → 2. key=value syntax → 3. missing Credential/Signature/SignedHeaders/date
+  → 4. 'host' signed → 5. date format → 6. clock skew → 7. credential has 5 parts
+  → 8. scope region/service/terminator/date → (caller: access key known?) → 9. signature.
+Steps 1–5 (and 6–7 when ``now`` is passed) run in ``parse_authorization``; 6–8 in ``prevalidate``;
+``verify`` runs ``prevalidate`` and then step 9.
+
+Forms: the header form is implemented. The presigned-query form (``X-Amz-Algorithm`` in the
+query) is recognised and refused with 501 until implemented: ``_parse_query_form`` is its hook,
+``canonical_query(exclude=...)`` already drops ``X-Amz-Signature``. S3 streaming payloads
+(``STREAMING-*`` in ``x-amz-content-sha256``) verify the seed signature and then stop at
+``_verify_streaming_payload`` (501), never accepting an unverified body.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Container, Sequence
+from urllib.parse import quote, unquote_to_bytes
+
+from cloudkeep.wire.errors import (
+    IncompleteSignature,
+    NotImplementedOperation,
+    RequestTimeTooSkewed,
+    SignatureDoesNotMatch,
+    XAmzContentSHA256Mismatch,
+)
+from cloudkeep.wire.http import HttpRequest
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+TERMINATOR = "aws4_request"
+MAX_SKEW = timedelta(minutes=15)
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+STREAMING_PREFIX = "STREAMING-"
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+_ISO_BASIC = "%Y%m%dT%H%M%SZ"
+_ISO_BASIC_RE = re.compile(r"\d{8}T\d{6}Z")
+_SHA256_HEX_RE = re.compile(r"[0-9a-fA-F]{64}")
+
+# Messages as AWS returns them. Sources (confirmed wording):
+#  - missing parameters / date, unsupported algorithm, 'Host' signed, ISO-8601, 5 elements, scope
+#    messages, skew messages: dacut/scratchstack-aws-signature src/canonical.rs, src/auth.rs and
+#    their tests; also seen from AWS in github.com/aws/chalice/issues/828 (missing parameters),
+#    github.com/aws/aws-sdk-php/issues/2469 ('Host' or ':authority'),
+#    github.com/kubernetes-sigs/aws-iam-authenticator/issues/374 (IncompleteSignature, 5 elements),
+#    github.com/aws/aws-cli/issues/6676 (SignatureDoesNotMatch "Signature expired: ... - 15 min.)").
+#  - key=value message with its final '.': github.com/jenkinsci/aws-credentials-plugin/issues/72.
+#  - skew / date wording also: https://docs.aws.amazon.com/IAM/latest/UserGuide/signature-v4-troubleshooting.html
+MSG_MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. Check your AWS "
+    "Secret Access Key and signing method. Consult the service documentation for details."
+)
+MSG_REQ_CREDENTIAL = "Authorization header requires 'Credential' parameter."
+MSG_REQ_SIGNATURE = "Authorization header requires 'Signature' parameter."
+MSG_REQ_SIGNED_HEADERS = "Authorization header requires 'SignedHeaders' parameter."
+MSG_REQ_DATE = "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+MSG_HOST_NOT_SIGNED = "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
+# S3: https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html (RequestTimeTooSkewed,
+# extras as S3 sends them: github.com/aws/aws-sdk-php/issues/612)
+MSG_S3_SKEW = "The difference between the request time and the current time is too large."
+MSG_S3_CONTENT_SHA = "The provided 'x-amz-content-sha256' header does not match what was computed."
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialScope:
+    access_key_id: str
+    date: str          # YYYYMMDD as the client wrote it (checked against the request date later)
+    region: str
+    service: str
+    terminator: str = TERMINATOR
+
+    @property
+    def scope(self) -> str:
+        """``date/region/service/aws4_request``, the third line of the string to sign."""
+        return f"{self.date}/{self.region}/{self.service}/{self.terminator}"
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequestInfo:
+    scope: CredentialScope
+    signed_headers: tuple[str, ...]      # sorted, as AWS canonicalizes them
+    signature: str
+    amz_date: str                        # ISO-8601 basic, as used in the string to sign
+    session_token: str | None
+    form: str = "header"                 # "header" | "query" (presigned, not yet verified)
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+def parse_authorization(request: HttpRequest, *, now: datetime | None = None) -> SignedRequestInfo | None:
+    """The SigV4 parameters of ``request``, or None when it carries no SigV4 at all.
+
+    Passing ``now`` also runs the skew check before the credential-format check, as AWS orders them.
+    """
+    auth = _first_header(request, "authorization")
+    presigned = "X-Amz-Algorithm=" in request.query and any(
+        name == "X-Amz-Algorithm" for name, _ in request.query_params())
+    if auth is not None and presigned:
+        raise SignatureDoesNotMatch(MSG_MISMATCH)
+    if auth is not None:
+        return _parse_header_form(request, auth, now)
+    if presigned:
+        return _parse_query_form(request, now)
+    return None
+
+
+def _parse_header_form(request: HttpRequest, header: str, now: datetime | None) -> SignedRequestInfo:
+    header = header.strip()
+    algorithm, _, rest = header.partition(" ")
+    if algorithm != ALGORITHM:
+        raise IncompleteSignature(f"Unsupported AWS 'algorithm': '{algorithm}'.")
+    params: dict[str, str] = {}
+    for raw in rest.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise IncompleteSignature(
+                f"'{item}' not a valid key=value pair (missing equal-sign) in Authorization header: '{header}'.")
+        params[key] = value                      # the last value of a repeated key wins
+    date_value = _first_header(request, "x-amz-date")
+    if date_value is None:
+        date_value = _first_header(request, "date")
+    missing = [msg for key, msg in (("Credential", MSG_REQ_CREDENTIAL), ("Signature", MSG_REQ_SIGNATURE),
+                                    ("SignedHeaders", MSG_REQ_SIGNED_HEADERS)) if key not in params]
+    if date_value is None:
+        missing.append(MSG_REQ_DATE)
+    if missing:
+        raise IncompleteSignature(f"{' '.join(missing)} Authorization={algorithm}")
+    assert date_value is not None
+    signed = tuple(sorted(params["SignedHeaders"].split(";")))
+    if "host" not in signed and ":authority" not in signed:
+        raise SignatureDoesNotMatch(MSG_HOST_NOT_SIGNED)
+    request_time = _parse_request_date(date_value)
+    if now is not None:
+        _check_skew(request_time, now, service=_service_hint(params["Credential"]), raw_date=date_value)
+    return SignedRequestInfo(
+        scope=_parse_credential(params["Credential"]),
+        signed_headers=signed,
+        signature=params["Signature"],
+        amz_date=request_time.strftime(_ISO_BASIC),
+        session_token=_first_header(request, "x-amz-security-token"),
+    )
+
+
+def _parse_query_form(request: HttpRequest, now: datetime | None) -> SignedRequestInfo:
+    """Hook for presigned URLs (X-Amz-Algorithm, -Credential, -Date, -Expires, -SignedHeaders,
+    -Signature, -Security-Token in the query). Refused explicitly until implemented."""
+    raise NotImplementedOperation("Presigned (query-string) SigV4 requests are not supported yet.")
+
+
+def _parse_credential(credential: str) -> CredentialScope:
+    parts = credential.split("/")
+    if len(parts) != 5:
+        raise IncompleteSignature(
+            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term,"
+            f" got '{credential}'")
+    return CredentialScope(parts[0], parts[1], parts[2], parts[3], parts[4])
+
+
+def _service_hint(credential: str) -> str:
+    parts = credential.split("/")
+    return parts[3] if len(parts) == 5 else ""
+
+
+def _parse_request_date(value: str) -> datetime:
+    """X-Amz-Date (ISO-8601 basic) or, failing that, an HTTP Date header (RFC 7231)."""
+    if _ISO_BASIC_RE.fullmatch(value):
+        try:
+            return datetime.strptime(value, _ISO_BASIC).replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
+    elif "," in value and value.rstrip().endswith("GMT"):
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+            if parsed.tzinfo is not None:
+                return parsed.astimezone(timezone.utc)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            pass
+    raise IncompleteSignature(
+        f"Date must be in ISO-8601 'basic format'. Got '{value}'. See http://en.wikipedia.org/wiki/ISO_8601")
+
+
+def _first_header(request: HttpRequest, name: str) -> str | None:
+    for key, value in request.headers:
+        if key == name:
+            return value
+    return None
+
+
+# --- canonical request ---------------------------------------------------------------------------
+
+
+def _uri_encode(text: str, safe: str) -> str:
+    # AWS UriEncode: everything but A-Z a-z 0-9 - _ . ~ (and `safe`) as %XX of its UTF-8 bytes
+    return quote(text.encode("utf-8", "surrogateescape"), safe=safe)
+
+
+def _unquote(text: str) -> bytes:
+    # percent-decoding to bytes; a '%' not followed by two hex digits stays literal (re-encoded as %25)
+    return unquote_to_bytes(text.encode("utf-8", "surrogateescape"))
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 §5.2.4 plus AWS's collapsing of repeated slashes (as botocore and the suite do)."""
+    out: list[str] = []
+    for segment in path.split("/"):
+        if not segment or segment == ".":
+            continue
+        if segment == "..":
+            if out:
+                out.pop()
+        else:
+            out.append(segment)
+    tail = "/" if path.endswith("/") and out else ""
+    return "/" + "/".join(out) + tail
+
+
+def canonical_uri(raw_path: str, *, normalize_path: bool = True) -> str:
+    """The CanonicalURI line.
+
+    ``normalize_path=True`` (every service but S3): the path as sent, dot segments and repeated
+    slashes removed, then URI-encoded again (so ``%20`` becomes ``%2520``: "double encoding").
+    ``normalize_path=False`` (S3): no normalization; each segment is decoded and URI-encoded once,
+    which reproduces the path an SDK sent and canonicalizes anything left unencoded.
+    """
+    if not raw_path:
+        return "/"
+    if normalize_path:
+        return _uri_encode(_remove_dot_segments(raw_path), safe="/")
+    return "/".join(quote(_unquote(segment), safe="") for segment in raw_path.split("/"))
+
+
+def canonical_query(raw_query: str, *, exclude: Container[str] = ()) -> str:
+    """The CanonicalQueryString line: each name and value decoded, URI-encoded, sorted by name then value.
+
+    '+' in the query means a space, as on AWS: botocore sends parameters form-encoded (space as '+')
+    while signing them with %20.
+    """
+    if not raw_query:
+        return ""
+    pairs: list[tuple[str, str]] = []
+    for item in raw_query.replace("+", " ").split("&"):
+        if not item:
+            continue
+        name, _, value = item.partition("=")
+        encoded = quote(_unquote(name), safe="")
+        if encoded in exclude:
+            continue
+        pairs.append((encoded, quote(_unquote(value), safe="")))
+    pairs.sort()
+    return "&".join(f"{name}={value}" for name, value in pairs)
+
+
+def _trimall(value: str) -> str:
+    return " ".join(value.split())
+
+
+def canonical_headers(headers: Sequence[tuple[str, str]], signed_headers: Sequence[str]) -> str:
+    """The CanonicalHeaders block: one ``name:v1,v2`` line per signed header present, in order of
+    ``signed_headers``; repeated headers joined with ',' in the order received, values trimmed."""
+    wanted = set(signed_headers)
+    values: dict[str, list[str]] = {}
+    for name, value in headers:
+        lname = name.lower()
+        if lname in wanted:
+            values.setdefault(lname, []).append(_trimall(value))
+    return "".join(f"{name}:{','.join(values[name])}\n" for name in signed_headers if name in values)
+
+
+def canonical_request(method: str, raw_path: str, raw_query: str, headers: Sequence[tuple[str, str]],
+                      signed_headers: Sequence[str], payload_hash: str, *, normalize_path: bool = True,
+                      exclude_query: Container[str] = ()) -> str:
+    return "\n".join((
+        method,                                        # as sent: methods are case-sensitive (RFC 9110 §9.1)
+        canonical_uri(raw_path, normalize_path=normalize_path),
+        canonical_query(raw_query, exclude=exclude_query),
+        canonical_headers(headers, signed_headers),
+        ";".join(signed_headers),
+        payload_hash,
+    ))
+
+
+def string_to_sign(amz_date: str, scope: CredentialScope, canonical_request: str) -> str:
+    digest = hashlib.sha256(canonical_request.encode("utf-8", "surrogateescape")).hexdigest()
+    return f"{ALGORITHM}\n{amz_date}\n{scope.scope}\n{digest}"
+
+
+@functools.lru_cache(maxsize=4096)
+def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    def b(text: str) -> bytes:
+        return text.encode("utf-8", "surrogateescape")
+    key = hmac.digest(b(f"AWS4{secret}"), b(date), "sha256")
+    key = hmac.digest(key, b(region), "sha256")
+    key = hmac.digest(key, b(service), "sha256")
+    return hmac.digest(key, b(TERMINATOR), "sha256")
+
+
+def signature(key: bytes, to_sign: str) -> str:
+    return hmac.new(key, to_sign.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
+
+
+def payload_hash(request: HttpRequest) -> str:
+    """The HashedPayload line: ``x-amz-content-sha256`` as sent when present (a hash, or a marker
+    such as UNSIGNED-PAYLOAD / STREAMING-…), else the SHA-256 of the body.
+    ``verify`` checks afterwards that a sent hash matches the body."""
+    sent = _first_header(request, "x-amz-content-sha256")
+    if sent is not None:
+        return sent
+    return hashlib.sha256(request.body).hexdigest() if request.body else EMPTY_SHA256
+
+
+def uses_path_normalization(service: str) -> bool:
+    """S3 signs the path as sent; every other service signs the normalized path."""
+    return service != "s3"
+
+
+# --- verification --------------------------------------------------------------------------------
+
+
+def _fmt(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime(_ISO_BASIC)
+
+
+def _check_skew(request_time: datetime, now: datetime, *, service: str, raw_date: str) -> None:
+    earliest, latest = now - MAX_SKEW, now + MAX_SKEW
+    if earliest <= request_time <= latest:
+        return
+    if service == "s3":
+        raise RequestTimeTooSkewed(MSG_S3_SKEW, extra={
+            "RequestTime": raw_date,
+            "ServerTime": now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "MaxAllowedSkewMilliseconds": "900000",
+        })
+    if request_time < earliest:
+        raise SignatureDoesNotMatch(
+            f"Signature expired: {_fmt(request_time)} is now earlier than {_fmt(earliest)} ({_fmt(now)} - 15 min.)")
+    raise SignatureDoesNotMatch(
+        f"Signature not yet current: {_fmt(request_time)} is still later than {_fmt(latest)} ({_fmt(now)} + 15 min.)")
+
+
+def prevalidate(info: SignedRequestInfo, *, now: datetime, service: str | None = None,
+                valid_regions: Container[str] | None = None) -> None:
+    """Clock skew and credential-scope checks (no secret needed); run before looking up the key.
+
+    ``service``: the service the request was routed to (its signing name); ``valid_regions``: the
+    regions cloudkeep serves. Either may be None to skip that check.
+    """
+    request_time = datetime.strptime(info.amz_date, _ISO_BASIC).replace(tzinfo=timezone.utc)
+    scope = info.scope
+    _check_skew(request_time, now, service=scope.service, raw_date=info.amz_date)
+    problems: list[str] = []
+    if valid_regions is not None and scope.region not in valid_regions:
+        problems.append(f"Credential should be scoped to a valid region, not '{scope.region}'.")
+    if service is not None and scope.service != service:
+        problems.append(f"Credential should be scoped to correct service: '{service}'.")
+    if scope.terminator != TERMINATOR:
+        problems.append(
+            f"Credential should be scoped with a valid terminator: '{TERMINATOR}', not '{scope.terminator}'.")
+    if scope.date != info.amz_date[:8]:
+        problems.append(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
+            f"'{scope.date}' != '{info.amz_date[:8]}', from '{info.amz_date}'.")
+    if problems:
+        raise SignatureDoesNotMatch(" ".join(problems))
+
+
+def expected_signature(request: HttpRequest, info: SignedRequestInfo, secret: str, *,
+                       normalize_path: bool | None = None) -> str:
+    """The signature cloudkeep computes for ``request``; ``normalize_path`` None = by service."""
+    scope = info.scope
+    if normalize_path is None:
+        normalize_path = uses_path_normalization(scope.service)
+    creq = canonical_request(request.method, request.path, request.query, request.headers, info.signed_headers,
+                             payload_hash(request), normalize_path=normalize_path)
+    key = signing_key(secret, scope.date, scope.region, scope.service)
+    return signature(key, string_to_sign(info.amz_date, scope, creq))
+
+
+def verify(request: HttpRequest, info: SignedRequestInfo, secret: str, *, now: datetime,
+           service: str | None = None, valid_regions: Container[str] | None = None,
+           normalize_path: bool | None = None) -> None:
+    """Accept the request or raise the AWS error that says why not.
+
+    ``now`` is the wall time (aware); ``normalize_path`` overrides the per-service path rule (None:
+    S3 signs the path as sent, all other services the normalized path). Raises
+    SignatureDoesNotMatch (also for skew and scope errors outside S3), RequestTimeTooSkewed /
+    XAmzContentSHA256Mismatch (S3), or NotImplemented for payload forms not verified yet.
+    """
+    if info.form != "header":
+        raise NotImplementedOperation("Presigned (query-string) SigV4 requests are not supported yet.")
+    prevalidate(info, now=now, service=service, valid_regions=valid_regions)
+    expected = expected_signature(request, info, secret, normalize_path=normalize_path)
+    if not hmac.compare_digest(expected.encode(), info.signature.encode("utf-8", "replace")):
+        raise SignatureDoesNotMatch(MSG_MISMATCH)
+    _verify_payload(request, info)
+
+
+def _verify_payload(request: HttpRequest, info: SignedRequestInfo) -> None:
+    """The signature covered ``x-amz-content-sha256`` as sent; make sure the body is what it says."""
+    sent = _first_header(request, "x-amz-content-sha256")
+    if sent is None:
+        return                                         # the body's own hash was signed
+    is_s3 = info.scope.service == "s3"
+    if sent == UNSIGNED_PAYLOAD and is_s3:
+        return
+    if sent.startswith(STREAMING_PREFIX) and is_s3:
+        _verify_streaming_payload(request, info)
+        return
+    actual = hashlib.sha256(request.body).hexdigest()
+    if _SHA256_HEX_RE.fullmatch(sent) and sent.lower() == actual:
+        return
+    if is_s3:
+        raise XAmzContentSHA256Mismatch(MSG_S3_CONTENT_SHA, extra={
+            "ClientComputedContentSHA256": sent, "S3ComputedContentSHA256": actual})
+    raise SignatureDoesNotMatch(MSG_MISMATCH)
+
+
+def _verify_streaming_payload(request: HttpRequest, info: SignedRequestInfo) -> None:
+    """Hook for aws-chunked bodies (chunk signatures chained from ``info.signature``, trailers)."""
+    raise NotImplementedOperation("Streaming (aws-chunked) SigV4 payloads are not supported yet.")
