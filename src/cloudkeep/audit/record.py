@@ -74,6 +74,10 @@ class EventContext:
     session_context: Mapping[str, Any] | None = None
     resources: Sequence[Mapping[str, str]] | None = None
     shared_event_id: str | None = None
+    # The AWS service that made this call on the principal's behalf (e.g. "s3.amazonaws.com"):
+    # CloudTrail writes it as userIdentity.invokedBy and as the source address and user agent.
+    # https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html
+    invoked_by: str | None = None
 
 
 def event_time_text(value: _dt.datetime) -> str:
@@ -126,9 +130,11 @@ def build_event(ctx: EventContext) -> dict[str, Any]:
         "eventSource": ctx.event_source,
         "eventName": ctx.event_name,
         "awsRegion": ctx.aws_region,
-        "sourceIPAddress": ctx.source_ip,
-        "userAgent": ctx.user_agent,
+        "sourceIPAddress": ctx.invoked_by or ctx.source_ip,
+        "userAgent": ctx.invoked_by or ctx.user_agent,
     }
+    if ctx.invoked_by:
+        event["userIdentity"]["invokedBy"] = ctx.invoked_by
     if failed:
         event["errorCode"] = ctx.error_code
         if ctx.error_message is not None:

@@ -31,6 +31,7 @@ class Exchange:
     signed: Any = None                         # auth.sigv4.SignedRequestInfo, or None (unsigned)
     read_only: bool = True
     management_event: bool = True
+    called_via: tuple[str, ...] = ()           # services that made this call for the principal
     # authenticate
     principal: Principal | None = None
     # parse

@@ -178,6 +178,7 @@ def authorize(ex: Exchange, deps: Deps) -> Exchange:
 
 def dispatch(ex: Exchange, deps: Deps) -> Exchange:
     from .auditing import event_for  # the runner's audit helper; imported late to keep stages flat
+    from .ports import PipelinePort
 
     assert ex.principal is not None and ex.params is not None and ex.region is not None
     service = deps.services[ex.service_name or ""]
@@ -185,7 +186,7 @@ def dispatch(ex: Exchange, deps: Deps) -> Exchange:
     with deps.store.unit_of_work(write=not ex.read_only) as uow:
         call = Call(account_id=ex.principal.account_id, region=ex.region, partition=deps.partition,
                     principal=ex.principal, request_id=ex.request_id, clock=deps.clock, ids=deps.ids,
-                    uow=uow, sealer=deps.sealer)
+                    uow=uow, sealer=deps.sealer, port=PipelinePort(deps, ex, uow))
         result = handler(call, ex.params)
         ex = replace(ex, result=result)
         if not ex.read_only:

@@ -1,0 +1,77 @@
+"""The port through which one service calls another on the current principal's behalf.
+
+A service never imports another service's repository or the pipeline: it receives a
+``ServicePort`` in ``Call.port`` and asks it to run an operation (S3 → KMS for SSE-KMS,
+CloudTrail → S3, Organizations → IAM). The port runs that operation through the same
+validate, authorize, dispatch and audit steps as a request, inside the caller's transaction
+(so the two changes commit or roll back together), with the calling service recorded in
+``Exchange.called_via`` (``aws:CalledVia`` / ``aws:ViaService`` for the policy engine, and
+``invokedBy`` in the CloudTrail event).
+
+Must not: skip authorization or audit; let calls nest without bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from cloudkeep.audit.access import is_management_event, is_read_only
+from cloudkeep.services.framework import Call, Params, Result
+from cloudkeep.wire import errors as E
+from cloudkeep.wire.model import load_service, signing_name
+from cloudkeep.wire.regions import effective_region
+from cloudkeep.wire.routing import protocol_of
+from cloudkeep.wire.validate import validate
+
+from .auditing import event_for
+from .deps import Deps
+from .exchange import Exchange
+
+MAX_DEPTH = 4
+
+
+class PipelinePort:
+    def __init__(self, deps: Deps, origin: Exchange, uow: Any) -> None:
+        self._deps = deps
+        self._origin = origin
+        self._uow = uow
+
+    def call(self, service: str, operation: str, params: Params, *, via: str) -> Result:
+        from .stages import authorize  # the same authorize stage as every request
+
+        if len(self._origin.called_via) >= MAX_DEPTH:
+            raise E.InternalFailure("Calls between services nest too deeply.")
+        model = load_service(service)
+        op = model.operation_model(operation)
+        protocol = protocol_of(service)
+        validate(op.input_shape, params, protocol=protocol)
+        origin = self._origin
+        ex = Exchange(request=origin.request, request_id=origin.request_id, received_at=origin.received_at,
+                      service=model, operation=op, protocol=protocol,
+                      region=effective_region(service, origin.region or "us-east-1"),
+                      principal=origin.principal, params=params,
+                      read_only=is_read_only(signing_name(model), operation),
+                      management_event=is_management_event(f"{model.endpoint_prefix}.amazonaws.com", operation),
+                      called_via=origin.called_via + (via,))
+        error: E.ServiceError | None = None
+        try:
+            ex = authorize(ex, self._deps)
+            handler = self._deps.services[service].operations.handlers[operation]
+            call = Call(account_id=ex.principal.account_id, region=ex.region, partition=self._deps.partition,
+                        principal=ex.principal, request_id=ex.request_id, clock=self._deps.clock,
+                        ids=self._deps.ids, uow=self._uow, sealer=self._deps.sealer,
+                        port=PipelinePort(self._deps, ex, self._uow))
+            result = handler(call, params)
+            ex = replace(ex, result=result)
+            return result
+        except E.ServiceError as exc:
+            error = exc
+            raise
+        finally:
+            event = event_for(ex, self._deps, error)
+            if event is not None:
+                if error is None and not ex.read_only:
+                    self._deps.recorder.write_in(self._uow, event)   # commits with the caller's change
+                else:
+                    self._deps.recorder.enqueue(event)
