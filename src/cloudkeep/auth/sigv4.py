@@ -372,9 +372,10 @@ def prevalidate(info: SignedRequestInfo, *, now: datetime, service: str | None =
     _check_skew(request_time, now, service=scope.service, raw_date=info.amz_date)
     problems: list[str] = []
     if valid_regions is not None and scope.region not in valid_regions:
-        problems.append(f"Credential should be scoped to a valid region, not '{scope.region}'.")
+        # AWS ends this one with a space: https://github.com/cognitect-labs/aws-api/issues/27
+        problems.append(f"Credential should be scoped to a valid region, not '{scope.region}'. ")
     if service is not None and scope.service != service:
-        problems.append(f"Credential should be scoped to correct service: '{service}'.")
+        problems.append(f"Credential should be scoped to correct service: '{service}'. ")
     if scope.terminator != TERMINATOR:
         problems.append(
             f"Credential should be scoped with a valid terminator: '{TERMINATOR}', not '{scope.terminator}'.")
@@ -383,7 +384,8 @@ def prevalidate(info: SignedRequestInfo, *, now: datetime, service: str | None =
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
             f"'{scope.date}' != '{info.amz_date[:8]}', from '{info.amz_date}'.")
     if problems:
-        raise SignatureDoesNotMatch(" ".join(problems))
+        raise SignatureDoesNotMatch("".join(p if p.endswith(" ") else p + " " for p in problems[:-1])
+                                    + problems[-1])
 
 
 def expected_signature(request: HttpRequest, info: SignedRequestInfo, secret: str, *,

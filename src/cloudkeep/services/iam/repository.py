@@ -110,6 +110,14 @@ class IamRepository:
         return [_key(r, user_name) for r in rows]
 
     def count_access_keys(self, account_id: str, user_name: str | None) -> int:
+        """The owner's keys, counted while holding the owner's row (user, or account for root)
+        ``FOR UPDATE`` until commit: concurrent quota checks (CreateAccessKey) and emptiness checks
+        (DeleteUser) on one owner then run one after another on PostgreSQL's READ COMMITTED, as
+        SQLite's single writer already does, so the quota of two cannot be overrun."""
+        owner_row = (select(iam_users.c.user_name_key).where(and_(
+            iam_users.c.account_id == account_id, iam_users.c.user_name_key == name_key(user_name)))
+            if user_name else select(accounts.c.account_id).where(accounts.c.account_id == account_id))
+        self.uow.execute(owner_row.with_for_update())
         return self.uow.execute(select(func.count()).select_from(access_keys)
                                 .where(self._owner_clause(account_id, user_name))).scalar_one()
 
