@@ -47,7 +47,7 @@ def deps(tmp_path):
     services["organizations"] = Service(name="organizations", action_prefix="organizations",
                                         operations=caller_ops, authz={"CreateAccount": EXEMPT})
     d = Deps(store=store, sealer=sealer, clock=SystemClock(), ids=Ids(),
-             resolvers=(IamCredentialResolver(sealer),), recorder=AuditRecorder(store),
+             resolvers=(IamCredentialResolver(store, sealer),), recorder=AuditRecorder(store),
              key_use=KeyUseTracker(store, lambda uow, uses: IamRepository(uow).record_key_use(uses)),
              services=services)
     yield d

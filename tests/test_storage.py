@@ -436,3 +436,15 @@ def test_unreachable_postgresql_is_a_one_line_store_error() -> None:
         Store.open("postgresql://nobody:s3cret@127.0.0.1:1/none")
     assert "s3cret" not in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+def test_drop_all_removes_every_table_and_a_new_open_migrates_again(store_url):
+    from sqlalchemy import inspect
+
+    store = Store.open(store_url)
+    store.drop_all()
+    assert inspect(store.engine).get_table_names() == []
+    store.close()
+    again = Store.open(store_url)
+    assert "accounts" in inspect(again.engine).get_table_names()
+    again.close()

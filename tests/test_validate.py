@@ -105,7 +105,7 @@ def test_max_items_out_of_range(items: int, bound: str) -> None:
 
 def test_numbers_are_quoted_when_echoed() -> None:
     message = _message(STS, "AssumeRole", {"RoleArn": "arn:aws:iam::123456789012:role/r",
-                                           "RoleSessionName": "s", "DurationSeconds": 10})
+                                           "RoleSessionName": "session", "DurationSeconds": 10})
     assert "Value '10' at 'durationSeconds'" in message
 
 
@@ -156,10 +156,10 @@ def test_list_of_scalars_is_reported_once_with_every_member_constraint() -> None
 def test_sensitive_value_is_never_echoed() -> None:
     token = "abc"   # WebIdentityToken is sensitive and needs at least 4 characters
     message = _message(STS, "AssumeRoleWithWebIdentity", {
-        "RoleArn": "arn:aws:iam::123456789012:role/r", "RoleSessionName": "s", "WebIdentityToken": token})
+        "RoleArn": "arn:aws:iam::123456789012:role/r", "RoleSessionName": "session", "WebIdentityToken": token})
     assert message == ("1 validation error detected: Value at 'webIdentityToken' failed to satisfy "
                        "constraint: Member must have length greater than or equal to 4")
-    secret = "\x01hunter2"
+    secret = "hunter2" * 5   # KeyStorePassword (sensitive) allows at most 32 characters
     message = _message(KMS, "CreateCustomKeyStore", {"CustomKeyStoreName": "n", "KeyStorePassword": secret})
     assert "hunter2" not in message and "Value at 'keyStorePassword'" in message
     assert "Value at 'plaintext'" in _message(KMS, "Encrypt", {"KeyId": "k", "Plaintext": b""})

@@ -123,7 +123,7 @@ def build_deps(cfg: _config.ServerConfig) -> Deps:
     recorder = AuditRecorder(store)
     key_use = KeyUseTracker(store, lambda uow, uses: IamRepository(uow).record_key_use(uses))
     return Deps(store=store, sealer=sealer, clock=clock, ids=Ids(),
-                resolvers=(IamCredentialResolver(sealer),), recorder=recorder, key_use=key_use,
+                resolvers=(IamCredentialResolver(store, sealer),), recorder=recorder, key_use=key_use,
                 services=SERVICES)
 
 

@@ -25,4 +25,5 @@ class ResolvedCredential:
 
 
 class CredentialResolver(Protocol):
-    def resolve(self, uow: Any, access_key_id: str) -> ResolvedCredential | None: ...
+    def resolve(self, access_key_id: str) -> ResolvedCredential | None:
+        """The credential as committed now, or None when the key is unknown."""

@@ -82,7 +82,7 @@ def _read_key_file(path: Path) -> bytes:
 def _create_key_file(path: Path) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     content = base64.b64encode(os.urandom(KEY_BYTES)) + b"\n"
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
     try:
         temporary.unlink()  # left over by a crashed start of a process with the same pid
     except FileNotFoundError:

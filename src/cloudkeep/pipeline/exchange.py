@@ -32,6 +32,8 @@ class Exchange:
     read_only: bool = True
     management_event: bool = True
     called_via: tuple[str, ...] = ()           # services that made this call for the principal
+    uow: Any = None                            # the request's one unit of work (opened by route,
+                                               # begun lazily, committed by dispatch)
     # authenticate
     principal: Principal | None = None
     # parse

@@ -38,7 +38,7 @@ class PipelinePort:
         self._uow = uow
 
     def call(self, service: str, operation: str, params: Params, *, via: str) -> Result:
-        from .stages import authorize  # the same authorize stage as every request
+        from .stages import authorize  # the same authorize stage as every request (stages import this module)
 
         if len(self._origin.called_via) >= MAX_DEPTH:
             raise E.InternalFailure("Calls between services nest too deeply.")

@@ -68,12 +68,23 @@ def handle(request: HttpRequest, deps: Deps) -> HttpResponse:
     except Exception:  # a bug: never a traceback on the wire
         log.exception("internal failure in %s %s", ex.service_name, ex.operation_name)
         error = E.InternalFailure("We encountered an internal error. Please try again.")
+    finally:
+        if ex.uow is not None:
+            _end(ex.uow)
     if error is not None:
         protocol, service = _error_target(ex)
         response = PROTOCOLS[protocol].serialize_error(service, error, ex.request_id)
     if not ex.audited:
         _audit_off_path(ex, deps, error)
     return response
+
+
+def _end(uow: object) -> None:
+    """Roll back whatever the request left open (nothing, when dispatch committed)."""
+    try:
+        uow.rollback()  # type: ignore[attr-defined]
+    except Exception:
+        log.exception("could not end a unit of work")
 
 
 def _audit_off_path(ex: Exchange, deps: Deps, error: E.ServiceError | None) -> None:

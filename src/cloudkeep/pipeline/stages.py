@@ -28,8 +28,10 @@ from cloudkeep.wire.routing import (PROTOCOLS, protocol_of, service_for_target_p
                                     service_for_unsigned_query, services_for_signing_name)
 from cloudkeep.wire.validate import validate
 
+from .auditing import event_for
 from .deps import Deps
 from .exchange import Exchange
+from .ports import PipelinePort
 
 Stage = Callable[[Exchange, Deps], Exchange]
 
@@ -72,16 +74,16 @@ def route(ex: Exchange, deps: Deps) -> Exchange:
     protocol = protocol_of(name)
     if protocol not in PROTOCOLS:
         raise E.NotImplementedOperation(f"The {protocol} protocol of {name} is not implemented yet.")
-    ex = replace(ex, service=service, protocol=protocol, signed=signed)
+    method = ex.request.method
     if protocol == "json":
-        if ex.request.method != "POST":
-            raise E.MethodNotAllowed(f"The {ex.request.method} method is not allowed for this resource.")
+        if method != "POST":
+            raise E.MethodNotAllowed(f"The {method} method is not allowed for this resource.")
         op_name = jsonproto.operation_name(service, ex.request)
         if op_name is None:
             raise E.InvalidAction("Missing or invalid X-Amz-Target header.")
     else:
-        if ex.request.method not in ("GET", "POST"):
-            raise E.MethodNotAllowed(f"The {ex.request.method} method is not allowed for this resource.")
+        if method not in ("GET", "POST"):
+            raise E.MethodNotAllowed(f"The {method} method is not allowed for this resource.")
         op_name = query.operation_name(ex.request)
         if not op_name:
             raise E.MissingAction("Could not find operation for the request: the Action parameter is missing.")
@@ -91,10 +93,11 @@ def route(ex: Exchange, deps: Deps) -> Exchange:
         raise E.InvalidAction(f"Could not find operation {op_name} for version "
                               f"{service.api_version}") from None
     region = signed.scope.region if signed is not None else "us-east-1"
-    prefix = signing_name(service)
-    return replace(ex, operation=operation, region=effective_region(name, region),
-                   read_only=is_read_only(prefix, op_name),
-                   management_event=is_management_event(f"{service.endpoint_prefix}.amazonaws.com", op_name))
+    read_only = is_read_only(signing_name(service), op_name)
+    return replace(ex, service=service, protocol=protocol, signed=signed, operation=operation,
+                   region=effective_region(name, region), read_only=read_only,
+                   management_event=is_management_event(f"{service.endpoint_prefix}.amazonaws.com", op_name),
+                   uow=deps.store.unit_of_work(write=not read_only))
 
 
 # --- authenticate ----------------------------------------------------------------------------
@@ -113,14 +116,13 @@ def authenticate(ex: Exchange, deps: Deps) -> Exchange:
                       valid_regions=partition_regions())
     key_id = ex.signed.scope.access_key_id
     credential = None
-    with deps.store.unit_of_work() as uow:
-        for resolver in deps.resolvers:
-            credential = resolver.resolve(uow, key_id)
-            if credential is not None:
-                break
+    for resolver in deps.resolvers:
+        credential = resolver.resolve(key_id)
+        if credential is not None:
+            break
     if credential is None or not credential.active:
         raise E.InvalidClientTokenId(_INVALID_TOKEN)
-    sigv4.verify(ex.request, ex.signed, credential.secret, now=deps.wall_now())
+    sigv4.verify_signature(ex.request, ex.signed, credential.secret)
     deps.key_use.touch(key_id, ex.received_at, ex.service.endpoint_prefix, ex.region)
     return replace(ex, principal=credential.principal)
 
@@ -177,24 +179,23 @@ def authorize(ex: Exchange, deps: Deps) -> Exchange:
 
 
 def dispatch(ex: Exchange, deps: Deps) -> Exchange:
-    from .auditing import event_for  # the runner's audit helper; imported late to keep stages flat
-    from .ports import PipelinePort
 
     assert ex.principal is not None and ex.params is not None and ex.region is not None
     service = deps.services[ex.service_name or ""]
     handler = service.operations.handlers[ex.operation.name]  # type: ignore[union-attr]
-    with deps.store.unit_of_work(write=not ex.read_only) as uow:
-        call = Call(account_id=ex.principal.account_id, region=ex.region, partition=deps.partition,
-                    principal=ex.principal, request_id=ex.request_id, clock=deps.clock, ids=deps.ids,
-                    uow=uow, sealer=deps.sealer, port=PipelinePort(deps, ex, uow))
-        result = handler(call, ex.params)
-        ex = replace(ex, result=result)
-        if not ex.read_only:
-            event = event_for(ex, deps, None)
-            if event is not None:
-                deps.recorder.write_in(uow, event)
-                ex = replace(ex, audited=True)
-    return ex
+    uow = ex.uow
+    call = Call(account_id=ex.principal.account_id, region=ex.region, partition=deps.partition,
+                principal=ex.principal, request_id=ex.request_id, clock=deps.clock, ids=deps.ids,
+                uow=uow, sealer=deps.sealer, port=PipelinePort(deps, ex, uow))
+    result = handler(call, ex.params)
+    audited = False
+    if not ex.read_only:
+        event = event_for(replace(ex, result=result), deps, None)
+        if event is not None:
+            deps.recorder.write_in(uow, event)   # the change and its event commit together
+            audited = True
+    uow.commit()
+    return replace(ex, result=result, audited=audited)
 
 
 STAGES: Final[tuple[Stage, ...]] = (route, authenticate, parse, authorize, dispatch)

@@ -17,6 +17,7 @@ Must not: know services or their tables' meaning; emit dialect-specific SQL outs
 from __future__ import annotations
 
 import os
+import threading
 import sqlite3
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -146,6 +147,9 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._readers = threading.local()
+        self._reader_lock = threading.Lock()
+        self._all_readers: list[Any] = []
         if self.dialect == "sqlite":
             self._write_engine: Engine = engine.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
         else:
@@ -192,8 +196,85 @@ class Store:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
+    def prepare_read(self, statement: Any) -> PreparedRead:
+        return PreparedRead(self, statement)
+
+    def _reader(self) -> Any:
+        connection = getattr(self._readers, "connection", None)
+        if connection is None:
+            proxy = self.engine.raw_connection()
+            connection = proxy.driver_connection
+            proxy.detach()                     # this thread's own, never back in the pool
+            if self.dialect == "postgresql":
+                connection.autocommit = True
+            self._readers.connection = connection
+            with self._reader_lock:
+                self._all_readers.append(connection)
+        return connection
+
+    def _drop_reader(self) -> None:
+        connection = getattr(self._readers, "connection", None)
+        self._readers.connection = None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # pragma: no cover - already broken
+                pass
+
+    def drop_all(self) -> None:
+        """Drop every cloudkeep table and the migration history (``serve --reset`` on a URL store)."""
+        from .schema import metadata
+
+        with self._write_engine.begin() as connection:
+            metadata.drop_all(connection)
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
     def close(self) -> None:
+        with self._reader_lock:
+            readers, self._all_readers = self._all_readers, []
+        for connection in readers:
+            try:
+                connection.close()
+            except Exception:  # pragma: no cover - closing a broken connection
+                pass
         self.engine.dispose()
+
+
+class PreparedRead:
+    """A read-only Core SELECT compiled once for the store's dialect and run on a dedicated
+    driver connection of the calling thread, in autocommit mode: every run sees what was
+    committed before it. For the hottest lookups (resolving an access key on every request),
+    where a pooled connection, a transaction and SQLAlchemy's per-execute work cost ten times
+    the query. Rows come back as the driver returns them: select plain columns (strings,
+    numbers, bytes), not ones whose type converts values.
+    """
+
+    def __init__(self, store: "Store", statement: Any) -> None:
+        compiled = statement.compile(dialect=store.engine.dialect)
+        self._store = store
+        self._sql = str(compiled)
+        self._order = tuple(compiled.positiontup or ()) if compiled.positional else None
+
+    def all(self, **params: Any) -> list[tuple]:
+        args: Any = tuple(params[name] for name in self._order) if self._order is not None else params
+        for attempt in (0, 1):
+            connection = self._store._reader()
+            try:
+                cursor = connection.cursor()
+                try:
+                    cursor.execute(self._sql, args)
+                    return cursor.fetchall()
+                finally:
+                    cursor.close()
+            except Exception:
+                self._store._drop_reader()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def first(self, **params: Any) -> tuple | None:
+        rows = self.all(**params)
+        return rows[0] if rows else None
 
 
 def alembic_config() -> Config:

@@ -2,7 +2,8 @@
 
 Secrets are stored sealed under the root of trust; a small in-process cache keeps the opened
 secret keyed by the sealed bytes, so a request does not pay for a decryption while the status
-(Active/Inactive) and ownership are read fresh from the store on every request.
+(Active/Inactive) and ownership are read fresh from the store on every request (a prepared
+read that sees every committed change, so a deactivated key is refused at once on every worker).
 
 Must not: cache anything that can change without the sealed bytes changing.
 """
@@ -16,7 +17,7 @@ from cloudkeep.auth.credentials import ResolvedCredential
 from cloudkeep.auth.principal import Principal, PrincipalType
 
 from .domain import ACTIVE, root_arn
-from .repository import IamRepository
+from .repository import credential_query
 
 
 def secret_context(access_key_id: str) -> bytes:
@@ -24,7 +25,8 @@ def secret_context(access_key_id: str) -> bytes:
 
 
 class IamCredentialResolver:
-    def __init__(self, sealer: Any, partition: str = "aws") -> None:
+    def __init__(self, store: Any, sealer: Any, partition: str = "aws") -> None:
+        self._query = store.prepare_read(credential_query())
         self._sealer = sealer
         self._partition = partition
         self._open = functools.lru_cache(maxsize=4096)(self._open_uncached)
@@ -32,19 +34,19 @@ class IamCredentialResolver:
     def _open_uncached(self, access_key_id: str, sealed: bytes) -> str:
         return self._sealer.open(sealed, context=secret_context(access_key_id)).decode()
 
-    def resolve(self, uow: Any, access_key_id: str) -> ResolvedCredential | None:
-        row = IamRepository(uow).credential_row(access_key_id)
+    def resolve(self, access_key_id: str) -> ResolvedCredential | None:
+        row = self._query.first(access_key_id=access_key_id)
         if row is None:
             return None
-        if row.user_name_key is None:
-            principal = Principal(type=PrincipalType.ROOT, account_id=row.account_id,
-                                  arn=root_arn(self._partition, row.account_id),
-                                  principal_id=row.account_id, access_key_id=access_key_id)
-        elif row.user_id is None:
+        _key, account_id, status, sealed, owner_key, user_name, user_id, arn = row
+        if owner_key is None:
+            principal = Principal(type=PrincipalType.ROOT, account_id=account_id,
+                                  arn=root_arn(self._partition, account_id),
+                                  principal_id=account_id, access_key_id=access_key_id)
+        elif user_id is None:
             return None  # the owner is gone: the key is gone with it
         else:
-            principal = Principal(type=PrincipalType.IAM_USER, account_id=row.account_id, arn=row.arn,
-                                  principal_id=row.user_id, access_key_id=access_key_id,
-                                  user_name=row.user_name)
-        secret = self._open(access_key_id, bytes(row.secret_sealed))
-        return ResolvedCredential(principal=principal, secret=secret, active=row.status == ACTIVE)
+            principal = Principal(type=PrincipalType.IAM_USER, account_id=account_id, arn=arn,
+                                  principal_id=user_id, access_key_id=access_key_id, user_name=user_name)
+        secret = self._open(access_key_id, bytes(sealed))
+        return ResolvedCredential(principal=principal, secret=secret, active=status == ACTIVE)

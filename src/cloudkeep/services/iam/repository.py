@@ -11,7 +11,7 @@ import datetime as _dt
 from dataclasses import replace
 from typing import Any, Sequence
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
 from cloudkeep.storage.schema import access_keys, accounts, iam_user_tags, iam_users
 
@@ -31,6 +31,17 @@ def _key(row: Any, user_name: str | None) -> AccessKey:
                      last_used_service=row.last_used_service, last_used_region=row.last_used_region)
 
 
+# Statements built once (building a statement costs more than running it); values bind by name.
+_ACCOUNT = bindparam("account_id")
+_USER_KEY = bindparam("user_name_key")
+_GET_USER = select(iam_users).where(and_(iam_users.c.account_id == _ACCOUNT,
+                                         iam_users.c.user_name_key == _USER_KEY))
+_GET_USER_TAGS = (select(iam_user_tags.c.tag_key, iam_user_tags.c.tag_value)
+                  .where(and_(iam_user_tags.c.account_id == _ACCOUNT, iam_user_tags.c.user_name_key == _USER_KEY))
+                  .order_by(iam_user_tags.c.position))
+_ACCOUNT_CREATED = select(accounts.c.created_at).where(accounts.c.account_id == _ACCOUNT)
+
+
 class IamRepository:
     def __init__(self, uow: Any) -> None:
         self.uow = uow
@@ -42,8 +53,7 @@ class IamRepository:
                                                  status="ACTIVE"))
 
     def account_created_at(self, account_id: str) -> _dt.datetime | None:
-        return self.uow.execute(select(accounts.c.created_at)
-                                .where(accounts.c.account_id == account_id)).scalar_one_or_none()
+        return self.uow.execute(_ACCOUNT_CREATED, {"account_id": account_id}).scalar_one_or_none()
 
     # --- users --------------------------------------------------------------------------
     def add_user(self, user: User) -> None:
@@ -59,16 +69,13 @@ class IamRepository:
                 for i, (k, v) in enumerate(user.tags)])
 
     def get_user(self, account_id: str, user_name: str, *, with_tags: bool = False) -> User | None:
-        row = self.uow.execute(select(iam_users).where(and_(
-            iam_users.c.account_id == account_id,
-            iam_users.c.user_name_key == name_key(user_name)))).first()
+        key = {"account_id": account_id, "user_name_key": name_key(user_name)}
+        row = self.uow.execute(_GET_USER, key).first()
         if row is None:
             return None
         user = _user(row)
         if with_tags:
-            tags = self.uow.execute(select(iam_user_tags.c.tag_key, iam_user_tags.c.tag_value).where(and_(
-                iam_user_tags.c.account_id == account_id,
-                iam_user_tags.c.user_name_key == name_key(user_name))).order_by(iam_user_tags.c.position)).all()
+            tags = self.uow.execute(_GET_USER_TAGS, key).all()
             user = replace(user, tags=tuple((t.tag_key, t.tag_value) for t in tags))
         return user
 
@@ -152,14 +159,15 @@ class IamRepository:
             self.uow.execute(update(access_keys).where(access_keys.c.access_key_id == key_id)
                              .values(last_used_at=at, last_used_service=service, last_used_region=region))
 
-    # --- authentication ------------------------------------------------------------------
-    def credential_row(self, access_key_id: str) -> Any:
-        """The key with its owner (any account): for authentication only."""
-        return self.uow.execute(
-            select(access_keys.c.access_key_id, access_keys.c.account_id, access_keys.c.status,
+
+
+def credential_query() -> Any:
+    """The key with its owner, in any account, by ``:access_key_id``: for authentication only.
+    Plain columns, so it can run as a ``Store.prepare_read`` statement."""
+    return (select(access_keys.c.access_key_id, access_keys.c.account_id, access_keys.c.status,
                    access_keys.c.secret_sealed, access_keys.c.user_name_key,
                    iam_users.c.user_name, iam_users.c.user_id, iam_users.c.arn)
             .select_from(access_keys.outerjoin(iam_users, and_(
                 iam_users.c.account_id == access_keys.c.account_id,
                 iam_users.c.user_name_key == access_keys.c.user_name_key)))
-            .where(access_keys.c.access_key_id == access_key_id)).first()
+            .where(access_keys.c.access_key_id == bindparam("access_key_id")))
