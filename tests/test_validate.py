@@ -237,6 +237,10 @@ def _valid_value(shape: Shape, depth: int = 0) -> st.SearchStrategy[Any]:
         low, high = meta.get("min", 0), min(meta.get("max", 40), meta.get("min", 0) + 40)
         if "pattern" in meta:
             rx = compile_pattern(meta["pattern"])
+            single = re.fullmatch(r"(\[(?:[^\]\\]|\\.)*\])[*+]", rx.pattern)
+            if single:   # one class repeated: draw characters, so the length bounds hold
+                alphabet = st.from_regex(re.compile(single.group(1), re.ASCII), fullmatch=True)
+                return st.text(alphabet, min_size=max(low, rx.pattern.endswith("+")), max_size=high)
             return st.from_regex(rx, fullmatch=True).filter(lambda s: low <= len(s) <= high)
         return st.text(min_size=low, max_size=high)
     if kind in ("integer", "long"):

@@ -125,8 +125,10 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     _config.export_to_env(cfg)
+    # No proxy-header rewriting (cloudkeep is the endpoint; the client address is the peer's) and
+    # no access log: both cost CPU on every request.
     common = dict(host=cfg.host, port=cfg.port, log_level=cfg.log_level, access_log=False,
-                  timeout_graceful_shutdown=5, lifespan="on")
+                  timeout_graceful_shutdown=5, lifespan="on", proxy_headers=False, server_header=False)
     if cfg.workers > 1:
         uvicorn.run("cloudkeep.server:create_app", factory=True, workers=cfg.workers, **common)
     else:

@@ -26,7 +26,7 @@ import datetime as _dt
 import json
 import logging
 import threading
-from typing import Any, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 from sqlalchemy import exc, insert
 
@@ -137,6 +137,15 @@ class AuditRecorder:
         elif len(self._queue) >= self._batch_size:
             self._wake.set()
 
+    def enqueue_deferred(self, build: Callable[[], Mapping[str, Any] | None]) -> None:
+        """Queue a record that the background writer builds itself (off the request path);
+        ``build`` returns the record, or None for nothing to write."""
+        self._queue.append(build)  # type: ignore[arg-type]
+        if self._closed:
+            self.flush()
+        elif len(self._queue) >= self._batch_size:
+            self._wake.set()
+
     # -- writing --------------------------------------------------------------------------
 
     def flush(self) -> None:
@@ -187,6 +196,14 @@ class AuditRecorder:
         events = self._take()
         pairs: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
         for event in events:
+            if callable(event):
+                try:
+                    event = event()
+                except Exception:
+                    _log.exception("could not build a deferred audit record")
+                    continue
+                if event is None or not _is_account_id(event.get("recipientAccountId")):
+                    continue
             try:
                 row = event_row(event)
             except (KeyError, TypeError, ValueError) as error:

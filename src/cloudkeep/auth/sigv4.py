@@ -160,7 +160,7 @@ def _parse_header_form(request: HttpRequest, header: str, now: datetime | None) 
         scope=_parse_credential(params["Credential"]),
         signed_headers=signed,
         signature=params["Signature"],
-        amz_date=request_time.strftime(_ISO_BASIC),
+        amz_date=date_value if _ISO_BASIC_RE.fullmatch(date_value) else request_time.strftime(_ISO_BASIC),
         session_token=_first_header(request, "x-amz-security-token"),
         request_time=request_time,
     )

@@ -20,13 +20,19 @@ from .exchange import Exchange
 log = logging.getLogger("cloudkeep.audit")
 
 
+def belongs_to_tenant(ex: Exchange) -> bool:
+    """Whether the call has an account to record it in (an authenticated caller)."""
+    p = ex.principal
+    return (p is not None and p.type is not PrincipalType.ANONYMOUS and bool(p.account_id)
+            and ex.service is not None and ex.operation is not None)
+
+
 def event_for(ex: Exchange, deps: Deps, error: ServiceError | None) -> dict[str, Any] | None:
     """The event for this call, or None when it belongs to no tenant."""
+    if not belongs_to_tenant(ex):
+        return None
     principal = ex.principal
-    if principal is None or principal.type is PrincipalType.ANONYMOUS or not principal.account_id:
-        return None
-    if ex.service is None or ex.operation is None:
-        return None
+    assert principal is not None and ex.operation is not None and ex.service is not None
     op = ex.operation
     request_parameters = redact(op.input_shape, ex.params) if ex.params else None
     response_elements = None

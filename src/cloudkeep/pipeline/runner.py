@@ -20,7 +20,7 @@ from cloudkeep.wire.http import HttpRequest, HttpResponse
 from cloudkeep.wire.model import load_service
 from cloudkeep.wire.routing import PROTOCOLS, protocol_of
 
-from .auditing import event_for
+from .auditing import belongs_to_tenant, event_for
 from .deps import Deps
 from .exchange import Exchange
 from .stages import STAGES, _service_name
@@ -88,13 +88,9 @@ def _end(uow: object) -> None:
 
 
 def _audit_off_path(ex: Exchange, deps: Deps, error: E.ServiceError | None) -> None:
-    try:
-        event = event_for(ex, deps, error)
-    except Exception:  # never fail the caller for the audit of a read
-        log.exception("could not build the audit event for %s", ex.request_id)
-        return
-    if event is not None:
-        deps.recorder.enqueue(event)
+    """Reads, denials and failures: the recorder's thread builds and writes the event."""
+    if belongs_to_tenant(ex):
+        deps.recorder.enqueue_deferred(lambda: event_for(ex, deps, error))
     elif error is not None:
         log.info("refused request %s from %s: %s %s", ex.request_id, ex.request.client_ip,
                  error.code, error.message)
