@@ -114,3 +114,24 @@ def test_aws_cli_smoke(cloudkeep_server, cloudkeep_account):
     bad = subprocess.run([AWS, "iam", "create-user", "--user-name", "bob"], env=env, capture_output=True, text=True,
                          timeout=60)
     assert bad.returncode != 0 and "AccessDenied" in bad.stderr
+
+
+def test_a_committed_change_survives_a_killed_server(tmp_path):
+    import signal as _signal
+    data = tmp_path / "data"
+    srv = CloudkeepServer(data_dir=data, test_hooks=False).start()
+    try:
+        srv.root.client("iam").create_user(UserName="durable")
+    finally:
+        srv.stop(sig=_signal.SIGKILL)
+    with CloudkeepServer(data_dir=data, test_hooks=False) as again:
+        assert again.root.client("iam").get_user(UserName="durable")["User"]["UserName"] == "durable"
+
+
+def test_durability_full_and_workers_two_serve_requests(tmp_path):
+    with CloudkeepServer(data_dir=tmp_path / "data", test_hooks=False, workers=2,
+                         extra_args=["--durability", "full"]) as srv:
+        iam = srv.root.client("iam")
+        for i in range(6):
+            iam.create_user(UserName=f"w{i}")
+        assert len(iam.list_users()["Users"]) == 6

@@ -275,3 +275,12 @@ def test_permissions_boundary_that_is_not_a_policy_arn_is_invalid_input(cloudkee
     with pytest.raises(ClientError) as exc:
         iam.create_user(UserName="pb", PermissionsBoundary="arn:aws:iam::123456789012:user/notapolicy")
     assert _code(exc.value) == "InvalidInput"
+
+
+def test_a_session_token_with_a_long_term_key_is_refused(cloudkeep_account, cloudkeep_server):
+    from cloudkeep.testing.server import client_for
+    sts = client_for(cloudkeep_server.endpoint, "sts", cloudkeep_account.access_key_id,
+                     cloudkeep_account.secret_access_key, session_token="not-a-real-session-token")
+    with pytest.raises(ClientError) as exc:
+        sts.get_caller_identity()
+    assert _code(exc.value) == "InvalidClientTokenId"

@@ -122,6 +122,9 @@ def authenticate(ex: Exchange, deps: Deps) -> Exchange:
             break
     if credential is None or not credential.active:
         raise E.InvalidClientTokenId(_INVALID_TOKEN)
+    if ex.signed.session_token is not None and credential.session_token != ex.signed.session_token:
+        # a session token with a long-term key, or the wrong token for a temporary one
+        raise E.InvalidClientTokenId(_INVALID_TOKEN)
     sigv4.verify_signature(ex.request, ex.signed, credential.secret)
     deps.key_use.touch(key_id, ex.received_at, ex.service.endpoint_prefix, ex.region)
     return replace(ex, principal=credential.principal)
