@@ -9,6 +9,7 @@ Must not: decode or interpret any AWS protocol (that is the parsers' job).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import BinaryIO
 from urllib.parse import parse_qsl
 
 
@@ -18,9 +19,15 @@ class HttpRequest:
     path: str                                    # raw path as sent, still percent-encoded, e.g. "/"
     query: str                                   # raw query string without "?", still encoded
     headers: tuple[tuple[str, str], ...]         # (lower-case name, value) in the order received
-    body: bytes = b""
+    body: bytes = b""                            # the whole body, when it is small (see body_file)
     client_ip: str = "127.0.0.1"
     secure: bool = False                         # True when received over TLS
+    #: a large body (S3 uploads) is not held in memory: the adapter spools it to a temporary
+    #: file (seekable, positioned at 0) and ``body`` stays b"". ``body_size`` is its length.
+    body_file: BinaryIO | None = field(default=None, compare=False)
+    body_size: int = 0
+    #: TLS details for CloudTrail's tlsDetails (tlsVersion, cipherSuite, clientProvidedHostHeader)
+    tls: tuple[tuple[str, str], ...] = ()
     _index: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -37,6 +44,16 @@ class HttpRequest:
     @property
     def host(self) -> str:
         return self._index.get("host", "")
+
+    def iter_body(self, chunk_size: int = 1 << 16):
+        """The raw body, in memory or spooled, as chunks (the file is rewound first)."""
+        if self.body_file is None:
+            if self.body:
+                yield self.body
+            return
+        self.body_file.seek(0)
+        while chunk := self.body_file.read(chunk_size):
+            yield chunk
 
     def query_params(self) -> list[tuple[str, str]]:
         """The query string decoded into (name, value) pairs, blank values kept."""
