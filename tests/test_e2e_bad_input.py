@@ -178,7 +178,8 @@ def test_query_body_over_one_mib_is_413_and_writes_nothing(cloudkeep_server, clo
     _no_users(cloudkeep_account)
 
 
-def test_body_over_the_adapter_cap_is_413_without_reading_it(cloudkeep_server, cloudkeep_account):
+def test_unsigned_form_body_over_the_protocol_limit_is_413(cloudkeep_server, cloudkeep_account):
+    # 20 MiB: past the in-memory size, so the adapter spools it and routing refuses it
     body = _create_user_body("huge", b"&Padding=" + b"a" * (20 * 1024 * 1024 + 1))
     reply = _send(cloudkeep_server, "POST", "/", body, dict(FORM))  # unsigned: refused before routing
     _xml_error(reply, 413, "RequestEntityTooLarge", namespace=None)

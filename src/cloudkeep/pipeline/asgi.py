@@ -14,7 +14,8 @@ Must not: contain service logic or protocol decoding.
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable
+import tempfile
+from typing import Any, Awaitable, BinaryIO, Callable
 
 from cloudkeep.wire import errors as E
 from cloudkeep.wire.http import HttpRequest, HttpResponse
@@ -25,8 +26,13 @@ from .runner import handle
 
 log = logging.getLogger("cloudkeep.asgi")
 
-#: the largest body read into memory (query/json protocols' limits are lower and checked later)
-MAX_BODY = 20 * 1024 * 1024
+#: a body up to this size is held in memory; a larger one (S3 uploads) is spooled to a temporary
+#: file, so memory stays bounded whatever the body size (the non-streaming protocols' own
+#: limits are checked by their parsers)
+MEMORY_BODY = 16 * 1024 * 1024
+#: the largest body accepted at all: S3's largest single upload (5 GiB) plus aws-chunked framing
+#: https://docs.aws.amazon.com/AmazonS3/latest/userguide/upload-objects.html
+MAX_BODY = 5 * 1024 ** 3 + 64 * 1024 * 1024
 #: the largest request header section (names, values and separators) served; an Application Load
 #: Balancer refuses more than 64 KB of request headers with a 400
 #: (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html)
@@ -76,14 +82,16 @@ class App:
             deps = self.deps = self._deps_factory()
         headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
         header_too_large = sum(len(k) + len(v) + 4 for k, v in scope["headers"]) > MAX_HEADER_BYTES
-        body, too_large = (b"", False) if header_too_large else await _read_body(scope, receive)
+        body, body_file, body_size, too_large = ((b"", None, 0, False) if header_too_large
+                                                 else await _read_body(scope, receive))
         raw_path = scope.get("raw_path") or scope["path"].encode()
         client = scope.get("client") or ("127.0.0.1", 0)
         # UTF-8 with surrogateescape keeps any raw byte a client sent, so signatures still match
         request = HttpRequest(method=scope["method"], path=raw_path.decode("utf-8", "surrogateescape"),
                               query=scope.get("query_string", b"").decode("utf-8", "surrogateescape"),
                               headers=headers,
-                              body=body, client_ip=client[0], secure=scope.get("scheme") == "https")
+                              body=body, client_ip=client[0], secure=scope.get("scheme") == "https",
+                              body_file=body_file, body_size=body_size)
         if header_too_large:
             response = _refuse(request, deps, E.RequestHeaderSectionTooLarge(
                 "Your request header section exceeds the maximum allowed size."))
@@ -91,7 +99,11 @@ class App:
             response = _refuse(request, deps, E.RequestEntityTooLarge(
                 f"Request body is larger than {MAX_BODY} bytes."))
         else:
-            response = handle(request, deps)
+            try:
+                response = handle(request, deps)
+            finally:
+                if body_file is not None:
+                    body_file.close()     # a temporary file: gone with it
         raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
         if not any(k.lower() == b"content-length" for k, _ in raw_headers):
             raw_headers.append((b"content-length", str(len(response.body)).encode()))
@@ -99,11 +111,13 @@ class App:
         await send({"type": "http.response.body", "body": response.body})
 
 
-async def _read_body(scope: dict, receive: Callable) -> tuple[bytes, bool]:
+async def _read_body(scope: dict, receive: Callable) -> tuple[bytes, BinaryIO | None, int, bool]:
+    """(body in memory, or b"" with the spooled file; its size; too large)."""
     declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-        return b"", True
+        return b"", None, 0, True
     chunks: list[bytes] = []
+    spool: BinaryIO | None = None
     size = 0
     while True:
         message = await receive()
@@ -112,11 +126,25 @@ async def _read_body(scope: dict, receive: Callable) -> tuple[bytes, bool]:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY:
-            return b"", True
-        chunks.append(chunk)
+            if spool is not None:
+                spool.close()
+            return b"", None, 0, True
+        if spool is not None:
+            spool.write(chunk)
+        elif size > MEMORY_BODY:
+            spool = tempfile.TemporaryFile(prefix="cloudkeep-body-")
+            spool.writelines(chunks)
+            spool.write(chunk)
+            chunks = []
+        else:
+            chunks.append(chunk)
         if not message.get("more_body", False):
             break
-    return b"".join(chunks), False
+    if spool is not None:
+        spool.seek(0)
+        return b"", spool, size, False
+    body = b"".join(chunks)
+    return body, None, len(body), False
 
 
 def _refuse(request: HttpRequest, deps: Deps, error: E.ServiceError) -> HttpResponse:

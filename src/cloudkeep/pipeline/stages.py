@@ -23,6 +23,7 @@ from cloudkeep.services.framework import EXEMPT, AuthzContext, Call, Check
 from cloudkeep.wire import errors as E
 from cloudkeep.wire import jsonproto, query
 from cloudkeep.wire.model import load_service, requires_auth, signing_name
+from cloudkeep.wire.http import HttpRequest
 from cloudkeep.wire.regions import effective_region, partition_regions
 from cloudkeep.wire.routing import (PROTOCOLS, protocol_of, service_for_target_prefix,
                                     service_for_unsigned_query, services_for_signing_name)
@@ -56,6 +57,8 @@ def _service_name(ex: Exchange, signed: sigv4.SignedRequestInfo | None) -> str:
         name = service_for_target_prefix(target.rsplit(".", 1)[0])
         if name:
             return name
+    if (req.header("content-type") or "").startswith("application/x-www-form-urlencoded"):
+        req = _in_memory(req, query.MAX_BODY_BYTES)   # the Action is in the form body
     action = query.operation_name(req)
     if action:
         name = service_for_unsigned_query(action)
@@ -74,6 +77,9 @@ def route(ex: Exchange, deps: Deps) -> Exchange:
     protocol = protocol_of(name)
     if protocol not in PROTOCOLS:
         raise E.NotImplementedOperation(f"The {protocol} protocol of {name} is not implemented yet.")
+    # query and json documents are parsed whole: a spooled body comes back into memory (within
+    # the protocol's limit) before the Action is looked for in it
+    ex = replace(ex, request=_in_memory(ex.request, PROTOCOLS[protocol].MAX_BODY_BYTES))
     method = ex.request.method
     if protocol == "json":
         if method != "POST":
@@ -131,6 +137,16 @@ def authenticate(ex: Exchange, deps: Deps) -> Exchange:
 
 
 # --- parse ----------------------------------------------------------------------------------
+
+
+def _in_memory(request: HttpRequest, limit: int) -> HttpRequest:
+    """A spooled body read back into memory for a protocol that parses whole documents."""
+    if request.body_file is None:
+        return request
+    if request.body_size > limit:
+        raise E.RequestEntityTooLarge(f"Request body is larger than {limit} bytes.")
+    request.body_file.seek(0)
+    return replace(request, body=request.body_file.read(), body_file=None)
 
 
 def parse(ex: Exchange, deps: Deps) -> Exchange:
