@@ -284,3 +284,16 @@ def test_a_session_token_with_a_long_term_key_is_refused(cloudkeep_account, clou
     with pytest.raises(ClientError) as exc:
         sts.get_caller_identity()
     assert _code(exc.value) == "InvalidClientTokenId"
+
+
+def test_ec2_operation_not_implemented_is_501_in_ec2_format_and_bad_key_is_auth_failure(cloudkeep_account, cloudkeep_server):
+    from cloudkeep.testing.server import client_for
+    with pytest.raises(ClientError) as exc:
+        cloudkeep_account.client("ec2").describe_instances()
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+    assert _code(exc.value) == "NotImplemented"
+    bad = client_for(cloudkeep_server.endpoint, "ec2", cloudkeep_account.access_key_id, "z" * 40)
+    with pytest.raises(ClientError) as exc:
+        bad.describe_instances()
+    assert _code(exc.value) == "AuthFailure"
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 401

@@ -87,10 +87,10 @@ def route(ex: Exchange, deps: Deps) -> Exchange:
         op_name = jsonproto.operation_name(service, ex.request)
         if op_name is None:
             raise E.InvalidAction("Missing or invalid X-Amz-Target header.")
-    else:
+    else:  # query and ec2: Action in the form body or the query string
         if method not in ("GET", "POST"):
             raise E.MethodNotAllowed(f"The {method} method is not allowed for this resource.")
-        op_name = query.operation_name(ex.request)
+        op_name = PROTOCOLS[protocol].operation_name(ex.request)
         if not op_name:
             raise E.MissingAction("Could not find operation for the request: the Action parameter is missing.")
     try:

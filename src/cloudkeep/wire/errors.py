@@ -51,13 +51,19 @@ def service_error(code: str, status: int, message: str = "", *, sender_fault: bo
 
 class InternalFailure(ServiceError):
     code = "InternalFailure"; status = 500; sender_fault = False
-    protocol_codes = {"query": ("InternalFailure", 500), "json": ("InternalFailure", 500)}
+    protocol_codes = {"query": ("InternalFailure", 500), "json": ("InternalFailure", 500),
+                      "rest-xml": ("InternalError", 500),  # S3's name for it
+                      # EC2's too (https://github.com/smarty-archives/go-aws-auth/issues/37)
+                      "ec2": ("InternalError", 500)}
 
 
 class ValidationError(ServiceError):
     """Input failed the model's constraints: ``1 validation error detected: ...``."""
     code = "ValidationError"; status = 400
-    protocol_codes = {"json": ("ValidationException", 400)}
+    # EC2 has no ValidationError: a bad value is InvalidParameterValue
+    # (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html)
+    protocol_codes = {"json": ("ValidationException", 400), "ec2": ("InvalidParameterValue", 400),
+                      "rest-json": ("ValidationException", 400)}
 
 
 class InvalidParameterValue(ServiceError):
@@ -102,6 +108,7 @@ class UnsupportedMediaType(ServiceError):
 
 class RequestEntityTooLarge(ServiceError):
     code = "RequestEntityTooLarge"; status = 413
+    protocol_codes = {"rest-xml": ("EntityTooLarge", 400)}  # S3's code for a too-large body
 
 
 class MethodNotAllowed(ServiceError):
@@ -118,22 +125,29 @@ class NotImplementedOperation(ServiceError):
 
 class InvalidClientTokenId(ServiceError):
     code = "InvalidClientTokenId"; status = 403
-    protocol_codes = {"json": ("UnrecognizedClientException", 400)}
+    # EC2 answers any credential it cannot validate with AuthFailure, 401 (message fixed by
+    # wire/ec2proto.py) (https://github.com/aws/aws-sdk-java/issues/2508,
+    # https://github.com/aws/aws-sdk-java-v2/issues/2981)
+    protocol_codes = {"json": ("UnrecognizedClientException", 400), "ec2": ("AuthFailure", 401),
+                      "rest-xml": ("InvalidAccessKeyId", 403)}
 
 
 class SignatureDoesNotMatch(ServiceError):
     code = "SignatureDoesNotMatch"; status = 403
-    protocol_codes = {"json": ("InvalidSignatureException", 400)}
+    protocol_codes = {"json": ("InvalidSignatureException", 400), "ec2": ("AuthFailure", 401)}
 
 
 class IncompleteSignature(ServiceError):
     code = "IncompleteSignature"; status = 400
-    protocol_codes = {"json": ("IncompleteSignatureException", 400)}
+    protocol_codes = {"json": ("IncompleteSignatureException", 400),
+                      "rest-xml": ("AuthorizationHeaderMalformed", 400)}
 
 
 class MissingAuthenticationToken(ServiceError):
     code = "MissingAuthenticationToken"; status = 403
-    protocol_codes = {"json": ("MissingAuthenticationTokenException", 400)}
+    # S3 answers an anonymous request to a private resource with AccessDenied
+    protocol_codes = {"json": ("MissingAuthenticationTokenException", 400),
+                      "rest-xml": ("AccessDenied", 403)}
 
 
 class RequestExpired(ServiceError):
@@ -143,12 +157,15 @@ class RequestExpired(ServiceError):
 
 class ExpiredToken(ServiceError):
     code = "ExpiredToken"; status = 400
-    protocol_codes = {"json": ("ExpiredTokenException", 400)}
+    # EC2: an expired session token is RequestExpired, 400
+    # (https://github.com/jenkinsci/ec2-plugin/issues/2011)
+    protocol_codes = {"json": ("ExpiredTokenException", 400), "ec2": ("RequestExpired", 400)}
 
 
 class AccessDenied(ServiceError):
     code = "AccessDenied"; status = 403
-    protocol_codes = {"json": ("AccessDeniedException", 400)}
+    # EC2: UnauthorizedOperation, 403 (https://github.com/hashicorp/terraform-provider-aws/issues/4664)
+    protocol_codes = {"json": ("AccessDeniedException", 400), "ec2": ("UnauthorizedOperation", 403)}
 
 
 # --- S3's own authentication errors (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html)
@@ -169,3 +186,88 @@ class RequestHeaderSectionTooLarge(ServiceError):
     """The request's headers are larger than the server accepts (S3's code for it:
     https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html)."""
     code = "RequestHeaderSectionTooLarge"; status = 400
+
+
+# --- rest-xml (S3) request errors (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html)
+
+
+class MalformedXML(ServiceError):
+    """S3: a request body that is not well-formed XML or does not fit the operation's schema."""
+    code = "MalformedXML"; status = 400
+    MESSAGE: ClassVar[str] = ("The XML you provided was not well-formed or did not validate "
+                              "against our published schema")
+
+
+class InvalidArgument(ServiceError):
+    """S3: a header or query parameter with a value of the wrong form (extras ArgumentName,
+    ArgumentValue)."""
+    code = "InvalidArgument"; status = 400
+
+
+class MaxMessageLengthExceeded(ServiceError):
+    """S3: an XML request body larger than S3 reads ("Your request was too big.")."""
+    code = "MaxMessageLengthExceeded"; status = 400
+
+
+# --- S3 presigned and aws-chunked (streaming SigV4) request errors (auth/sigv4.py, auth/chunked.py)
+# Wording: https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html and real S3 answers
+# as reproduced by versity/versitygw (s3err/s3err.go, s3err/presigned-urls.go).
+
+
+class AuthorizationQueryParametersError(ServiceError):
+    """S3: a presigned URL whose X-Amz-* query parameters are missing or malformed."""
+    code = "AuthorizationQueryParametersError"; status = 400
+
+
+class IncompleteBody(ServiceError):
+    """S3: the body ended early, or its aws-chunked framing is broken."""
+    code = "IncompleteBody"; status = 400
+
+
+class InvalidChunkSizeError(ServiceError):
+    """S3: an aws-chunked chunk other than the last is under 8192 bytes (extras Chunk, BadChunkSize)."""
+    code = "InvalidChunkSizeError"; status = 400
+
+
+class BadDigest(ServiceError):
+    """S3: a checksum the client sent does not match the body received."""
+    code = "BadDigest"; status = 400
+
+
+class InvalidRequest(ServiceError):
+    """S3: a request S3 refuses as a whole (e.g. a malformed x-amz-checksum-* value)."""
+    code = "InvalidRequest"; status = 400
+
+
+class MalformedTrailerError(ServiceError):
+    """S3: the trailing headers of an aws-chunked body are not well-formed."""
+    code = "MalformedTrailerError"; status = 400
+
+
+class MissingContentLength(ServiceError):
+    """S3: a length header the request needs (Content-Length, x-amz-decoded-content-length) is absent."""
+    code = "MissingContentLength"; status = 411
+
+
+# --- REST routing: a request that reaches no operation (wire/rest_routing.py) -----------------
+
+
+class UnknownOperation(ServiceError):
+    """A REST service (rest-json, and rest-xml other than S3) whose routes do not match the
+    request's method and path: 404 ``UnknownOperationException`` with an empty message, as
+    AWS's REST front ends answer (e.g. https://github.com/soto-project/soto/issues/580:
+    "code: notFound, body: <UnknownOperationException/>")."""
+    code = "UnknownOperationException"; status = 404
+
+
+class InvalidURI(ServiceError):
+    """S3: a path that cannot be decoded ("Couldn't parse the specified URI.")."""
+    code = "InvalidURI"; status = 400
+    MESSAGE: ClassVar[str] = "Couldn't parse the specified URI."
+
+
+class PreconditionFailed(ServiceError):
+    """S3: 412 "At least one of the pre-conditions you specified did not hold" (extra Condition,
+    e.g. "Bucket POST must be of the enclosure-type multipart/form-data")."""
+    code = "PreconditionFailed"; status = 412
+    MESSAGE: ClassVar[str] = "At least one of the pre-conditions you specified did not hold"

@@ -165,6 +165,8 @@ class _Plan:
 
     __slots__ = ("shape", "kind", "members", "item_name", "key_name", "value_name",
                  "flattened", "_children")
+    #: builds the error for a value of the wrong type (a subclass may phrase it its own way)
+    type_error = staticmethod(_type_error)
 
     def __init__(self, shape: Shape) -> None:
         self.shape = shape
@@ -194,7 +196,7 @@ class _Plan:
                 target = shape.member
             else:
                 target = shape.key if name == "key" else shape.value
-            plan = self._children[name] = _Plan(target)
+            plan = self._children[name] = type(self)(target)
         return plan
 
 
@@ -296,7 +298,7 @@ def _scalar(plan: _Plan, raw: str, path: str) -> Any:
         return raw
     if kind in ("integer", "long", "short", "byte"):
         if _INT.fullmatch(raw) is None:
-            raise _type_error(raw, path, "Member must be a number")
+            raise plan.type_error(raw, path, "Member must be a number")
         return int(raw)
     if kind == "boolean":
         lowered = raw.lower()
@@ -304,21 +306,21 @@ def _scalar(plan: _Plan, raw: str, path: str) -> Any:
             return True
         if lowered == "false":
             return False
-        raise _type_error(raw, path, "Member must be a boolean (true or false)")
+        raise plan.type_error(raw, path, "Member must be a boolean (true or false)")
     if kind in ("float", "double"):
         if _FLOAT.fullmatch(raw) is None:
-            raise _type_error(raw, path, "Member must be a number")
+            raise plan.type_error(raw, path, "Member must be a number")
         return float(raw)
     if kind == "timestamp":
         moment = parse_timestamp(raw)
         if moment is None:
-            raise _type_error(raw, path, "Member must be a timestamp")
+            raise plan.type_error(raw, path, "Member must be a timestamp")
         return moment
     if kind == "blob":
         try:
             return base64.b64decode(raw.encode("ascii"), validate=True)
         except (binascii.Error, UnicodeEncodeError, ValueError):
-            raise _type_error(raw, path, "Member must be base64-encoded binary data") from None
+            raise plan.type_error(raw, path, "Member must be base64-encoded binary data") from None
     return raw  # document/unknown scalar kinds: keep the text
 
 

@@ -17,11 +17,11 @@ from types import ModuleType
 
 from botocore.exceptions import UnknownServiceError
 
-from . import jsonproto, query
+from . import ec2proto, jsonproto, query
 from .model import available_services, load_service, requires_auth, signing_name
 
 #: protocols whose parser and serializer exist, by the model's protocol name
-PROTOCOLS: dict[str, ModuleType] = {"query": query, "json": jsonproto}
+PROTOCOLS: dict[str, ModuleType] = {"query": query, "json": jsonproto, "ec2": ec2proto}
 
 
 def protocol_of(service_name: str) -> str:
