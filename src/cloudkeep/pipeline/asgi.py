@@ -91,6 +91,7 @@ class App:
                               query=scope.get("query_string", b"").decode("utf-8", "surrogateescape"),
                               headers=headers,
                               body=body, client_ip=client[0], secure=scope.get("scheme") == "https",
+                              tls=_tls_details(scope, headers),
                               body_file=body_file, body_size=body_size)
         if header_too_large:
             response = _refuse(request, deps, E.RequestHeaderSectionTooLarge(
@@ -108,7 +109,8 @@ class App:
         if not any(k.lower() == b"content-length" for k, _ in raw_headers):
             raw_headers.append((b"content-length", str(len(response.body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": raw_headers})
-        await send({"type": "http.response.body", "body": response.body})
+        # a HEAD response has headers only (content-length says what a GET would send)
+        await send({"type": "http.response.body", "body": b"" if request.method == "HEAD" else response.body})
 
 
 async def _read_body(scope: dict, receive: Callable) -> tuple[bytes, BinaryIO | None, int, bool]:
@@ -154,3 +156,15 @@ def _refuse(request: HttpRequest, deps: Deps, error: E.ServiceError) -> HttpResp
     protocol = "json" if request.header("x-amz-target") else "query"
     service = load_service("kms" if protocol == "json" else "sts")
     return PROTOCOLS[protocol].serialize_error(service, error, deps.ids.request_id())
+
+
+def _tls_details(scope: dict, headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """CloudTrail's tlsDetails for a request received over TLS, else (): the version and cipher
+    come from ``serving.TlsAwareProtocol`` (the ``cloudkeep.tls`` scope extension), the host from
+    the client's Host header.
+    https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+    """
+    info = (scope.get("extensions") or {}).get("cloudkeep.tls") if scope.get("scheme") == "https" else None
+    if not info:
+        return ()
+    return (*info.items(), ("clientProvidedHostHeader", next((v for k, v in headers if k == "host"), "")))

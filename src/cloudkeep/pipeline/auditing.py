@@ -50,5 +50,5 @@ def event_for(ex: Exchange, deps: Deps, error: ServiceError | None) -> dict[str,
         recipient_account_id=principal.account_id, read_only=ex.read_only,
         management_event=ex.management_event, request_parameters=request_parameters,
         response_elements=response_elements, error_code=code, error_message=message,
-        tls_details=None, invoked_by=ex.called_via[-1] if ex.called_via else None)
+        tls_details=dict(ex.request.tls) or None, invoked_by=ex.called_via[-1] if ex.called_via else None)
     return build_event(ctx)

@@ -29,6 +29,7 @@ class Exchange:
     protocol: str | None = None
     region: str | None = None                  # the region the call acts in
     signed: Any = None                         # auth.sigv4.SignedRequestInfo, or None (unsigned)
+    labels: Mapping[str, str] | None = None    # REST protocols: the URI labels the route matched
     read_only: bool = True
     management_event: bool = True
     called_via: tuple[str, ...] = ()           # services that made this call for the principal
@@ -36,6 +37,7 @@ class Exchange:
                                                # begun lazily, committed by dispatch)
     # authenticate
     principal: Principal | None = None
+    body_reader: Any = None                    # auth.chunked.ChunkedPayload for aws-chunked bodies
     # parse
     params: Mapping[str, Any] | None = None
     # dispatch

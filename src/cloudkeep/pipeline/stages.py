@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Callable, Final
 
 from botocore.exceptions import UnknownServiceError
-from botocore.model import OperationNotFoundError
+from botocore.model import OperationNotFoundError, ServiceModel
 
 from cloudkeep.audit.access import is_management_event, is_read_only
 from cloudkeep.auth import sigv4
@@ -25,8 +25,10 @@ from cloudkeep.wire import jsonproto, query
 from cloudkeep.wire.model import load_service, requires_auth, signing_name
 from cloudkeep.wire.http import HttpRequest
 from cloudkeep.wire.regions import effective_region, partition_regions
-from cloudkeep.wire.routing import (PROTOCOLS, protocol_of, service_for_target_prefix,
-                                    service_for_unsigned_query, services_for_signing_name)
+from cloudkeep.wire.rest_routing import rest_service_for, route_rest, s3_bucket_from_host
+from cloudkeep.wire.routing import (ANONYMOUS_SERVICES, PROTOCOLS, REST_PROTOCOLS, protocol_of,
+                                    service_for_target_prefix, service_for_unsigned_query,
+                                    services_for_signing_name)
 from cloudkeep.wire.validate import validate
 
 from .auditing import event_for
@@ -49,6 +51,8 @@ def _service_name(ex: Exchange, signed: sigv4.SignedRequestInfo | None) -> str:
             by_target = service_for_target_prefix(target.rsplit(".", 1)[0])
             if by_target in candidates:
                 return by_target
+        if "s3" in candidates:
+            return rest_service_for("s3", req)
         if candidates:
             return candidates[0]
         raise E.UnknownService(f"Credential should be scoped to correct service: "
@@ -64,7 +68,10 @@ def _service_name(ex: Exchange, signed: sigv4.SignedRequestInfo | None) -> str:
         name = service_for_unsigned_query(action)
         if name:
             return name
-    raise E.MissingAuthenticationToken("Request is missing Authentication Token")
+    content_type = req.header("content-type") or ""
+    if action or target or content_type.startswith(("application/x-www-form-urlencoded", "application/x-amz-json")):
+        raise E.MissingAuthenticationToken("Request is missing Authentication Token")
+    return rest_service_for("s3", req)   # anonymous requests are S3's (public access)
 
 
 def route(ex: Exchange, deps: Deps) -> Exchange:
@@ -77,9 +84,31 @@ def route(ex: Exchange, deps: Deps) -> Exchange:
     protocol = protocol_of(name)
     if protocol not in PROTOCOLS:
         raise E.NotImplementedOperation(f"The {protocol} protocol of {name} is not implemented yet.")
-    # query and json documents are parsed whole: a spooled body comes back into memory (within
-    # the protocol's limit) before the Action is looked for in it
-    ex = replace(ex, request=_in_memory(ex.request, PROTOCOLS[protocol].MAX_BODY_BYTES))
+    labels = None
+    if protocol in REST_PROTOCOLS:
+        vhost = s3_bucket_from_host(ex.request.host) if name == "s3" else None
+        found = route_rest(service, ex.request, virtual_host_bucket=vhost)
+        operation, labels = found.operation, found.labels
+        op_name = operation.name
+    else:
+        ex = replace(ex, request=_in_memory(ex.request, PROTOCOLS[protocol].MAX_BODY_BYTES))
+        op_name = _rpc_operation_name(ex, service, protocol)
+        try:
+            operation = service.operation_model(op_name)
+        except OperationNotFoundError:
+            raise E.InvalidAction(f"Could not find operation {op_name} for version "
+                                  f"{service.api_version}") from None
+    region = signed.scope.region if signed is not None else "us-east-1"
+    read_only = is_read_only(signing_name(service), op_name)
+    return replace(ex, service=service, protocol=protocol, signed=signed, operation=operation, labels=labels,
+                   region=effective_region(name, region), read_only=read_only,
+                   management_event=is_management_event(f"{service.endpoint_prefix}.amazonaws.com", op_name),
+                   uow=deps.store.unit_of_work(write=not read_only))
+
+
+def _rpc_operation_name(ex: Exchange, service: ServiceModel, protocol: str) -> str:
+    """The operation of a query, ec2 or json request (query and json documents are parsed
+    whole: a spooled body came back into memory within the protocol's limit)."""
     method = ex.request.method
     if protocol == "json":
         if method != "POST":
@@ -93,17 +122,7 @@ def route(ex: Exchange, deps: Deps) -> Exchange:
         op_name = PROTOCOLS[protocol].operation_name(ex.request)
         if not op_name:
             raise E.MissingAction("Could not find operation for the request: the Action parameter is missing.")
-    try:
-        operation = service.operation_model(op_name)
-    except OperationNotFoundError:
-        raise E.InvalidAction(f"Could not find operation {op_name} for version "
-                              f"{service.api_version}") from None
-    region = signed.scope.region if signed is not None else "us-east-1"
-    read_only = is_read_only(signing_name(service), op_name)
-    return replace(ex, service=service, protocol=protocol, signed=signed, operation=operation,
-                   region=effective_region(name, region), read_only=read_only,
-                   management_event=is_management_event(f"{service.endpoint_prefix}.amazonaws.com", op_name),
-                   uow=deps.store.unit_of_work(write=not read_only))
+    return op_name
 
 
 # --- authenticate ----------------------------------------------------------------------------
@@ -114,7 +133,7 @@ _INVALID_TOKEN = "The security token included in the request is invalid."
 def authenticate(ex: Exchange, deps: Deps) -> Exchange:
     assert ex.operation is not None
     if ex.signed is None:
-        if requires_auth(ex.operation):
+        if requires_auth(ex.operation) and ex.service_name not in ANONYMOUS_SERVICES:
             raise E.MissingAuthenticationToken("Request is missing Authentication Token")
         return replace(ex, principal=ANONYMOUS)
     # AWS's order: clock skew and credential scope, then the key, then the signature.
@@ -131,9 +150,14 @@ def authenticate(ex: Exchange, deps: Deps) -> Exchange:
     if ex.signed.session_token is not None and credential.session_token != ex.signed.session_token:
         # a session token with a long-term key, or the wrong token for a temporary one
         raise E.InvalidClientTokenId(_INVALID_TOKEN)
-    sigv4.verify_signature(ex.request, ex.signed, credential.secret)
+    sigv4.verify_signature(ex.request, ex.signed, credential.secret, now=deps.wall_now())
+    body_reader = None
+    if sigv4.is_streaming(ex.request, ex.signed):
+        # aws-chunked: every chunk's signature and the trailer are checked as the body is read;
+        # nothing commits before the reader has been drained (dispatch, or the 501 path)
+        body_reader = sigv4.streaming_reader(ex.request, ex.signed, credential.secret)
     deps.key_use.touch(key_id, ex.received_at, ex.service.endpoint_prefix, ex.region)
-    return replace(ex, principal=credential.principal)
+    return replace(ex, principal=credential.principal, body_reader=body_reader)
 
 
 # --- parse ----------------------------------------------------------------------------------
@@ -151,7 +175,14 @@ def _in_memory(request: HttpRequest, limit: int) -> HttpRequest:
 
 def parse(ex: Exchange, deps: Deps) -> Exchange:
     assert ex.operation is not None and ex.protocol is not None
-    params = PROTOCOLS[ex.protocol].parse_request(ex.operation, ex.request)
+    module = PROTOCOLS[ex.protocol]
+    if ex.protocol in REST_PROTOCOLS:
+        request = ex.request
+        if ex.body_reader is not None:
+            request = replace(request, body=b"", body_file=ex.body_reader)
+        params = module.parse_request(ex.operation, request, labels=ex.labels or {})
+    else:
+        params = module.parse_request(ex.operation, ex.request)
     validate(ex.operation.input_shape, params, protocol=ex.protocol)
     return replace(ex, params=params)
 
@@ -177,6 +208,8 @@ def authorize(ex: Exchange, deps: Deps) -> Exchange:
     service = deps.services.get(ex.service_name or "")
     op = ex.operation.name
     if service is None or op not in service.operations.handlers:
+        if ex.body_reader is not None:
+            ex.body_reader.drain()
         raise E.NotImplementedOperation(f"The operation {op} of {ex.service_name} is not implemented by "
                                         f"cloudkeep yet.")
     entry = service.authz.get(op)
@@ -213,6 +246,8 @@ def dispatch(ex: Exchange, deps: Deps) -> Exchange:
         if event is not None:
             deps.recorder.write_in(uow, event)   # the change and its event commit together
             audited = True
+    if ex.body_reader is not None:
+        ex.body_reader.drain()        # every chunk verified before anything commits
     uow.commit()
     return replace(ex, result=result, audited=audited)
 

@@ -17,11 +17,17 @@ from types import ModuleType
 
 from botocore.exceptions import UnknownServiceError
 
-from . import ec2proto, jsonproto, query
+from . import ec2proto, jsonproto, query, restjson, restxml
 from .model import available_services, load_service, requires_auth, signing_name
 
 #: protocols whose parser and serializer exist, by the model's protocol name
-PROTOCOLS: dict[str, ModuleType] = {"query": query, "json": jsonproto, "ec2": ec2proto}
+PROTOCOLS: dict[str, ModuleType] = {"query": query, "json": jsonproto, "ec2": ec2proto,
+                                    "rest-xml": restxml, "rest-json": restjson}
+#: protocols routed by HTTP method and the operation's requestUri (wire/rest_routing.py)
+REST_PROTOCOLS = frozenset({"rest-xml", "rest-json"})
+#: services that serve unsigned requests as the anonymous principal, leaving the decision to
+#: their resource policies (S3's public access); everywhere else a missing signature is refused
+ANONYMOUS_SERVICES = frozenset({"s3"})
 
 
 def protocol_of(service_name: str) -> str:
