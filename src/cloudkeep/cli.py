@@ -32,6 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=_config.DEFAULT_HOST)
     serve.add_argument("--port", type=int, default=_config.DEFAULT_PORT)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--tls", action="store_true",
+                       help="also serve HTTPS on --https-port, with a certificate from a local CA in the data dir")
+    serve.add_argument("--https-port", type=int, default=_config.DEFAULT_HTTPS_PORT,
+                       help=f"the HTTPS port with --tls (default {_config.DEFAULT_HTTPS_PORT})")
     _common_store_args(serve)
     serve.add_argument("--test-hooks", action="store_true",
                        help="enable /_cloudkeep/test/* (new accounts, moving the domain clock): tests only")
@@ -56,20 +60,23 @@ def _config_from(args: argparse.Namespace) -> _config.ServerConfig:
                    durability=args.durability, test_hooks=getattr(args, "test_hooks", False),
                    credentials_file=not getattr(args, "no_credentials_file", False),
                    log_level=getattr(args, "log_level", "warning"),
+                   tls=getattr(args, "tls", False), https_port=getattr(args, "https_port", base.https_port),
                    master_key_b64=_config.master_key_from_env())
 
 
-def _exports(endpoint: str, key_id: str, secret: str) -> str:
+def _exports(endpoint: str, key_id: str, secret: str, ca_bundle: Path | None = None) -> str:
     return (f"export AWS_ENDPOINT_URL={endpoint}\n"
             f"export AWS_DEFAULT_REGION=us-east-1\n"
-            f"export AWS_ACCESS_KEY_ID={key_id}\n"
+            + (f"export AWS_CA_BUNDLE={ca_bundle}\n" if ca_bundle else "")
+            + f"export AWS_ACCESS_KEY_ID={key_id}\n"
             f"export AWS_SECRET_ACCESS_KEY={secret}")
 
 
-def _profile(endpoint: str, key_id: str, secret: str) -> str:
+def _profile(endpoint: str, key_id: str, secret: str, ca_bundle: Path | None = None) -> str:
     return ("# ~/.aws/config\n[profile cloudkeep]\n"
             f"endpoint_url = {endpoint}\nregion = us-east-1\n"
-            f"aws_access_key_id = {key_id}\naws_secret_access_key = {secret}")
+            + (f"ca_bundle = {ca_bundle}\n" if ca_bundle else "")
+            + f"aws_access_key_id = {key_id}\naws_secret_access_key = {secret}")
 
 
 def _reset(cfg: _config.ServerConfig, yes: bool) -> bool:
@@ -94,9 +101,14 @@ def _reset(cfg: _config.ServerConfig, yes: bool) -> bool:
 def serve(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from cloudkeep import server
+    from cloudkeep import server, serving
+    from cloudkeep.crypto import ca
+    from cloudkeep.storage.clock import wall_now
 
     cfg = _config_from(args)
+    if cfg.tls and cfg.https_port == cfg.port:
+        print("cloudkeep: --https-port must differ from --port", file=sys.stderr)
+        return 1
     console = Console(stderr=False, highlight=False)
     if args.reset and not _reset(cfg, args.yes):
         return 1
@@ -105,35 +117,42 @@ def serve(args: argparse.Namespace) -> int:
         sealer = server.sealer_for(cfg)
         boot = server.bootstrap(cfg, store, sealer)
         store.close()
+        # certificates are checked against the wall clock by clients, never the domain clock
+        tls = ca.ensure_server_certificate(cfg.data_dir, sealer, host=cfg.host, now=wall_now()) if cfg.tls else None
     except Exception as exc:  # one line a person can act on
         print(f"cloudkeep: cannot start: {exc}", file=sys.stderr)
         return 1
     endpoint = f"http://{cfg.host}:{cfg.port}"
-    console.print(f"[bold]cloudkeep[/bold] serving account [bold]{boot.account_id}[/bold] at {endpoint}")
+    ca_bundle = tls.ca_cert.resolve() if tls is not None else None
+    if tls is not None:
+        endpoint_tls = f"https://{cfg.host}:{cfg.https_port}"
+        console.print(f"[bold]cloudkeep[/bold] serving account [bold]{boot.account_id}[/bold] at {endpoint} "
+                      f"and {endpoint_tls}", soft_wrap=True)
+        state = "created now" if tls.ca_created else "issued a new server certificate" if tls.server_issued else ""
+        console.print(f"Local CA certificate{' (' + state + ')' if state else ''}: {ca_bundle} "
+                      f"(trust it with AWS_CA_BUNDLE or --ca-bundle)", markup=False, soft_wrap=True)
+        endpoint = endpoint_tls
+    else:
+        console.print(f"[bold]cloudkeep[/bold] serving account [bold]{boot.account_id}[/bold] at {endpoint}")
     creds = boot.created or (server.read_credentials_file(boot.credentials_path) if boot.credentials_path else None)
     if boot.created is not None:
         where = (f"written to {boot.credentials_path} (mode 0600)" if boot.credentials_path
                  else "shown only this once: keep them now")
         console.print(f"Root user {boot.created.email}, password {boot.created.password} — credentials {where}.")
     if creds is not None:
-        console.print("\n" + _exports(endpoint, creds.access_key_id, creds.secret_access_key) + "\n", markup=False)
-        console.print(_profile(endpoint, creds.access_key_id, creds.secret_access_key) + "\n", markup=False)
+        console.print("\n" + _exports(endpoint, creds.access_key_id, creds.secret_access_key, ca_bundle) + "\n",
+                      markup=False, soft_wrap=True)
+        console.print(_profile(endpoint, creds.access_key_id, creds.secret_access_key, ca_bundle) + "\n",
+                      markup=False, soft_wrap=True)
     else:
         console.print("Root credentials were printed at first start (no credentials file).")
+        if ca_bundle is not None:
+            console.print(f"\nexport AWS_ENDPOINT_URL={endpoint}\nexport AWS_CA_BUNDLE={ca_bundle}\n", markup=False,
+                          soft_wrap=True)
     sys.stdout.flush()
 
-    import uvicorn
-
     _config.export_to_env(cfg)
-    # No proxy-header rewriting (cloudkeep is the endpoint; the client address is the peer's) and
-    # no access log: both cost CPU on every request.
-    common = dict(host=cfg.host, port=cfg.port, log_level=cfg.log_level, access_log=False,
-                  timeout_graceful_shutdown=5, lifespan="on", proxy_headers=False, server_header=False)
-    if cfg.workers > 1:
-        uvicorn.run("cloudkeep.server:create_app", factory=True, workers=cfg.workers, **common)
-    else:
-        uvicorn.run(server.create_app(cfg), **common)
-    return 0
+    return serving.run(cfg, tls)
 
 
 def account_create(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from typing import Literal, Mapping
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
+DEFAULT_HTTPS_PORT = 4567
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,8 @@ class ServerConfig:
     credentials_file: bool = True
     master_key_b64: str | None = field(default=None, repr=False)
     log_level: str = "warning"
+    tls: bool = False                         # also serve HTTPS on https_port (serve --tls)
+    https_port: int = DEFAULT_HTTPS_PORT
 
     def to_env(self) -> dict[str, str]:
         """The environment that lets a worker process rebuild this config."""
@@ -40,6 +43,8 @@ class ServerConfig:
             "CLOUDKEEP_DURABILITY": self.durability,
             "CLOUDKEEP_TEST_HOOKS": "1" if self.test_hooks else "0",
             "CLOUDKEEP_LOG_LEVEL": self.log_level,
+            "CLOUDKEEP_TLS": "1" if self.tls else "0",
+            "CLOUDKEEP_HTTPS_PORT": str(self.https_port),
         }
         if self.store_url:
             env["CLOUDKEEP_STORE"] = self.store_url
@@ -57,6 +62,8 @@ def from_env(env: Mapping[str, str] | None = None) -> ServerConfig:
         durability="full" if env.get("CLOUDKEEP_DURABILITY") == "full" else "normal",
         test_hooks=env.get("CLOUDKEEP_TEST_HOOKS", "0") == "1",
         log_level=env.get("CLOUDKEEP_LOG_LEVEL", "warning"),
+        tls=env.get("CLOUDKEEP_TLS", "0") == "1",
+        https_port=int(env.get("CLOUDKEEP_HTTPS_PORT", DEFAULT_HTTPS_PORT)),
     )
     return replace(cfg, master_key_b64=master_key_from_env(env))
 

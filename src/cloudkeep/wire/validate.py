@@ -570,7 +570,7 @@ class _Walk:
                 self.fail(plan, value, path, f"Member must have value less than or equal to {plan.max}")
             if plan.min is not None and value < plan.min:
                 self.fail(plan, value, path, f"Member must have value greater than or equal to {plan.min}")
-        elif kind == _BLOB:
+        elif kind == _BLOB and not hasattr(value, "read"):   # a streamed payload has no length here
             size = len(value.encode("utf-8")) if isinstance(value, str) else len(value)
             self.length(plan, value, size, path)
 
@@ -583,8 +583,8 @@ def _type_ok(kind: str, value: Any) -> bool:
             and value == value  # NaN compares unequal and satisfies no range
     if kind == _BOOL:
         return isinstance(value, bool)
-    if kind == _BLOB:
-        return isinstance(value, (bytes, bytearray, memoryview, str))
+    if kind == _BLOB:  # bytes, or a file-like streamed payload (a spooled or aws-chunked body)
+        return isinstance(value, (bytes, bytearray, memoryview, str)) or hasattr(value, "read")
     if kind == _TIME:
         return isinstance(value, (datetime.datetime, str, int, float)) and not isinstance(value, bool)
     return True
@@ -595,6 +595,8 @@ def _scalar_fault(plan: _Scalar, value: Any) -> bool:
     kind = plan.kind
     if not _type_ok(kind, value):
         return True
+    if kind == _BLOB and hasattr(value, "read"):
+        return False
     if kind == _STRING or kind == _BLOB:
         size = len(value) if kind == _STRING or not isinstance(value, str) else len(value.encode())
         if (plan.max is not None and size > plan.max) or (plan.min is not None and size < plan.min):
