@@ -131,14 +131,13 @@ def test_presigned_url_with_a_changed_parameter_is_refused(cloudkeep_account):
 
 
 def test_expired_presigned_url_is_access_denied_request_has_expired(cloudkeep_account):
+    from unittest import mock
     s3 = _s3v4(cloudkeep_account)
-    import botocore.auth
-    original = botocore.auth.get_current_datetime
-    botocore.auth.get_current_datetime = lambda: original() - dt.timedelta(hours=2)
-    try:
+    then = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)
+    # botocore signs with its own signer, or awscrt's when installed: move both clocks
+    with mock.patch("botocore.auth.get_current_datetime", return_value=then.replace(tzinfo=None)), \
+            mock.patch("botocore.crt.auth.get_current_datetime", return_value=then):
         url = s3.generate_presigned_url("get_object", Params={"Bucket": "bucket-1", "Key": "k"}, ExpiresIn=60)
-    finally:
-        botocore.auth.get_current_datetime = original
     try:
         urllib.request.urlopen(url, timeout=30)
         raise AssertionError("an expired URL was accepted")
@@ -156,7 +155,20 @@ def test_anonymous_request_reaches_s3_as_the_anonymous_principal(cloudkeep_serve
 def test_sts_presigned_get_caller_identity_works(cloudkeep_account):
     sts = client_for(cloudkeep_account.endpoint, "sts", cloudkeep_account.access_key_id,
                      cloudkeep_account.secret_access_key)
-    url = sts.generate_presigned_url("get_caller_identity", Params={}, ExpiresIn=60)
+    # signed for GET (botocore signs a presigned STS URL for the operation's POST otherwise)
+    url = sts.generate_presigned_url("get_caller_identity", Params={}, ExpiresIn=60, HttpMethod="GET")
     with urllib.request.urlopen(url, timeout=30) as r:
         body = r.read().decode()
     assert f"<Account>{cloudkeep_account.account_id}</Account>" in body
+
+
+def test_signature_version_2_presigned_url_is_refused_not_served_anonymously(cloudkeep_account):
+    url = _s3(cloudkeep_account, signature_version="s3").generate_presigned_url(
+        "get_object", Params={"Bucket": "bucket-1", "Key": "k"}, ExpiresIn=300)
+    assert "AWSAccessKeyId=" in url and "Signature=" in url
+    try:
+        urllib.request.urlopen(url, timeout=30)
+        raise AssertionError("a SigV2 URL was served")
+    except urllib.error.HTTPError as err:
+        assert err.code == 400
+        assert "<Code>InvalidRequest</Code>" in err.read().decode()

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from cloudkeep.auth import sigv4
 from cloudkeep.wire.errors import (
     ServiceError,
+    IncompleteBody,
     IncompleteSignature,
-    NotImplementedOperation,
     RequestTimeTooSkewed,
     SignatureDoesNotMatch,
     XAmzContentSHA256Mismatch,
@@ -366,10 +366,14 @@ def test_no_sigv4_at_all_is_none() -> None:
     assert sigv4.parse_authorization(with_authorization(None, query="Action=ListUsers")) is None
 
 
-def test_presigned_query_is_refused_until_implemented() -> None:
+def test_presigned_query_with_missing_parameters_is_incomplete_signature() -> None:
     request = with_authorization(None, query="X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a")
-    with pytest.raises(NotImplementedOperation):
+    with pytest.raises(IncompleteSignature) as caught:
         sigv4.parse_authorization(request)
+    assert caught.value.message == (
+        "AWS query-string parameters must include 'X-Amz-Signature'. AWS query-string parameters must include "
+        "'X-Amz-SignedHeaders'. AWS query-string parameters must include 'X-Amz-Date'. "
+        "Re-examine the query-string parameters.")
 
 
 def test_header_and_query_signature_together_is_rejected() -> None:
@@ -381,11 +385,13 @@ def test_header_and_query_signature_together_is_rejected() -> None:
 
 def test_s3_streaming_payload_is_not_accepted_unverified() -> None:
     request = to_http_request(botocore_sign("PUT", "/bucket/key", [], {
-        "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"}, b"not-really-chunked", service="s3",
-        generic=True))
+        "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "x-amz-decoded-content-length": "18"},
+        b"not-really-chunked", service="s3", generic=True))
     assert request.header("x-amz-content-sha256") == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
-    with pytest.raises(NotImplementedOperation):
-        check(request)
+    info = check(request)                       # the seed signature is right ...
+    assert sigv4.is_streaming(request, info)
+    with pytest.raises(IncompleteBody):         # ... but the body is only accepted through the verifying reader
+        sigv4.streaming_reader(request, info, SECRET).drain()
 
 
 def test_unsigned_payload_is_only_for_s3() -> None:
