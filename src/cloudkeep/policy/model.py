@@ -115,6 +115,16 @@ class PrincipalKind(enum.Enum):
     ANONYMOUS = "anonymous"
 
 
+class GrantKind(enum.Enum):
+    """How a resource policy's Principal matched the caller (§3, same-account rules)."""
+
+    DIRECT = "direct"                  # the user, the session ARN, "*", a service: not limited by
+                                       # identity, boundary or session policies
+    ROLE = "role"                      # the role ARN of a role session: limited by boundary and session
+    PARENT_USER = "parent-user"        # the user of a federated session: limited by boundary and session
+    ACCOUNT = "account"                # the account (id or :root): delegation, identity policy required
+
+
 @dataclass(frozen=True, slots=True)
 class RequestPrincipal:
     kind: PrincipalKind
