@@ -123,3 +123,9 @@ audit_events = Table(
     Column("record", Text, nullable=False),           # the whole event as JSON
     Index("ix_audit_events_account_time", "account_id", "event_time"),
 )
+
+
+# --- IAM groups, roles and instance profiles (migration 0002) ---------------------------------
+
+
+# --- IAM managed and inline policies, attachments (migration 0003) ----------------------------

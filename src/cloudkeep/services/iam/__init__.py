@@ -4,6 +4,7 @@ from cloudkeep.services.framework import Service
 
 from .authz import AUTHZ
 from .errors import ERRORS
+from . import ops_groups_roles, ops_policies  # noqa: F401  (they register their operations)
 from .operations import operation
 
 SERVICE = Service(name="iam", action_prefix="iam", operations=operation, authz=AUTHZ, errors=ERRORS)

@@ -31,7 +31,7 @@ REQUEST_TAGS = "aws:RequestTag/${TagKey}"
 TAG_KEYS = "aws:TagKeys"
 PERMISSIONS_BOUNDARY = "iam:PermissionsBoundary"
 
-AUTHZ = {
+USERS_AND_KEYS = {
     "CreateUser": [Check("iam:CreateUser", resource=named_user_arn,
                          keys=(REQUEST_TAGS, TAG_KEYS, PERMISSIONS_BOUNDARY))],
     "GetUser": [Check("iam:GetUser", resource=named_user_arn)],
@@ -43,3 +43,19 @@ AUTHZ = {
     "DeleteAccessKey": [Check("iam:DeleteAccessKey", resource=named_user_arn)],
     "GetAccessKeyLastUsed": [Check("iam:GetAccessKeyLastUsed", resource=any_user_arn)],
 }
+
+
+def _merge() -> dict:
+    from .authz_groups_roles import GROUPS_AND_ROLES
+    from .authz_policies import POLICIES
+
+    merged: dict = {}
+    for table in (USERS_AND_KEYS, GROUPS_AND_ROLES, POLICIES):
+        for name, entry in table.items():
+            if name in merged:
+                raise ValueError(f"authz entry for {name} defined twice")
+            merged[name] = entry
+    return merged
+
+
+AUTHZ = _merge()

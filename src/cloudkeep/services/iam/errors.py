@@ -26,8 +26,25 @@ class InvalidInput(ServiceError):
     code = "InvalidInput"; status = 400
 
 
+class MalformedPolicyDocument(ServiceError):
+    code = "MalformedPolicyDocument"; status = 400
+
+
+class UnmodifiableEntity(ServiceError):
+    code = "UnmodifiableEntity"; status = 400
+
+
+class PolicyNotAttachable(ServiceError):
+    code = "PolicyNotAttachable"; status = 400
+
+
+class ConcurrentModification(ServiceError):
+    code = "ConcurrentModification"; status = 409
+
+
 class ServiceFailure(ServiceError):
     code = "ServiceFailure"; status = 500; sender_fault = False
 
 
-ERRORS = (NoSuchEntity, EntityAlreadyExists, DeleteConflict, LimitExceeded, InvalidInput, ServiceFailure)
+ERRORS = (NoSuchEntity, EntityAlreadyExists, DeleteConflict, LimitExceeded, InvalidInput, ServiceFailure,
+          MalformedPolicyDocument, UnmodifiableEntity, PolicyNotAttachable, ConcurrentModification)
