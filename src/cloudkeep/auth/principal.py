@@ -5,6 +5,7 @@ Must not: hold policy logic or storage access.
 
 from __future__ import annotations
 
+import datetime as _dt
 import enum
 from dataclasses import dataclass
 
@@ -29,6 +30,21 @@ class Principal:
     user_name: str | None = None    # IAM users: their name; root: None
     session_token: str | None = None
     partition: str = "aws"
+    # --- temporary credentials (STS sessions) ---------------------------------------------
+    #: role sessions: the role's ARN (with its path) and its unique id (AROA…); federated users:
+    #: the IAM user that called GetFederationToken
+    parent_arn: str | None = None
+    parent_id: str | None = None
+    session_name: str | None = None
+    #: session policies passed when the session was made: None when none were passed,
+    #: else (name, JSON document) pairs (inline, then managed policies by ARN)
+    session_policies: tuple[tuple[str, str], ...] | None = None
+    session_tags: tuple[tuple[str, str], ...] = ()
+    source_identity: str | None = None
+    mfa_authenticated: bool | None = None      # None: long-term key (aws:MultiFactorAuthPresent absent)
+    mfa_authenticated_at: _dt.datetime | None = None
+    token_issued_at: _dt.datetime | None = None
+    expires_at: _dt.datetime | None = None
 
     @property
     def is_root(self) -> bool:

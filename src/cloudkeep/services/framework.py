@@ -61,16 +61,25 @@ class AuthzContext:
 
 
 ResourceBuilder = Callable[[AuthzContext], str]
+#: condition key (any case) → its values in this request, e.g. {"iam:PermissionsBoundary": ("arn…",)}
+ContextBuilder = Callable[[AuthzContext], Mapping[str, tuple[str, ...]]]
+#: the resource's own policy, read in the request's unit of work: (name for explanations, JSON)
+ResourcePolicyLoader = Callable[[AuthzContext, Any], "tuple[str, str] | None"]
 
 
 @dataclass(frozen=True, slots=True)
 class Check:
     """One authorization check: IAM action, the resource it acts on, the condition keys the
-    request supplies (names from the Service Authorization Reference)."""
+    request supplies (names from the Service Authorization Reference), and how to find their
+    values and the resource's own policy."""
 
     action: str                                # "iam:CreateUser"
     resource: ResourceBuilder | None = None    # None: the action takes "*" (no resource type)
     keys: tuple[str, ...] = ()
+    context: ContextBuilder | None = None      # values of the service-specific keys
+    resource_policy: ResourcePolicyLoader | None = None
+    #: the resource policy must itself allow (role trust policies, KMS key policies: spec §2.2)
+    resource_policy_required: bool = False
 
     def resource_arn(self, ctx: AuthzContext) -> str:
         return "*" if self.resource is None else self.resource(ctx)

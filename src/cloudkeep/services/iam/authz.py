@@ -27,13 +27,31 @@ def any_user_arn(ctx: AuthzContext) -> str:
     return f"arn:{ctx.partition}:iam::{ctx.account_id}:user/*"
 
 
+def request_tags(ctx: AuthzContext) -> dict[str, tuple[str, ...]]:
+    """aws:RequestTag/<key> and aws:TagKeys from the request's Tags (spec §9)."""
+    tags = ctx.params.get("Tags") or []
+    if not tags:
+        return {}
+    out: dict[str, tuple[str, ...]] = {f"aws:RequestTag/{t['Key']}": (t["Value"],) for t in tags}
+    out["aws:TagKeys"] = tuple(t["Key"] for t in tags)
+    return out
+
+
+def tags_and_boundary(ctx: AuthzContext) -> dict[str, tuple[str, ...]]:
+    out = request_tags(ctx)
+    boundary = ctx.params.get("PermissionsBoundary")
+    if boundary:
+        out["iam:PermissionsBoundary"] = (boundary,)
+    return out
+
+
 REQUEST_TAGS = "aws:RequestTag/${TagKey}"
 TAG_KEYS = "aws:TagKeys"
 PERMISSIONS_BOUNDARY = "iam:PermissionsBoundary"
 
 USERS_AND_KEYS = {
     "CreateUser": [Check("iam:CreateUser", resource=named_user_arn,
-                         keys=(REQUEST_TAGS, TAG_KEYS, PERMISSIONS_BOUNDARY))],
+                         keys=(REQUEST_TAGS, TAG_KEYS, PERMISSIONS_BOUNDARY), context=tags_and_boundary)],
     "GetUser": [Check("iam:GetUser", resource=named_user_arn)],
     "ListUsers": [Check("iam:ListUsers")],
     "DeleteUser": [Check("iam:DeleteUser", resource=named_user_arn)],

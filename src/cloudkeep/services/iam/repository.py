@@ -79,6 +79,10 @@ class IamRepository:
             user = replace(user, tags=tuple((t.tag_key, t.tag_value) for t in tags))
         return user
 
+    def user_tags(self, account_id: str, user_key: str) -> list[tuple[str, str]]:
+        return [(t.tag_key, t.tag_value) for t in self.uow.execute(
+            _GET_USER_TAGS, {"account_id": account_id, "user_name_key": user_key}).all()]
+
     def list_users(self, account_id: str, *, path_prefix: str, after_key: str | None,
                    limit: int) -> list[User]:
         """Users ordered by name, whose path starts with ``path_prefix``, after ``after_key``."""

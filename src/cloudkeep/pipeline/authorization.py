@@ -1,0 +1,138 @@
+"""The authorize stage's work: for each check of an operation, the request context (the global
+condition keys of spec §9 and the service's own keys), the applicable policies, and the policy
+engine's decision.
+
+Policies are read in the request's unit of work from the services that own them (IAM for
+identity policies and boundaries; the resource's service for its resource policy) and parsed
+once per distinct document (a parse cache keyed by the text).
+
+Must not: decide anything itself (the engine does); fail open: a stored policy that cannot be
+parsed is an internal failure, never ignored.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, Mapping
+
+from cloudkeep.auth.principal import Principal, PrincipalType
+from cloudkeep.policy.evaluate import evaluate
+from cloudkeep.policy.explain import access_denied_message
+from cloudkeep.policy.model import (ApplicablePolicies, AuthzRequest, Decision, Policy, PolicyError,
+                                    PolicyKind, PolicyRef, PrincipalKind, RequestPrincipal)
+from cloudkeep.policy.parse import parse_policy
+from cloudkeep.services.framework import AuthzContext, Check
+from cloudkeep.services.iam import authz_source
+from cloudkeep.wire import errors as E
+
+from .deps import Deps
+from .exchange import Exchange
+
+log = logging.getLogger("cloudkeep.authz")
+
+#: condition keys that are multivalued (spec §5.4)
+MULTIVALUED = frozenset({"aws:tagkeys", "aws:calledvia", "aws:principalorgpaths",
+                         "aws:principalservicenameslist"})
+
+_PRINCIPAL_TYPE = {
+    PrincipalType.ROOT: ("Account", PrincipalKind.ROOT),
+    PrincipalType.IAM_USER: ("User", PrincipalKind.USER),
+    PrincipalType.ASSUMED_ROLE: ("AssumedRole", PrincipalKind.ASSUMED_ROLE),
+    PrincipalType.FEDERATED_USER: ("FederatedUser", PrincipalKind.FEDERATED_USER),
+    PrincipalType.AWS_SERVICE: ("AWSService", PrincipalKind.SERVICE),
+    PrincipalType.ANONYMOUS: ("Anonymous", PrincipalKind.ANONYMOUS),
+}
+
+
+@functools.lru_cache(maxsize=8192)
+def parsed(text: str, kind: PolicyKind) -> Policy:
+    """A stored policy document, parsed once per distinct text."""
+    try:
+        return parse_policy(text, kind)
+    except PolicyError as error:  # stored documents were validated when written
+        log.error("a stored %s policy no longer parses: %s", kind.value, error.message)
+        raise E.InternalFailure("We encountered an internal error. Please try again.") from None
+
+
+def request_principal(principal: Principal) -> RequestPrincipal:
+    kind = _PRINCIPAL_TYPE[principal.type][1]
+    if kind is PrincipalKind.ANONYMOUS:
+        return RequestPrincipal(kind=kind, arn="*", account=None)
+    return RequestPrincipal(kind=kind, arn=principal.arn, account=principal.account_id or None)
+
+
+def _userid(principal: Principal) -> str:
+    if principal.type is PrincipalType.ANONYMOUS:
+        return "anonymous"
+    if principal.type is PrincipalType.ROOT:
+        return principal.account_id
+    return principal.principal_id
+
+
+def request_context(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check,
+                    principal_tags: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """The global condition keys (spec §9) and the check's own keys, lower-cased names."""
+    p = ex.principal
+    assert p is not None
+    now = ex.received_at
+    keys: dict[str, tuple[str, ...]] = {
+        "aws:currenttime": (now.strftime("%Y-%m-%dT%H:%M:%SZ"),),
+        "aws:epochtime": (str(int(now.timestamp())),),
+        "aws:securetransport": ("true" if ex.request.secure else "false",),
+        "aws:requestedregion": (ex.region or "us-east-1",),
+        "aws:viaawsservice": ("true" if ex.called_via else "false",),
+        "aws:sourceip": (ex.request.client_ip,),
+        "aws:principaltype": (_PRINCIPAL_TYPE[p.type][0],),
+        "aws:userid": (_userid(p),),
+        "aws:principalaccount": (p.account_id or "anonymous",),
+        "aws:resourceaccount": (ctx.account_id,),
+        "aws:principalisawsservice": ("true" if p.type is PrincipalType.AWS_SERVICE else "false",),
+    }
+    agent = ex.request.header("user-agent")
+    if agent:
+        keys["aws:useragent"] = (agent,)
+    if p.type is not PrincipalType.ANONYMOUS:
+        keys["aws:principalarn"] = (p.arn,)
+    if p.type is PrincipalType.IAM_USER and p.user_name:
+        keys["aws:username"] = (p.user_name,)
+    for name, value in principal_tags.items():
+        keys["aws:principaltag/" + name.lower()] = (value,)
+    if ex.called_via:
+        keys["aws:calledvia"] = tuple(ex.called_via)
+        keys["aws:calledviafirst"] = (ex.called_via[0],)
+        keys["aws:calledvialast"] = (ex.called_via[-1],)
+    if check.context is not None:
+        for name, values in check.context(ctx).items():
+            keys[name.lower()] = tuple(values)
+    return keys
+
+
+def decide(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check) -> tuple[Decision, str]:
+    """The engine's decision for one check, and the resource ARN it was about."""
+    principal = ex.principal
+    assert principal is not None
+    resource = check.resource_arn(ctx)
+    source = authz_source.for_principal(ex.uow, principal)
+    identity = tuple(PolicyRef(name, parsed(text, PolicyKind.IDENTITY)) for name, text in source.identity)
+    boundary = (PolicyRef(source.boundary[0], parsed(source.boundary[1], PolicyKind.BOUNDARY))
+                if source.boundary else None)
+    resource_policy = None
+    if check.resource_policy is not None:
+        found = check.resource_policy(ctx, ex.uow)
+        if found is not None:
+            kind = PolicyKind.TRUST if check.resource_policy_required and check.action.startswith("sts:") \
+                else PolicyKind.RESOURCE
+            resource_policy = PolicyRef(found[0], parsed(found[1], kind))
+    context = request_context(ex, deps, ctx, check, source.tags)
+    request = AuthzRequest(principal=request_principal(principal), action=check.action, resource=resource,
+                           resource_account=ctx.account_id, context=context,
+                           multivalued=MULTIVALUED & frozenset(context))
+    policies = ApplicablePolicies(identity=identity, resource=resource_policy, boundary=boundary,
+                                  resource_policy_required=check.resource_policy_required)
+    return evaluate(request, policies), resource
+
+
+def denied_error(principal: Principal, action: str, resource: str, decision: Decision) -> E.AccessDenied:
+    arn = principal.arn if principal.type is not PrincipalType.ANONYMOUS else "anonymous"
+    return E.AccessDenied(access_denied_message(arn, action, resource, decision, quote_resource=False))
