@@ -186,6 +186,13 @@ def glob_source(pieces: Iterable[Piece]) -> str:
 
 
 @functools.lru_cache(maxsize=8192)
+def resolved_glob(prefix: str, pieces: tuple[Piece, ...]) -> re.Pattern[str]:
+    """``prefix`` (regex source) followed by the glob of resolved ``pieces``, compiled once per
+    distinct input: the per-request path of a pattern with variables."""
+    return glob_regex(prefix + glob_source(pieces))
+
+
+@functools.lru_cache(maxsize=8192)
 def glob_regex(source: str) -> re.Pattern[str]:
     """Compile (once per source) a glob source built by ``glob_source``; use ``fullmatch``."""
     return re.compile(source, re.DOTALL)
