@@ -223,13 +223,13 @@ def test_validation_errors_have_iams_messages(cloudkeep_account):
 def test_operation_in_model_but_not_implemented_is_501_after_authentication(cloudkeep_account, cloudkeep_server):
     from cloudkeep.testing.server import client_for
     with pytest.raises(ClientError) as exc:
-        cloudkeep_account.client("iam").list_roles()
+        cloudkeep_account.client("iam").list_saml_providers()
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     assert _code(exc.value) == "NotImplemented"
-    assert "ListRoles" in exc.value.response["Error"]["Message"]
+    assert "ListSAMLProviders" in exc.value.response["Error"]["Message"]
     bad = client_for(cloudkeep_server.endpoint, "iam", cloudkeep_account.access_key_id, "y" * 40)
     with pytest.raises(ClientError) as exc:
-        bad.list_roles()
+        bad.list_saml_providers()
     assert _code(exc.value) == "SignatureDoesNotMatch"
 
 

@@ -28,7 +28,52 @@ def for_principal(uow: Any, principal: Principal) -> PrincipalPolicies:
     """Root and anonymous callers have no identity policies (root's are implied by the engine)."""
     if principal.type is PrincipalType.IAM_USER and principal.user_name:
         return _user(uow, principal.account_id, name_key(principal.user_name))
+    if principal.type is PrincipalType.ASSUMED_ROLE and principal.parent_arn:
+        return _role_session(uow, principal)
+    if principal.type is PrincipalType.FEDERATED_USER and principal.parent_arn:
+        return _federated_user(uow, principal)
     return NONE
+
+
+def _last_segment(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+def _with_session_tags(tags: dict[str, str], principal: Principal) -> dict[str, str]:
+    """Session tags override the role's (or user's) tags with the same key, case-insensitively
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_know)."""
+    lowered = {k.lower() for k, _ in principal.session_tags}
+    out = {k: v for k, v in tags.items() if k.lower() not in lowered}
+    out.update(principal.session_tags)
+    return out
+
+
+def _role_session(uow: Any, principal: Principal) -> PrincipalPolicies:
+    """A role session: the role's inline and attached policies and boundary, the role's tags
+    with the session tags over them (session policies travel on the Principal)."""
+    from . import repo_groups_roles, repo_policies
+
+    role_key = name_key(_last_segment(principal.parent_arn or ""))
+    role = repo_groups_roles.role_row(uow, principal.account_id, role_key)
+    if role is None:  # the role is gone: its sessions keep no permissions
+        return PrincipalPolicies(tags=_with_session_tags({}, principal))
+    identity = tuple(repo_policies.policies_for(uow, principal.account_id, "role", role_key))
+    boundary = repo_policies.boundary_for(uow, principal.account_id, "role", role_key)
+    return PrincipalPolicies(identity=identity, boundary=boundary,
+                             tags=_with_session_tags(dict(role.tags), principal))
+
+
+def _federated_user(uow: Any, principal: Principal) -> PrincipalPolicies:
+    """A GetFederationToken session: "the intersection of the IAM user policies and the
+    session policies" — the parent user's identity policies and boundary here, the session
+    policies on the Principal (none passed: nothing is allowed, spec §7).
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_getfederationtoken.html"""
+    parent = principal.parent_arn or ""
+    if ":user/" not in parent:  # the root user federated: root has no policies to load
+        return PrincipalPolicies(tags=_with_session_tags({}, principal))
+    found = _user(uow, principal.account_id, name_key(_last_segment(parent)))
+    return PrincipalPolicies(identity=found.identity, boundary=found.boundary,
+                             tags=_with_session_tags({}, principal))
 
 
 def _user(uow: Any, account_id: str, user_key: str) -> PrincipalPolicies:
@@ -45,4 +90,4 @@ def _user(uow: Any, account_id: str, user_key: str) -> PrincipalPolicies:
 
 def _groups_of(uow: Any, account_id: str, user_key: str) -> list[str]:
     from . import repo_groups_roles
-    return list(repo_groups_roles.groups_of_user(uow, account_id, user_key))
+    return [name_key(g.group_name) for g in repo_groups_roles.groups_for_user(uow, account_id, user_key)]

@@ -128,6 +128,8 @@ def delete_user(call: Call, params: Params) -> Result:
     _require_user(call, name)
     if repo.count_access_keys(call.account_id, name):
         raise DeleteConflict("Cannot delete entity, must delete access keys first.")
+    from .ops_groups_roles import check_user_deletable  # late: that module imports this one
+    check_user_deletable(call, name)
     repo.delete_user(call.account_id, name)
     return {}
 
