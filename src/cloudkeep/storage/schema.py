@@ -127,5 +127,200 @@ audit_events = Table(
 
 # --- IAM groups, roles and instance profiles (migration 0002) ---------------------------------
 
+# IAM groups (no nesting); names unique case-insensitively per account, like users.
+iam_groups = Table(
+    "iam_groups", metadata,
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), primary_key=True),
+    Column("group_name_key", String(128), primary_key=True),
+    Column("group_name", String(128), nullable=False),
+    Column("group_id", String(32), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("arn", String(2048), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Which users are in which groups (a user is in at most 10 groups).
+iam_group_members = Table(
+    "iam_group_members", metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("group_name_key", String(128), primary_key=True),
+    Column("user_name_key", String(64), primary_key=True),
+    Column("added_at", UtcDateTime, nullable=False),
+    ForeignKeyConstraint(["account_id", "group_name_key"], ["iam_groups.account_id", "iam_groups.group_name_key"],
+                         name="fk_iam_group_members_group_iam_groups"),
+    ForeignKeyConstraint(["account_id", "user_name_key"], ["iam_users.account_id", "iam_users.user_name_key"],
+                         name="fk_iam_group_members_user_iam_users"),
+    Index("ix_iam_group_members_user", "account_id", "user_name_key"),
+)
+
+# IAM roles: the trust policy is kept as the caller sent it (validated when written).
+iam_roles = Table(
+    "iam_roles", metadata,
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), primary_key=True),
+    Column("role_name_key", String(64), primary_key=True),
+    Column("role_name", String(64), nullable=False),
+    Column("role_id", String(32), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("arn", String(2048), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("assume_role_policy", Text, nullable=False),
+    Column("description", String(1000), nullable=True),
+    Column("max_session_duration", Integer, nullable=False),
+    Column("permissions_boundary_arn", String(2048), nullable=True),
+    Column("last_used_at", UtcDateTime, nullable=True),
+    Column("last_used_region", String(32), nullable=True),
+)
+
+# Tags of IAM roles; keys unique case-insensitively (tag_key_lower), order kept by position.
+iam_role_tags = Table(
+    "iam_role_tags", metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("role_name_key", String(64), primary_key=True),
+    Column("tag_key_lower", String(128), primary_key=True),
+    Column("tag_key", String(128), nullable=False),
+    Column("tag_value", String(256), nullable=False),
+    Column("position", Integer, nullable=False),
+    ForeignKeyConstraint(["account_id", "role_name_key"], ["iam_roles.account_id", "iam_roles.role_name_key"],
+                         name="fk_iam_role_tags_owner_iam_roles"),
+)
+
+iam_instance_profiles = Table(
+    "iam_instance_profiles", metadata,
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), primary_key=True),
+    Column("instance_profile_name_key", String(128), primary_key=True),
+    Column("instance_profile_name", String(128), nullable=False),
+    Column("instance_profile_id", String(32), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("arn", String(2048), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Tags given to CreateInstanceProfile; same shape as the other tag tables.
+iam_instance_profile_tags = Table(
+    "iam_instance_profile_tags", metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("instance_profile_name_key", String(128), primary_key=True),
+    Column("tag_key_lower", String(128), primary_key=True),
+    Column("tag_key", String(128), nullable=False),
+    Column("tag_value", String(256), nullable=False),
+    Column("position", Integer, nullable=False),
+    ForeignKeyConstraint(["account_id", "instance_profile_name_key"],
+                         ["iam_instance_profiles.account_id", "iam_instance_profiles.instance_profile_name_key"],
+                         name="fk_iam_instance_profile_tags_owner_iam_instance_profiles"),
+)
+
+# The role of an instance profile (AWS allows one: InstanceSessionsPerInstanceProfile).
+iam_instance_profile_roles = Table(
+    "iam_instance_profile_roles", metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("instance_profile_name_key", String(128), primary_key=True),
+    Column("role_name_key", String(64), primary_key=True),
+    ForeignKeyConstraint(["account_id", "instance_profile_name_key"],
+                         ["iam_instance_profiles.account_id", "iam_instance_profiles.instance_profile_name_key"],
+                         name="fk_iam_instance_profile_roles_profile_iam_instance_profiles"),
+    ForeignKeyConstraint(["account_id", "role_name_key"], ["iam_roles.account_id", "iam_roles.role_name_key"],
+                         name="fk_iam_instance_profile_roles_role_iam_roles"),
+    Index("ix_iam_instance_profile_roles_role", "account_id", "role_name_key"),
+)
+
+
 
 # --- IAM managed and inline policies, attachments (migration 0003) ----------------------------
+
+# Customer managed policies; names unique case-insensitively per account (the path is not part of
+# the identity). AWS managed policies are data (services/iam/aws_managed.py), never rows.
+iam_policies = Table(
+    "iam_policies", metadata,
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), primary_key=True),
+    Column("policy_name_key", String(128), primary_key=True),
+    Column("policy_name", String(128), nullable=False),
+    Column("policy_id", String(32), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("arn", String(2048), nullable=False),
+    Column("description", String(1000), nullable=True),
+    Column("default_version_id", String(16), nullable=False),
+    Column("next_version", Integer, nullable=False),      # version numbers are never reused
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# The versions of a customer managed policy (at most 5); the document is kept as written.
+iam_policy_versions = Table(
+    "iam_policy_versions", metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("policy_name_key", String(128), primary_key=True),
+    Column("version_num", Integer, primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    ForeignKeyConstraint(["account_id", "policy_name_key"], ["iam_policies.account_id", "iam_policies.policy_name_key"],
+                         name="fk_iam_policy_versions_owner_iam_policies"),
+)
+
+# Tags of customer managed policies; same shape as the other tag tables.
+iam_policy_tags = Table(
+    "iam_policy_tags", metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("policy_name_key", String(128), primary_key=True),
+    Column("tag_key_lower", String(128), primary_key=True),
+    Column("tag_key", String(128), nullable=False),
+    Column("tag_value", String(256), nullable=False),
+    Column("position", Integer, nullable=False),
+    ForeignKeyConstraint(["account_id", "policy_name_key"], ["iam_policies.account_id", "iam_policies.policy_name_key"],
+                         name="fk_iam_policy_tags_owner_iam_policies"),
+)
+
+# Inline policies of users, groups and roles (entity_type "user" | "group" | "role"); size is the
+# document's non-whitespace length, summed for the per-entity aggregate quota.
+iam_inline_policies = Table(
+    "iam_inline_policies", metadata,
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), primary_key=True),
+    Column("entity_type", String(8), primary_key=True),
+    Column("entity_name_key", String(128), primary_key=True),
+    Column("policy_name_key", String(128), primary_key=True),
+    Column("policy_name", String(128), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("size", Integer, nullable=False),
+)
+
+# Managed policies (customer or AWS managed, by ARN) attached to users, groups and roles.
+iam_policy_attachments = Table(
+    "iam_policy_attachments", metadata,
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), primary_key=True),
+    Column("entity_type", String(8), primary_key=True),
+    Column("entity_name_key", String(128), primary_key=True),
+    Column("policy_arn", String(2048), primary_key=True),
+    Column("policy_name", String(128), nullable=False),
+    Column("policy_path", String(512), nullable=False),
+    Column("attached_at", UtcDateTime, nullable=False),
+    Index("ix_iam_policy_attachments_policy", "account_id", "policy_arn"),
+)
+
+
+# --- STS sessions (migration 0004) -----------------------------------------------------------
+
+# Temporary credentials (ASIA… keys) from AssumeRole, GetSessionToken and GetFederationToken.
+# The secret and the session token are sealed under the master key (bound to the key id); the
+# row says whom the credentials stand for. Session policies and tags are JSON text.
+sts_sessions = Table(
+    "sts_sessions", metadata,
+    Column("access_key_id", String(32), primary_key=True),
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), nullable=False),
+    Column("principal_type", String(32), nullable=False),
+    Column("arn", String(2048), nullable=False),
+    Column("principal_id", String(256), nullable=False),
+    Column("user_name", String(64), nullable=True),
+    Column("parent_arn", String(2048), nullable=True),
+    Column("parent_id", String(128), nullable=True),
+    Column("session_name", String(64), nullable=True),
+    Column("secret_sealed", LargeBinary, nullable=False),
+    Column("token_sealed", LargeBinary, nullable=False),
+    Column("session_policies", Text, nullable=True),      # JSON [[name, document], …]; NULL: none passed
+    Column("session_tags", Text, nullable=True),          # JSON [[key, value], …]
+    Column("transitive_tag_keys", Text, nullable=True),   # JSON [key, …]
+    Column("source_identity", String(64), nullable=True),
+    Column("mfa_authenticated", Boolean, nullable=False),
+    Column("mfa_authenticated_at", UtcDateTime, nullable=True),
+    Column("issued_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index("ix_sts_sessions_expires_at", "expires_at"),
+)

@@ -72,8 +72,11 @@ def _decode_marker(marker: str | None) -> str | None:
 @operation("CreateUser")
 def create_user(call: Call, params: Params) -> Result:
     boundary = params.get("PermissionsBoundary")
-    if boundary is not None and not domain.is_policy_arn(boundary, call.partition):
-        raise InvalidInput(f"ARN {boundary} is not valid.")
+    if boundary is not None:
+        if not domain.is_policy_arn(boundary, call.partition):
+            raise InvalidInput(f"ARN {boundary} is not valid.")
+        from .ops_policies import require_boundary_policy  # late: that module imports this one
+        require_boundary_policy(call, boundary)
     tags = tuple(domain.check_tags(params.get("Tags", [])))
     user = User.new(account_id=call.account_id, partition=call.partition, user_name=params["UserName"],
                     path=params.get("Path"), user_id=call.ids.user_id(), now=call.clock.now(),
@@ -128,7 +131,10 @@ def delete_user(call: Call, params: Params) -> Result:
     _require_user(call, name)
     if repo.count_access_keys(call.account_id, name):
         raise DeleteConflict("Cannot delete entity, must delete access keys first.")
-    from .ops_groups_roles import check_user_deletable  # late: that module imports this one
+    from . import repo_policies  # late: these modules import this one
+    from .ops_groups_roles import check_user_deletable
+    if repo_policies.entity_has_policies(call.uow, call.account_id, "user", domain.name_key(name)):
+        raise DeleteConflict("Cannot delete entity, must detach all policies first.")
     check_user_deletable(call, name)
     repo.delete_user(call.account_id, name)
     return {}

@@ -209,8 +209,11 @@ def list_groups_for_user(call: Call, params: Params) -> Result:
 @operation("CreateRole")
 def create_role(call: Call, params: Params) -> Result:
     boundary = params.get("PermissionsBoundary")
-    if boundary is not None and not domain.is_policy_arn(boundary, call.partition):
-        raise InvalidInput(f"ARN {boundary} is not valid.")
+    if boundary is not None:
+        if not domain.is_policy_arn(boundary, call.partition):
+            raise InvalidInput(f"ARN {boundary} is not valid.")
+        from .ops_policies import require_boundary_policy  # late: that module imports this package's registry
+        require_boundary_policy(call, boundary)
     tags = tuple(domain.check_tags(params.get("Tags", [])))
     _check_trust_policy(params["AssumeRolePolicyDocument"])
     role = Role.new(account_id=call.account_id, partition=call.partition, role_name=params["RoleName"],
