@@ -27,6 +27,7 @@ from cloudkeep.services.iam.accounts import RootCredentials, create_account
 from cloudkeep.services.iam.credentials import IamCredentialResolver
 from cloudkeep.services.iam.repository import IamRepository
 from cloudkeep.services.registry import SERVICES
+from cloudkeep.services.sts.credentials import StsCredentialResolver
 from cloudkeep.storage.clock import OffsetClock, SystemClock
 from cloudkeep.storage.engine import Store, sqlite_url
 from cloudkeep.storage.ids import Ids
@@ -123,7 +124,9 @@ def build_deps(cfg: _config.ServerConfig) -> Deps:
     recorder = AuditRecorder(store)
     key_use = KeyUseTracker(store, lambda uow, uses: IamRepository(uow).record_key_use(uses))
     return Deps(store=store, sealer=sealer, clock=clock, ids=Ids(),
-                resolvers=(IamCredentialResolver(store, sealer),), recorder=recorder, key_use=key_use,
+                # STS first: it answers None for any key but ASIA… without a query
+                resolvers=(StsCredentialResolver(store, sealer), IamCredentialResolver(store, sealer)),
+                recorder=recorder, key_use=key_use,
                 services=SERVICES)
 
 

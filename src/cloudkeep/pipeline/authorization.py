@@ -59,15 +59,24 @@ def request_principal(principal: Principal) -> RequestPrincipal:
     kind = _PRINCIPAL_TYPE[principal.type][1]
     if kind is PrincipalKind.ANONYMOUS:
         return RequestPrincipal(kind=kind, arn="*", account=None)
-    return RequestPrincipal(kind=kind, arn=principal.arn, account=principal.account_id or None)
+    return RequestPrincipal(kind=kind, arn=principal.arn, account=principal.account_id or None,
+                            parent_arn=principal.parent_arn)
 
 
 def _userid(principal: Principal) -> str:
+    """aws:userid (spec §9): user id; role-id:session-name; account:name; account id; anonymous."""
     if principal.type is PrincipalType.ANONYMOUS:
         return "anonymous"
     if principal.type is PrincipalType.ROOT:
         return principal.account_id
     return principal.principal_id
+
+
+def _principal_arn(principal: Principal) -> str:
+    """aws:PrincipalArn: the role's ARN for a role session, not the session's (spec §9)."""
+    if principal.type is PrincipalType.ASSUMED_ROLE and principal.parent_arn:
+        return principal.parent_arn
+    return principal.arn
 
 
 def request_context(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check,
@@ -93,7 +102,16 @@ def request_context(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check,
     if agent:
         keys["aws:useragent"] = (agent,)
     if p.type is not PrincipalType.ANONYMOUS:
-        keys["aws:principalarn"] = (p.arn,)
+        keys["aws:principalarn"] = (_principal_arn(p),)
+    if p.mfa_authenticated is not None:           # temporary credentials only
+        keys["aws:multifactorauthpresent"] = ("true" if p.mfa_authenticated else "false",)
+        if p.mfa_authenticated and p.mfa_authenticated_at is not None:
+            age = int((now - p.mfa_authenticated_at).total_seconds())
+            keys["aws:multifactorauthage"] = (str(max(age, 0)),)
+    if p.token_issued_at is not None:
+        keys["aws:tokenissuetime"] = (p.token_issued_at.strftime("%Y-%m-%dT%H:%M:%SZ"),)
+    if p.source_identity:
+        keys["aws:sourceidentity"] = (p.source_identity,)
     if p.type is PrincipalType.IAM_USER and p.user_name:
         keys["aws:username"] = (p.user_name,)
     for name, value in principal_tags.items():
@@ -128,8 +146,12 @@ def decide(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check) -> tuple[D
     request = AuthzRequest(principal=request_principal(principal), action=check.action, resource=resource,
                            resource_account=ctx.account_id, context=context,
                            multivalued=MULTIVALUED & frozenset(context))
+    session = None
+    if principal.session_policies is not None:
+        session = tuple(PolicyRef(name, parsed(text, PolicyKind.SESSION))
+                        for name, text in principal.session_policies)
     policies = ApplicablePolicies(identity=identity, resource=resource_policy, boundary=boundary,
-                                  resource_policy_required=check.resource_policy_required)
+                                  session=session, resource_policy_required=check.resource_policy_required)
     return evaluate(request, policies), resource
 
 

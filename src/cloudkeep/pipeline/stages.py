@@ -10,6 +10,7 @@ Must not: contain service logic; reach around the chain.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import replace
 from typing import Callable, Final
 
@@ -18,8 +19,8 @@ from botocore.model import OperationNotFoundError, ServiceModel
 
 from cloudkeep.audit.access import is_management_event, is_read_only
 from cloudkeep.auth import sigv4
-from cloudkeep.auth.principal import ANONYMOUS, Principal
-from cloudkeep.services.framework import EXEMPT, AuthzContext, Call, Check
+from cloudkeep.auth.principal import ANONYMOUS
+from cloudkeep.services.framework import EXEMPT, AuthzContext, Call
 from cloudkeep.wire import errors as E
 from cloudkeep.wire import jsonproto, query
 from cloudkeep.wire.model import load_service, requires_auth, signing_name
@@ -31,6 +32,7 @@ from cloudkeep.wire.routing import (ANONYMOUS_SERVICES, PROTOCOLS, REST_PROTOCOL
                                     services_for_signing_name)
 from cloudkeep.wire.validate import validate
 
+from . import authorization
 from .auditing import event_for
 from .deps import Deps
 from .exchange import Exchange
@@ -103,7 +105,8 @@ def route(ex: Exchange, deps: Deps) -> Exchange:
     return replace(ex, service=service, protocol=protocol, signed=signed, operation=operation, labels=labels,
                    region=effective_region(name, region), read_only=read_only,
                    management_event=is_management_event(f"{service.endpoint_prefix}.amazonaws.com", op_name),
-                   uow=deps.store.unit_of_work(write=not read_only))
+                   uow=deps.store.unit_of_work(write=not read_only or op_name in getattr(
+                       deps.services.get(name), "writes_when_read_only", ())))
 
 
 def _rpc_operation_name(ex: Exchange, service: ServiceModel, protocol: str) -> str:
@@ -147,9 +150,14 @@ def authenticate(ex: Exchange, deps: Deps) -> Exchange:
             break
     if credential is None or not credential.active:
         raise E.InvalidClientTokenId(_INVALID_TOKEN)
-    if ex.signed.session_token is not None and credential.session_token != ex.signed.session_token:
-        # a session token with a long-term key, or the wrong token for a temporary one
+    sent, held = ex.signed.session_token, credential.session_token
+    if (sent is None) != (held is None) or (sent is not None and held is not None
+                                            and not hmac.compare_digest(sent.encode(), held.encode())):
+        # a session token with a long-term key, or a temporary key without its token or with another
         raise E.InvalidClientTokenId(_INVALID_TOKEN)
+    if credential.expires_at is not None and deps.clock.now() >= credential.expires_at:
+        # temporary credentials expire on the domain clock (test hooks move it), not the wall clock
+        raise E.ExpiredToken("The security token included in the request is expired")
     sigv4.verify_signature(ex.request, ex.signed, credential.secret, now=deps.wall_now())
     body_reader = None
     if sigv4.is_streaming(ex.request, ex.signed):
@@ -196,13 +204,6 @@ def _authz_context(ex: Exchange, deps: Deps) -> AuthzContext:
                         partition=deps.partition, principal=ex.principal)
 
 
-def _denied(principal: Principal, check: Check, resource: str) -> E.AccessDenied:
-    # https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
-    who = "User: " + principal.arn if principal.arn != "*" else "Anonymous user"
-    return E.AccessDenied(f"{who} is not authorized to perform: {check.action} on resource: {resource} "
-                          f"because no identity-based policy allows the {check.action} action")
-
-
 def authorize(ex: Exchange, deps: Deps) -> Exchange:
     assert ex.operation is not None and ex.principal is not None
     service = deps.services.get(ex.service_name or "")
@@ -219,11 +220,10 @@ def authorize(ex: Exchange, deps: Deps) -> Exchange:
         raise E.AccessDenied(f"No authorization entry for {ex.service_name}:{op}.")
     ctx = _authz_context(ex, deps)
     for check in entry:
-        resource = check.resource_arn(ctx)
-        # Until the policy engine lands, only an account's root user is allowed, in its own
-        # account; everyone else is implicitly denied.
-        if not (ex.principal.is_root and ex.principal.account_id == ctx.account_id):
-            raise _denied(ex.principal, check, resource)
+        # every check of the operation must be allowed (CopyObject: source and destination)
+        decision, resource = authorization.decide(ex, deps, ctx, check)
+        if not decision.allowed:
+            raise authorization.denied_error(ex.principal, check.action, resource, decision)
     return ex
 
 

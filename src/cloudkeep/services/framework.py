@@ -122,3 +122,6 @@ class Service:
     operations: Operations
     authz: Mapping[str, AuthzEntry]
     errors: Sequence[type] = ()                # its ServiceError classes (checked against the model)
+    #: operations that change state although CloudTrail logs them readOnly (STS issuing
+    #: credentials): they get a write unit of work
+    writes_when_read_only: frozenset[str] = frozenset()

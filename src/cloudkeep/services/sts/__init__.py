@@ -3,6 +3,11 @@
 from cloudkeep.services.framework import Service
 
 from .authz import AUTHZ
+from .errors import ERRORS
 from .operations import operation
 
-SERVICE = Service(name="sts", action_prefix="sts", operations=operation, authz=AUTHZ)
+# CloudTrail logs these readOnly, but they store the session they issue
+ISSUING = frozenset({"AssumeRole", "GetSessionToken", "GetFederationToken"})
+
+SERVICE = Service(name="sts", action_prefix="sts", operations=operation, authz=AUTHZ, errors=ERRORS,
+                  writes_when_read_only=ISSUING)
