@@ -21,6 +21,7 @@ from cloudkeep.audit.recorder import AuditRecorder
 from cloudkeep.crypto.envelope import Sealer
 from cloudkeep.crypto.rootkey import load_or_create_master_key
 from cloudkeep.pipeline.asgi import App
+from cloudkeep.pipeline.authorization import PolicyCache
 from cloudkeep.pipeline.deps import Deps
 from cloudkeep.pipeline.keyuse import KeyUseTracker
 from cloudkeep.services.iam.accounts import RootCredentials, create_account
@@ -127,7 +128,7 @@ def build_deps(cfg: _config.ServerConfig) -> Deps:
                 # STS first: it answers None for any key but ASIA… without a query
                 resolvers=(StsCredentialResolver(store, sealer), IamCredentialResolver(store, sealer)),
                 recorder=recorder, key_use=key_use,
-                services=SERVICES)
+                services=SERVICES, policy_cache=PolicyCache(store))
 
 
 def shutdown(deps: Deps) -> None:

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from cloudkeep.auth.principal import Principal, PrincipalType
@@ -24,6 +27,7 @@ from cloudkeep.policy.model import (ApplicablePolicies, AuthzRequest, Decision, 
 from cloudkeep.policy.parse import parse_policy
 from cloudkeep.services.framework import AuthzContext, Check
 from cloudkeep.services.iam import authz_source
+from cloudkeep.storage.generations import GenerationReader
 from cloudkeep.wire import errors as E
 
 from .deps import Deps
@@ -79,6 +83,53 @@ def _principal_arn(principal: Principal) -> str:
     return principal.arn
 
 
+@dataclass(frozen=True, slots=True)
+class PrincipalPolicySet:
+    identity: tuple[PolicyRef, ...]
+    boundary: PolicyRef | None
+    tags: Mapping[str, str]
+
+
+_NO_POLICIES = PrincipalPolicySet((), None, {})
+
+
+def _load(uow: Any, principal: Principal) -> PrincipalPolicySet:
+    source = authz_source.for_principal(uow, principal)
+    identity = tuple(PolicyRef(name, parsed(text, PolicyKind.IDENTITY)) for name, text in source.identity)
+    boundary = (PolicyRef(source.boundary[0], parsed(source.boundary[1], PolicyKind.BOUNDARY))
+                if source.boundary else None)
+    return PrincipalPolicySet(identity, boundary, dict(source.tags))
+
+
+class PolicyCache:
+    """Parsed policy sets per principal, valid for one authorization generation of its account
+    (storage/generations.py): every policy change bumps it in the same transaction and each
+    lookup reads it, so a change is seen at once by every worker and node."""
+
+    def __init__(self, store: Any, *, size: int = 10_000) -> None:
+        self._generations = GenerationReader(store)
+        self._entries: OrderedDict[tuple, PrincipalPolicySet] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, uow: Any, principal: Principal) -> PrincipalPolicySet:
+        if principal.type in (PrincipalType.ROOT, PrincipalType.ANONYMOUS):
+            return _NO_POLICIES      # root's permissions are implied; anonymous callers have none
+        key = (principal.account_id, principal.type, principal.arn, principal.parent_arn,
+               principal.session_tags, self._generations.current(principal.account_id))
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        loaded = _load(uow, principal)
+        with self._lock:
+            self._entries[key] = loaded
+            if len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return loaded
+
+
 def request_context(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check,
                     principal_tags: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
     """The global condition keys (spec §9) and the check's own keys, lower-cased names."""
@@ -131,10 +182,10 @@ def decide(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check) -> tuple[D
     principal = ex.principal
     assert principal is not None
     resource = check.resource_arn(ctx)
-    source = authz_source.for_principal(ex.uow, principal)
-    identity = tuple(PolicyRef(name, parsed(text, PolicyKind.IDENTITY)) for name, text in source.identity)
-    boundary = (PolicyRef(source.boundary[0], parsed(source.boundary[1], PolicyKind.BOUNDARY))
-                if source.boundary else None)
+    own = (deps.policy_cache.get(ex.uow, principal) if deps.policy_cache is not None
+           else _load(ex.uow, principal) if principal.type not in (PrincipalType.ROOT, PrincipalType.ANONYMOUS)
+           else _NO_POLICIES)
+    identity, boundary = own.identity, own.boundary
     resource_policy = None
     if check.resource_policy is not None:
         found = check.resource_policy(ctx, ex.uow)
@@ -142,7 +193,7 @@ def decide(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check) -> tuple[D
             kind = PolicyKind.TRUST if check.resource_policy_required and check.action.startswith("sts:") \
                 else PolicyKind.RESOURCE
             resource_policy = PolicyRef(found[0], parsed(found[1], kind))
-    context = request_context(ex, deps, ctx, check, source.tags)
+    context = request_context(ex, deps, ctx, check, own.tags)
     request = AuthzRequest(principal=request_principal(principal), action=check.action, resource=resource,
                            resource_account=ctx.account_id, context=context,
                            multivalued=MULTIVALUED & frozenset(context))

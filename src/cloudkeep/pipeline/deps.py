@@ -27,4 +27,5 @@ class Deps:
     key_use: Any                                 # pipeline.keyuse.KeyUseTracker
     services: Mapping[str, Service]
     partition: str = "aws"
+    policy_cache: Any = None                     # pipeline.authorization.PolicyCache (None: no caching)
     wall_now: Callable[[], _dt.datetime] = field(default=wall_now)  # SigV4 skew only

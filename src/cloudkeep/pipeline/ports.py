@@ -18,6 +18,7 @@ from typing import Any
 
 from cloudkeep.audit.access import is_management_event, is_read_only
 from cloudkeep.services.framework import Call, Params, Result
+from cloudkeep.storage import generations
 from cloudkeep.wire import errors as E
 from cloudkeep.wire.model import load_service, signing_name
 from cloudkeep.wire.regions import effective_region
@@ -53,7 +54,7 @@ class PipelinePort:
                       principal=origin.principal, params=params,
                       read_only=is_read_only(signing_name(model), operation),
                       management_event=is_management_event(f"{model.endpoint_prefix}.amazonaws.com", operation),
-                      called_via=origin.called_via + (via,))
+                      called_via=origin.called_via + (via,), uow=self._uow)
         error: E.ServiceError | None = None
         try:
             ex = authorize(ex, self._deps)
@@ -63,6 +64,8 @@ class PipelinePort:
                         ids=self._deps.ids, uow=self._uow, sealer=self._deps.sealer,
                         port=PipelinePort(self._deps, ex, self._uow))
             result = handler(call, params)
+            if self._deps.services[service].affects_authorization and self._uow.wrote:
+                generations.bump(self._uow, call.account_id)
             ex = replace(ex, result=result)
             return result
         except E.ServiceError as exc:

@@ -21,6 +21,7 @@ from cloudkeep.audit.access import is_management_event, is_read_only
 from cloudkeep.auth import sigv4
 from cloudkeep.auth.principal import ANONYMOUS
 from cloudkeep.services.framework import EXEMPT, AuthzContext, Call
+from cloudkeep.storage import generations
 from cloudkeep.wire import errors as E
 from cloudkeep.wire import jsonproto, query
 from cloudkeep.wire.model import load_service, requires_auth, signing_name
@@ -240,6 +241,8 @@ def dispatch(ex: Exchange, deps: Deps) -> Exchange:
                 principal=ex.principal, request_id=ex.request_id, clock=deps.clock, ids=deps.ids,
                 uow=uow, sealer=deps.sealer, port=PipelinePort(deps, ex, uow))
     result = handler(call, ex.params)
+    if service.affects_authorization and uow.wrote:
+        generations.bump(uow, call.account_id)   # cached policy sets of the account are stale now
     audited = False
     if not ex.read_only:
         event = event_for(replace(ex, result=result), deps, None)

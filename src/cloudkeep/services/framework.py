@@ -125,3 +125,6 @@ class Service:
     #: operations that change state although CloudTrail logs them readOnly (STS issuing
     #: credentials): they get a write unit of work
     writes_when_read_only: frozenset[str] = frozenset()
+    #: its writes change who may do what (IAM, later Organizations): each bumps the account's
+    #: authorization generation in the same transaction, so cached policy sets are refreshed
+    affects_authorization: bool = False

@@ -324,3 +324,13 @@ sts_sessions = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Index("ix_sts_sessions_expires_at", "expires_at"),
 )
+
+
+# --- authorization generations (migration 0006) ---------------------------------------------
+
+# Bumped in the same transaction as any change to an account's policies (storage/generations.py).
+policy_generations = Table(
+    "policy_generations", metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("generation", Integer, nullable=False),
+)

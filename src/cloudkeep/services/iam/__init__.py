@@ -7,4 +7,5 @@ from .errors import ERRORS
 from . import ops_groups_roles, ops_policies  # noqa: F401  (they register their operations)
 from .operations import operation
 
-SERVICE = Service(name="iam", action_prefix="iam", operations=operation, authz=AUTHZ, errors=ERRORS)
+SERVICE = Service(name="iam", action_prefix="iam", operations=operation, authz=AUTHZ, errors=ERRORS,
+                  affects_authorization=True)

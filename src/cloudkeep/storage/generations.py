@@ -1,0 +1,41 @@
+"""Per-account authorization generations: a counter every change to an account's policies
+bumps in the same transaction, and every request reads once, so caches of parsed policy sets
+stay right across worker processes and across nodes sharing one PostgreSQL.
+
+Must not: know services (callers say when a change affects authorization).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+
+from .schema import policy_generations
+
+_BUMP = (update(policy_generations).where(policy_generations.c.account_id == bindparam("a"))
+         .values(generation=policy_generations.c.generation + 1))
+_CURRENT = select(policy_generations.c.generation).where(policy_generations.c.account_id == bindparam("account_id"))
+
+
+def bump(uow: Any, account_id: str) -> None:
+    """Mark the account's policies changed (inside the transaction that changes them)."""
+    if uow.execute(_BUMP, {"a": account_id}).rowcount:
+        return
+    try:
+        with uow.savepoint():
+            uow.execute(insert(policy_generations).values(account_id=account_id, generation=1))
+    except Exception:
+        # another transaction created the row first: it is there now, count this change too
+        uow.execute(_BUMP, {"a": account_id})
+
+
+class GenerationReader:
+    """Reads an account's generation with a prepared read (sees every committed bump)."""
+
+    def __init__(self, store: Any) -> None:
+        self._query = store.prepare_read(_CURRENT)
+
+    def current(self, account_id: str) -> int:
+        row = self._query.first(account_id=account_id)
+        return int(row[0]) if row else 0
