@@ -88,9 +88,17 @@ class PrincipalPolicySet:
     identity: tuple[PolicyRef, ...]
     boundary: PolicyRef | None
     tags: Mapping[str, str]
+    #: the same ApplicablePolicies object for every request that adds no resource or session
+    #: policy, so the engine's per-policy-set caches are reused across requests
+    plain: ApplicablePolicies
 
 
-_NO_POLICIES = PrincipalPolicySet((), None, {})
+def _policy_set(identity: tuple[PolicyRef, ...], boundary: PolicyRef | None,
+                tags: Mapping[str, str]) -> PrincipalPolicySet:
+    return PrincipalPolicySet(identity, boundary, tags, ApplicablePolicies(identity=identity, boundary=boundary))
+
+
+_NO_POLICIES = _policy_set((), None, {})
 
 
 def _load(uow: Any, principal: Principal) -> PrincipalPolicySet:
@@ -98,7 +106,7 @@ def _load(uow: Any, principal: Principal) -> PrincipalPolicySet:
     identity = tuple(PolicyRef(name, parsed(text, PolicyKind.IDENTITY)) for name, text in source.identity)
     boundary = (PolicyRef(source.boundary[0], parsed(source.boundary[1], PolicyKind.BOUNDARY))
                 if source.boundary else None)
-    return PrincipalPolicySet(identity, boundary, dict(source.tags))
+    return _policy_set(identity, boundary, dict(source.tags))
 
 
 class PolicyCache:
@@ -201,8 +209,11 @@ def decide(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check) -> tuple[D
     if principal.session_policies is not None:
         session = tuple(PolicyRef(name, parsed(text, PolicyKind.SESSION))
                         for name, text in principal.session_policies)
-    policies = ApplicablePolicies(identity=identity, resource=resource_policy, boundary=boundary,
-                                  session=session, resource_policy_required=check.resource_policy_required)
+    if resource_policy is None and session is None and not check.resource_policy_required:
+        policies = own.plain
+    else:
+        policies = ApplicablePolicies(identity=identity, resource=resource_policy, boundary=boundary,
+                                      session=session, resource_policy_required=check.resource_policy_required)
     return evaluate(request, policies), resource
 
 

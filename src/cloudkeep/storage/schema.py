@@ -334,3 +334,67 @@ policy_generations = Table(
     Column("account_id", String(12), primary_key=True),
     Column("generation", Integer, nullable=False),
 )
+
+
+# --- IAM login profiles, password policy, aliases, MFA (migration 0005) -----------------------
+
+# Console passwords of IAM users: scrypt hashes (crypto/passwords.py), never the password.
+iam_login_profiles = Table(
+    "iam_login_profiles", metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("user_name_key", String(64), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("password_reset_required", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("password_changed_at", UtcDateTime, nullable=False),
+    ForeignKeyConstraint(["account_id", "user_name_key"], ["iam_users.account_id", "iam_users.user_name_key"],
+                         name="fk_iam_login_profiles_owner_iam_users"),
+)
+
+# The account password policy (at most one per account; absent: AWS's default rules apply).
+iam_password_policies = Table(
+    "iam_password_policies", metadata,
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), primary_key=True),
+    Column("minimum_password_length", Integer, nullable=False),
+    Column("require_symbols", Boolean, nullable=False),
+    Column("require_numbers", Boolean, nullable=False),
+    Column("require_uppercase", Boolean, nullable=False),
+    Column("require_lowercase", Boolean, nullable=False),
+    Column("allow_users_to_change_password", Boolean, nullable=False),
+    Column("max_password_age", Integer, nullable=True),
+    Column("password_reuse_prevention", Integer, nullable=True),
+    Column("hard_expiry", Boolean, nullable=True),
+)
+
+# Account aliases: one per account, unique across all accounts.
+iam_account_aliases = Table(
+    "iam_account_aliases", metadata,
+    Column("alias", String(63), primary_key=True),
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Virtual MFA devices; the TOTP seed is sealed under the master key (the serial bound as context).
+# owner_type: NULL (unassigned), "user" (user_name_key says which) or "root".
+iam_mfa_devices = Table(
+    "iam_mfa_devices", metadata,
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), primary_key=True),
+    Column("device_name_key", String(256), primary_key=True),
+    Column("serial_number", String(2048), nullable=False, unique=True),
+    Column("seed_sealed", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("tags", Text, nullable=True),                  # JSON [[key, value], …]
+    Column("owner_type", String(8), nullable=True),
+    Column("user_name_key", String(64), nullable=True),
+    Column("enabled_at", UtcDateTime, nullable=True),
+    Column("last_step", Integer, nullable=True),          # last TOTP time step accepted (no replay)
+    Index("ix_iam_mfa_devices_owner", "account_id", "user_name_key"),
+)
+
+# The latest credential report of each account (CSV text: it holds no secrets).
+iam_credential_reports = Table(
+    "iam_credential_reports", metadata,
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), primary_key=True),
+    Column("generated_at", UtcDateTime, nullable=False),
+    Column("content", Text, nullable=False),
+)
