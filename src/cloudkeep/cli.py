@@ -1,4 +1,4 @@
-"""The ``cloudkeep`` command: ``serve``, ``account create``.
+"""The ``cloudkeep`` command: ``serve``, ``account create``, ``policy simulate``.
 
 Must not: hold logic that the server lacks (it calls the same bootstrap and account code).
 """
@@ -50,6 +50,21 @@ def build_parser() -> argparse.ArgumentParser:
     create = asub.add_parser("create", help="create another standalone account with its own root user")
     create.add_argument("--email", default=None)
     _common_store_args(create)
+
+    policy = sub.add_parser("policy", help="work with IAM policies offline (no server)")
+    psub = policy.add_subparsers(dest="policy_command", required=True)
+    sim = psub.add_parser("simulate", help="simulate IAM policy files with the engine that enforces them")
+    sim.add_argument("--policy", action="append", required=True, type=Path, metavar="FILE",
+                     help="an identity-based policy (repeatable)")
+    sim.add_argument("--boundary", type=Path, metavar="FILE", help="a permissions boundary policy")
+    sim.add_argument("--resource-policy", type=Path, metavar="FILE", help="the resource's policy")
+    sim.add_argument("--action", action="append", required=True, help="service:Action (repeatable)")
+    sim.add_argument("--resource", action="append", metavar="ARN", help="resource ARN (repeatable; default *)")
+    sim.add_argument("--context", action="append", default=[], metavar="KEY=VALUE",
+                     help="a condition key value, e.g. aws:SourceIp=203.0.113.7 (repeat a key for a list)")
+    sim.add_argument("--principal-arn", metavar="ARN", help="the simulated caller (default: a user of 123456789012)")
+    sim.add_argument("--resource-owner", metavar="ACCOUNT", help="owner of resources whose ARN names no account")
+    sim.add_argument("--json", action="store_true", help="print IAM's EvaluationResults as JSON")
     return parser
 
 
@@ -166,12 +181,60 @@ def account_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def policy_simulate(args: argparse.Namespace) -> int:
+    """``cloudkeep policy simulate``: the IAM simulator on local files (cloudkeep.policy.simulate)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cloudkeep.policy import simulate as S
+
+    def read(path: Path) -> str:
+        try:
+            return path.read_text()
+        except OSError as exc:
+            raise S.SimulationError(f"cannot read {path}: {exc.strerror}") from None
+
+    try:
+        context, multivalued = S.context_from_pairs(args.context)
+        sim = S.custom_simulation(
+            [read(p) for p in args.policy], names=[p.name for p in args.policy],
+            boundary=[read(args.boundary)] if args.boundary else [],
+            resource_policy=read(args.resource_policy) if args.resource_policy else None,
+            caller_arn=args.principal_arn or ("arn:aws:iam::123456789012:user/SimulatedUser"
+                                              if args.resource_policy else None),
+            context=context, multivalued=multivalued, owner=args.resource_owner)
+        results = S.simulate(sim, args.action, args.resource)
+    except S.SimulationError as exc:
+        print(f"cloudkeep: {exc.message}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"EvaluationResults": [r.to_wire() for r in results]}, indent=2))
+        return 0
+    style = {"allowed": "green", "explicitDeny": "bold red", "implicitDeny": "yellow"}
+    table = Table(title="Policy simulation")
+    for column in ("Action", "Resource", "Decision", "Deciding statements", "Missing context"):
+        table.add_column(column, overflow="fold")
+    for result in results:
+        for r in result.resources or (result,):
+            name = getattr(r, "resource", getattr(r, "resource_name", "*"))
+            decision = r.decision.value
+            matched = "\n".join(f"{m.source_policy_id}{' ' + m.sid if m.sid else ''} "
+                                 f"{m.start.line}:{m.start.column}-{m.end.line}:{m.end.column}"
+                                 for m in r.matched)
+            table.add_row(result.action, name, f"[{style[decision]}]{decision}[/]", matched or "-",
+                          ", ".join(r.missing) or "-")
+    Console(highlight=False).print(table)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
     if args.command == "account" and args.account_command == "create":
         return account_create(args)
+    if args.command == "policy" and args.policy_command == "simulate":
+        return policy_simulate(args)
     return 2  # pragma: no cover - argparse refuses unknown commands first
 
 

@@ -256,6 +256,7 @@ class MatchedStatement:
     source_policy_type: str
     start: Position
     end: Position
+    sid: str | None = None             # for people (the CLI); IAM's Statement shape has no Sid
 
     def to_wire(self) -> dict[str, Any]:
         return {"SourcePolicyId": self.source_policy_id, "SourcePolicyType": self.source_policy_type,
@@ -453,7 +454,7 @@ def _one(prep: _Prepared, action: str, resource: str) -> ResourceResult:
         if item is None or ref.index >= len(item.spans):
             continue
         start, end = item.spans[ref.index]
-        matched.append(MatchedStatement(item.policy_id, item.source_type, start, end))
+        matched.append(MatchedStatement(item.policy_id, item.source_type, start, end, ref.sid))
     boundary = None
     if sim.boundary is not None:
         boundary = _verdict(sim.boundary, request, scoped=False, has_boundary=True) is Outcome.ALLOW
@@ -534,13 +535,30 @@ def _variables_of(text: str, seen: dict[str, str]) -> None:
 # --------------------------------------------------------------------------- custom simulations
 
 
+def context_from_pairs(pairs: Iterable[str]) -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
+    """``key=value`` arguments (the CLI's ``--context``) → a request context; a key given more
+    than once becomes a multivalued (list) key with every value."""
+    grouped: dict[str, list[str]] = {}
+    names: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise SimulationError(f"Invalid context entry {pair!r}: use key=value, e.g. aws:SourceIp=203.0.113.7.")
+        names.setdefault(key.strip().lower(), key.strip())
+        grouped.setdefault(key.strip().lower(), []).append(value)
+    return context_from_entries({"ContextKeyName": names[k], "ContextKeyValues": v,
+                                 "ContextKeyType": "stringList" if len(v) > 1 else "string"}
+                                for k, v in grouped.items())
+
+
 def custom_simulation(identity: Sequence[str], *, boundary: Sequence[str] = (), resource_policy: str | None = None,
                       caller_arn: str | None = None, default_account: str = "123456789012",
                       context: Mapping[str, tuple[str, ...]] | None = None, multivalued: frozenset[str] = frozenset(),
-                      owner: str | None = None) -> Simulation:
+                      owner: str | None = None, names: Sequence[str] | None = None) -> Simulation:
     """A SimulateCustomPolicy-style simulation: policy texts as ``PolicyInputList.N`` (type
-    ``none``), at most one boundary (``PermissionsBoundaryPolicyInputList.1``), an optional
-    resource policy (``ResourcePolicy``, type ``resource``; it needs ``caller_arn``)."""
+    ``none``; ``names`` replaces those ids, e.g. by file names), at most one boundary
+    (``PermissionsBoundaryPolicyInputList.1``), an optional resource policy (``ResourcePolicy``,
+    type ``resource``; it needs ``caller_arn``)."""
     if len(boundary) > 1:
         raise SimulationError("You can specify only one permissions boundary policy in PermissionsBoundaryPolicyInputList.")
     if resource_policy is not None and not caller_arn:
@@ -550,7 +568,7 @@ def custom_simulation(identity: Sequence[str], *, boundary: Sequence[str] = (), 
                                        default_account))
     return Simulation(
         principal=principal,
-        identity=tuple(load_policy(t, PolicyKind.IDENTITY, f"PolicyInputList.{n}", NONE)
+        identity=tuple(load_policy(t, PolicyKind.IDENTITY, names[n - 1] if names else f"PolicyInputList.{n}", NONE)
                        for n, t in enumerate(identity, 1)),
         boundary=(load_policy(boundary[0], PolicyKind.BOUNDARY, "PermissionsBoundaryPolicyInputList.1", NONE)
                   if boundary else None),
