@@ -66,9 +66,11 @@ USERS_AND_KEYS = {
 def _merge() -> dict:
     from .authz_groups_roles import GROUPS_AND_ROLES
     from .authz_policies import POLICIES
+    from .authz_simulate import SIMULATE
+    from .authz_account import ACCOUNT
 
     merged: dict = {}
-    for table in (USERS_AND_KEYS, GROUPS_AND_ROLES, POLICIES):
+    for table in (USERS_AND_KEYS, GROUPS_AND_ROLES, POLICIES, SIMULATE, ACCOUNT):
         for name, entry in table.items():
             if name in merged:
                 raise ValueError(f"authz entry for {name} defined twice")

@@ -139,6 +139,8 @@ ROOT_DEVICE_NAME: Final = "root-account-mfa-device"
 STEP: Final = 30
 #: accepted clock drift, in time steps either side of the server's
 DRIFT_STEPS: Final = 1
+#: ResyncMFADevice looks further for a device whose clock has drifted
+RESYNC_STEPS: Final = 10
 #: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (MFA devices in use
 #: per user); the account may hold as many virtual devices as users + 1
 DEVICES_PER_USER: Final = 8
@@ -197,11 +199,12 @@ def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
-def consecutive_step(seed: str, code1: str, code2: str, now: _dt.datetime, after: int | None) -> int | None:
+def consecutive_step(seed: str, code1: str, code2: str, now: _dt.datetime, after: int | None, *,
+                     window: int = DRIFT_STEPS) -> int | None:
     """The time step of ``code2`` when ``code1`` is the code of the step before it, within the drift
     window around ``now`` and later than ``after`` (a step already used); None otherwise."""
     current = step_of(now)
-    for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
+    for step in range(current - window, current + window + 1):
         if after is not None and step - 1 <= after:
             continue
         if _same(code_at_step(seed, step), code2) and _same(code_at_step(seed, step - 1), code1):

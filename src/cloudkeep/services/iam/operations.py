@@ -136,6 +136,10 @@ def delete_user(call: Call, params: Params) -> Result:
     if repo_policies.entity_has_policies(call.uow, call.account_id, "user", domain.name_key(name)):
         raise DeleteConflict("Cannot delete entity, must detach all policies first.")
     check_user_deletable(call, name)
+    from . import repo_account
+    conflict = repo_account.user_delete_conflict(call.uow, call.account_id, name)
+    if conflict:
+        raise DeleteConflict(conflict)
     repo.delete_user(call.account_id, name)
     return {}
 

@@ -306,7 +306,7 @@ def all_roles(uow: Any, account_id: str) -> list[Any]:
 def all_tags(uow: Any, account_id: str, table: Any, owner: str) -> dict[str, list[tuple[str, str]]]:
     out: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for r in uow.execute(select(table).where(table.c.account_id == account_id).order_by(table.c.position)):
-        out[r[owner]].append((r.tag_key, r.tag_value))
+        out[r._mapping[owner]].append((r.tag_key, r.tag_value))
     return out
 
 

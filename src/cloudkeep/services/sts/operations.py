@@ -96,6 +96,28 @@ def _packed_size(policy: str | None, arns: list[str], tags: tuple[tuple[str, str
     return percent
 
 
+def _verified_mfa(call: Call, params: Params) -> bool:
+    """SerialNumber + TokenCode checked against the caller's enabled MFA device (IAM's
+    ``verify_mfa``, at the domain clock); False when neither is given, AccessDenied when wrong."""
+    from cloudkeep.services.iam.ops_account import MfaCheck, verify_mfa
+
+    serial, code = params.get("SerialNumber"), params.get("TokenCode")
+    if serial is None and code is None:
+        return False
+    if serial is None or code is None:
+        raise AccessDenied(D.MFA_INVALID_CODE)
+    p = call.principal
+    if D.is_temporary(p) or p.type not in (PrincipalType.ROOT, PrincipalType.IAM_USER):
+        raise AccessDenied(D.MFA_UNKNOWN_DEVICE)   # only users and the root user have MFA devices
+    result = verify_mfa(call.uow, call.sealer, p.account_id, serial, code, call.clock.now(),
+                        user_name=None if p.is_root else p.user_name)
+    if result is MfaCheck.NO_DEVICE:
+        raise AccessDenied(D.MFA_UNKNOWN_DEVICE)
+    if result is not MfaCheck.OK:
+        raise AccessDenied(D.MFA_INVALID_CODE)
+    return True
+
+
 def _window(call: Call, seconds: int) -> tuple[_dt.datetime, _dt.datetime]:
     now = call.clock.now().replace(microsecond=0)
     return now, now + _dt.timedelta(seconds=seconds)
@@ -129,7 +151,7 @@ def assume_role(call: Call, params: Params) -> Result:
     role = role_row(call.uow, ref.account_id, ref.name) if ref is not None else None
     if role is None or role.path != ref.path:  # type: ignore[union-attr]
         raise _not_authorized(caller, role_arn)
-    D.check_mfa(params.get("SerialNumber"), params.get("TokenCode"))
+    mfa = _verified_mfa(call, params)
     chained = D.is_temporary(caller)
     duration = D.role_session_duration(params.get("DurationSeconds"),
                                        max_session_duration=role.max_session_duration, chained=chained)
@@ -149,8 +171,9 @@ def assume_role(call: Call, params: Params) -> Result:
         session_tags=tags, transitive_tag_keys=transitive,
         # a source identity, once set, stays with every session chained from it
         source_identity=caller.source_identity or params.get("SourceIdentity"),
-        mfa_authenticated=bool(chained and caller.mfa_authenticated),
-        mfa_authenticated_at=caller.mfa_authenticated_at if chained and caller.mfa_authenticated else None)
+        mfa_authenticated=mfa or bool(chained and caller.mfa_authenticated),
+        mfa_authenticated_at=issued if mfa else (
+            caller.mfa_authenticated_at if chained and caller.mfa_authenticated else None))
     credentials = _issue(call, session)
     record_role_use(call.uow, role.account_id, role.role_name, issued, call.region)
     out: Result = {"Credentials": credentials,
@@ -177,13 +200,13 @@ def _long_term_caller(call: Call, operation_name: str) -> Principal:
 @operation("GetSessionToken")
 def get_session_token(call: Call, params: Params) -> Result:
     p = _long_term_caller(call, "GetSessionToken")
-    D.check_mfa(params.get("SerialNumber"), params.get("TokenCode"))
+    mfa = _verified_mfa(call, params)
     duration = D.token_duration(params.get("DurationSeconds"), root=p.is_root)
     issued, expires = _window(call, duration)
     session = D.Session(
         access_key_id=call.ids.access_key_id(temporary=True), account_id=p.account_id,
         principal_type=p.type, arn=p.arn, principal_id=p.principal_id, user_name=p.user_name,
-        issued_at=issued, expires_at=expires, mfa_authenticated=False)
+        issued_at=issued, expires_at=expires, mfa_authenticated=mfa, mfa_authenticated_at=issued if mfa else None)
     return {"Credentials": _issue(call, session)}
 
 
