@@ -206,3 +206,14 @@ def test_aws_cli_shows_the_access_denied_message(cloudkeep_account):
     out = subprocess.run([AWS, "iam", "list-users"], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode != 0
     assert "AccessDenied" in out.stderr and "is not authorized to perform: iam:ListUsers" in out.stderr
+
+
+def test_deleting_a_user_with_a_login_profile_is_a_delete_conflict(cloudkeep_account):
+    iam = cloudkeep_account.client("iam")
+    iam.create_user(UserName="console-user")
+    iam.create_login_profile(UserName="console-user", Password="Str0ng!Passw0rd#1")
+    with pytest.raises(ClientError) as exc:
+        iam.delete_user(UserName="console-user")
+    assert _code(exc) == "DeleteConflict"
+    iam.delete_login_profile(UserName="console-user")
+    iam.delete_user(UserName="console-user")
