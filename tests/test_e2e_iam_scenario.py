@@ -217,3 +217,29 @@ def test_deleting_a_user_with_a_login_profile_is_a_delete_conflict(cloudkeep_acc
     assert _code(exc) == "DeleteConflict"
     iam.delete_login_profile(UserName="console-user")
     iam.delete_user(UserName="console-user")
+
+
+def test_attribute_based_access_with_request_and_resource_tags(cloudkeep_account):
+    """ABAC: https://docs.aws.amazon.com/IAM/latest/UserGuide/access_iam-tags.html"""
+    iam = cloudkeep_account.client("iam")
+    _, gina = _user_with_key(iam, "gina", cloudkeep_account.endpoint)
+    iam.tag_user(UserName="gina", Tags=[{"Key": "team", "Value": "blue"}])
+    iam.put_user_policy(UserName="gina", PolicyName="abac", PolicyDocument=_policy(
+        {"Effect": "Allow", "Action": "iam:CreateUser", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:RequestTag/team": "${aws:PrincipalTag/team}"},
+                       "ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}}},
+        {"Effect": "Allow", "Action": "iam:GetUser", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}}}))
+    gina("iam").create_user(UserName="blue-1", Tags=[{"Key": "team", "Value": "blue"}])
+    with pytest.raises(ClientError) as exc:
+        gina("iam").create_user(UserName="red-1", Tags=[{"Key": "team", "Value": "red"}])
+    assert _code(exc) == "AccessDenied"
+    with pytest.raises(ClientError) as exc:
+        gina("iam").create_user(UserName="blue-2", Tags=[{"Key": "team", "Value": "blue"},
+                                                         {"Key": "cost", "Value": "x"}])
+    assert _code(exc) == "AccessDenied"
+    iam.create_user(UserName="red-2", Tags=[{"Key": "team", "Value": "red"}])
+    assert gina("iam").get_user(UserName="blue-1")["User"]["UserName"] == "blue-1"
+    with pytest.raises(ClientError) as exc:
+        gina("iam").get_user(UserName="red-2")
+    assert _code(exc) == "AccessDenied"

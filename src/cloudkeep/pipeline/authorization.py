@@ -138,6 +138,42 @@ class PolicyCache:
         return loaded
 
 
+def _request_tags(params: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    tags = params.get("Tags") or []
+    out: dict[str, tuple[str, ...]] = {}
+    for tag in tags if isinstance(tags, list) else []:
+        if isinstance(tag, Mapping) and "Key" in tag:
+            out["aws:requesttag/" + str(tag["Key"]).lower()] = (str(tag.get("Value", "")),)
+    keys = [str(t["Key"]) for t in tags if isinstance(t, Mapping) and "Key" in t] if isinstance(tags, list) else []
+    keys += [str(k) for k in params.get("TagKeys") or []]
+    if keys:
+        out["aws:tagkeys"] = tuple(keys)
+    return out
+
+
+#: condition keys an authz entry declares whose values come straight from a request parameter
+#: (Service Authorization Reference names; the rest come from the check's own builder)
+PARAMETER_KEYS = {
+    "iam:permissionsboundary": "PermissionsBoundary",
+    "iam:policyarn": "PolicyArn",
+    "sts:externalid": "ExternalId",
+    "sts:rolesessionname": "RoleSessionName",
+    "sts:sourceidentity": "SourceIdentity",
+}
+
+
+def declared_context(check: Check, params: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Values of the keys the check declares, taken from the request where the key says so."""
+    declared = {k.lower() for k in check.keys}
+    out: dict[str, tuple[str, ...]] = {}
+    if declared & {"aws:requesttag/${tagkey}", "aws:tagkeys"}:
+        out.update(_request_tags(params))
+    for key, member in PARAMETER_KEYS.items():
+        if key in declared and params.get(member) is not None:
+            out[key] = (str(params[member]),)
+    return out
+
+
 def request_context(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check,
                     principal_tags: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
     """The global condition keys (spec §9) and the check's own keys, lower-cased names."""
@@ -179,9 +215,16 @@ def request_context(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check,
         keys["aws:calledvia"] = tuple(ex.called_via)
         keys["aws:calledviafirst"] = (ex.called_via[0],)
         keys["aws:calledvialast"] = (ex.called_via[-1],)
+    keys.update(declared_context(check, ctx.params))
     if check.context is not None:
         for name, values in check.context(ctx).items():
             keys[name.lower()] = tuple(values)
+    if check.resource_tags is not None:
+        own_prefix = check.action.split(":", 1)[0]
+        for name, value in check.resource_tags(ctx, ex.uow).items():
+            keys["aws:resourcetag/" + name.lower()] = (value,)
+            if own_prefix == "iam":            # IAM also names them iam:ResourceTag/<key>
+                keys["iam:resourcetag/" + name.lower()] = (value,)
     return keys
 
 

@@ -80,6 +80,8 @@ class Check:
     resource_policy: ResourcePolicyLoader | None = None
     #: the resource policy must itself allow (role trust policies, KMS key policies: spec §2.2)
     resource_policy_required: bool = False
+    #: the tags of the existing resource (aws:ResourceTag/<key>), read in the request's unit of work
+    resource_tags: "Callable[[AuthzContext, Any], Mapping[str, str]] | None" = None
 
     def resource_arn(self, ctx: AuthzContext) -> str:
         return "*" if self.resource is None else self.resource(ctx)

