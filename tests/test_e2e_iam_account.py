@@ -447,3 +447,31 @@ def test_account_authorization_details_lists_entities_with_policies(iam, acct):
             break
         marker = page["Marker"]
     assert seen == ["ivy", "devs", "app", "local", "ReadOnlyAccess"]
+
+
+def test_role_whose_trust_policy_requires_mfa_is_assumed_only_with_a_valid_code(
+        cloudkeep_server, cloudkeep_account, iam, acct):
+    """https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_configure-api-require.html"""
+    creds = _user_with_key(iam, "grace", {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"})
+    serial, seed, enabled_step = _enabled_device(cloudkeep_account, iam, "grace-phone", "grace")
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{acct}:user/grace"}, "Action": "sts:AssumeRole",
+        "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]}
+    role_arn = iam.create_role(RoleName="guarded", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    sts = _client(cloudkeep_server, "sts", creds)
+    with pytest.raises(ClientError) as exc:               # no MFA: the trust policy does not allow
+        sts.assume_role(RoleArn=role_arn, RoleSessionName="no-mfa")
+    assert _err(exc)[0] == "AccessDenied"
+    with pytest.raises(ClientError) as exc:               # a wrong code
+        sts.assume_role(RoleArn=role_arn, RoleSessionName="bad", SerialNumber=serial,
+                        TokenCode="000000" if pyotp.TOTP(seed).now() != "000000" else "111111")
+    assert _err(exc)[0] == "AccessDenied"
+    cloudkeep_server.advance(30)
+    code = _codes(seed, _server_now(cloudkeep_account))[1]
+    session = sts.assume_role(RoleArn=role_arn, RoleSessionName="with-mfa", SerialNumber=serial,
+                              TokenCode=code)["Credentials"]
+    me = _client(cloudkeep_server, "sts", session).get_caller_identity()
+    assert me["Arn"] == f"arn:aws:sts::{acct}:assumed-role/guarded/with-mfa"
+    with pytest.raises(ClientError) as exc:               # the same code is spent
+        sts.assume_role(RoleArn=role_arn, RoleSessionName="again", SerialNumber=serial, TokenCode=code)
+    assert _err(exc)[0] == "AccessDenied"

@@ -51,13 +51,18 @@ Handler = Callable[[Call, Params], Result]
 
 @dataclass(frozen=True, slots=True)
 class AuthzContext:
-    """What a resource-ARN builder may look at."""
+    """What a resource-ARN or context builder may look at. ``uow``, ``sealer`` and ``now`` let a
+    builder read state (e.g. verify an MFA code named by the request) in the request's unit of
+    work; they are None where no request runs (the simulator, tests)."""
 
     params: Params
     account_id: str
     region: str
     partition: str
     principal: Principal
+    uow: Any = None
+    sealer: Any = None
+    now: Any = None
 
 
 ResourceBuilder = Callable[[AuthzContext], str]

@@ -404,11 +404,12 @@ class MfaCheck(enum.Enum):
 
 
 def verify_mfa(uow: Any, sealer: Any, account_id: str, serial: str, code: str, now: _dt.datetime, *,
-               user_name: str | None) -> MfaCheck:
+               user_name: str | None, record: bool = True) -> MfaCheck:
     """For STS (GetSessionToken, AssumeRole with SerialNumber and TokenCode): whether ``code`` is
     the current TOTP code of the device ``serial`` enabled for the caller (``user_name``: the IAM
     user; None: the root user). An accepted code's time step is recorded (in the caller's unit of
-    work, which must be a write one), so the same code cannot be used twice."""
+    work, which must be a write one), so the same code cannot be used twice; ``record=False`` only
+    looks (the authorization of AssumeRole, before the operation itself uses the code)."""
     found = get_device_for_owner(uow, account_id, serial, user_name)
     if found is None:
         return MfaCheck.NO_DEVICE
@@ -416,7 +417,8 @@ def verify_mfa(uow: Any, sealer: Any, account_id: str, serial: str, code: str, n
     step = D.single_step(_seed(sealer, serial, sealed), code, now, device.last_step)
     if step is None:
         return MfaCheck.BAD_CODE
-    R.set_last_step(uow, account_id, serial, step)
+    if record:  # record=False: authorization looks before the operation uses (and records) the code
+        R.set_last_step(uow, account_id, serial, step)
     return MfaCheck.OK
 
 

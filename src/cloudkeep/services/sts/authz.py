@@ -58,7 +58,26 @@ def assume_role_context(ctx: AuthzContext) -> Mapping[str, tuple[str, ...]]:
             out[key] = (p[member],)
     if p.get("TransitiveTagKeys"):
         out["sts:TransitiveTagKeys"] = tuple(p["TransitiveTagKeys"])
+    out.update(_mfa_context(ctx))
     return out
+
+
+def _mfa_context(ctx: AuthzContext) -> dict[str, tuple[str, ...]]:
+    """With SerialNumber and a valid TokenCode, the trust policy sees MFA: aws:MultiFactorAuthPresent
+    true and aws:MultiFactorAuthAge 0 (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_configure-api-require.html).
+    A long-term key without them has no MFA keys; a session passes on its own MFA state."""
+    from cloudkeep.auth.principal import PrincipalType
+    from cloudkeep.services.iam.ops_account import MfaCheck, verify_mfa
+
+    serial, code, principal = ctx.params.get("SerialNumber"), ctx.params.get("TokenCode"), ctx.principal
+    if (serial is None or code is None or ctx.uow is None or ctx.now is None
+            or principal.type not in (PrincipalType.ROOT, PrincipalType.IAM_USER)):
+        return {}
+    found = verify_mfa(ctx.uow, ctx.sealer, principal.account_id, serial, code, ctx.now,
+                       user_name=None if principal.is_root else principal.user_name, record=False)
+    if found is not MfaCheck.OK:
+        return {}
+    return {"aws:MultiFactorAuthPresent": ("true",), "aws:MultiFactorAuthAge": ("0",)}
 
 
 def trust_policy(ctx: AuthzContext, uow: Any) -> tuple[str, str] | None:
