@@ -291,11 +291,16 @@ def test_mfa_session_satisfies_multifactorauthpresent_and_long_term_key_does_not
     with pytest.raises(ClientError) as exc:   # a code is good once
         sts.get_session_token(SerialNumber=serial, TokenCode=code)
     assert _err(exc)[0] == "AccessDenied"
-    # a session without MFA has aws:MultiFactorAuthPresent false: denied
+    # a GetSessionToken session without MFA cannot call IAM at all: AWS refuses its token
+    # (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html)
     plain = sts.get_session_token(DurationSeconds=900)["Credentials"]
     with pytest.raises(ClientError) as exc:
         _client(cloudkeep_server, "iam", plain).list_users()
-    assert _err(exc)[0] == "AccessDenied"
+    assert _err(exc)[0] == "InvalidClientTokenId"
+    with pytest.raises(ClientError) as exc:
+        _client(cloudkeep_server, "sts", plain).get_access_key_info(AccessKeyId=creds["AccessKeyId"])
+    assert _err(exc)[0] == "InvalidClientTokenId"
+    assert _client(cloudkeep_server, "sts", plain).get_caller_identity()["Arn"].endswith(":user/frank")
 
 
 def test_root_user_enables_its_own_virtual_mfa_device(cloudkeep_server, cloudkeep_account, iam, acct):

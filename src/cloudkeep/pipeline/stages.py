@@ -19,7 +19,7 @@ from botocore.model import OperationNotFoundError, ServiceModel
 
 from cloudkeep.audit.access import is_management_event, is_read_only
 from cloudkeep.auth import sigv4
-from cloudkeep.auth.principal import ANONYMOUS
+from cloudkeep.auth.principal import ANONYMOUS, Principal, PrincipalType
 from cloudkeep.services.framework import EXEMPT, AuthzContext, Call
 from cloudkeep.storage import generations
 from cloudkeep.wire import errors as E
@@ -160,6 +160,7 @@ def authenticate(ex: Exchange, deps: Deps) -> Exchange:
         # temporary credentials expire on the domain clock (test hooks move it), not the wall clock
         raise E.ExpiredToken("The security token included in the request is expired")
     sigv4.verify_signature(ex.request, ex.signed, credential.secret, now=deps.wall_now())
+    _check_session_token_use(ex, deps, credential.principal)
     body_reader = None
     if sigv4.is_streaming(ex.request, ex.signed):
         # aws-chunked: every chunk's signature and the trailer are checked as the body is read;
@@ -167,6 +168,21 @@ def authenticate(ex: Exchange, deps: Deps) -> Exchange:
         body_reader = sigv4.streaming_reader(ex.request, ex.signed, credential.secret)
     deps.key_use.touch(key_id, ex.received_at, ex.service.endpoint_prefix, ex.region)
     return replace(ex, principal=credential.principal, body_reader=body_reader)
+
+
+def _check_session_token_use(ex: Exchange, deps: Deps, principal: Principal) -> None:
+    """Credentials from GetSessionToken (a user's or root's own session) cannot call IAM without
+    MFA, nor STS beyond AssumeRole and GetCallerIdentity: AWS answers InvalidClientTokenId.
+    https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html"""
+    if principal.token_issued_at is None or principal.type not in (PrincipalType.IAM_USER, PrincipalType.ROOT):
+        return
+    service = deps.services.get(ex.service_name or "")
+    if service is None or ex.operation is None:
+        return
+    if service.session_token_needs_mfa and not principal.mfa_authenticated:
+        raise E.InvalidClientTokenId(_INVALID_TOKEN)
+    if service.session_token_operations is not None and ex.operation.name not in service.session_token_operations:
+        raise E.InvalidClientTokenId(_INVALID_TOKEN)
 
 
 # --- parse ----------------------------------------------------------------------------------

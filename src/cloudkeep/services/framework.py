@@ -135,3 +135,8 @@ class Service:
     #: its writes change who may do what (IAM, later Organizations): each bumps the account's
     #: authorization generation in the same transaction, so cached policy sets are refreshed
     affects_authorization: bool = False
+    #: credentials from GetSessionToken may call this service's operations only with MFA (IAM),
+    #: or only these operations (STS: AssumeRole, GetCallerIdentity); None: no restriction
+    #: https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
+    session_token_needs_mfa: bool = False
+    session_token_operations: frozenset[str] | None = None

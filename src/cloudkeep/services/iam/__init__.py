@@ -10,4 +10,4 @@ from . import ops_simulate  # noqa: F401  (the policy simulator's operations)
 from .operations import operation
 
 SERVICE = Service(name="iam", action_prefix="iam", operations=operation, authz=AUTHZ, errors=ERRORS + ACCOUNT_ERRORS,
-                  affects_authorization=True, writes_when_read_only=frozenset({"GenerateCredentialReport"}))
+                  affects_authorization=True, session_token_needs_mfa=True, writes_when_read_only=frozenset({"GenerateCredentialReport"}))

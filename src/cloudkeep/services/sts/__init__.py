@@ -10,4 +10,9 @@ from .operations import operation
 ISSUING = frozenset({"AssumeRole", "GetSessionToken", "GetFederationToken"})
 
 SERVICE = Service(name="sts", action_prefix="sts", operations=operation, authz=AUTHZ, errors=ERRORS,
-                  writes_when_read_only=ISSUING)
+                  writes_when_read_only=ISSUING,
+                  # AssumeRole and GetCallerIdentity are allowed; GetSessionToken and
+                  # GetFederationToken answer their own AccessDenied ("Cannot call … with session
+                  # credentials"); the rest refuse the token
+                  session_token_operations=frozenset({"AssumeRole", "GetCallerIdentity", "GetSessionToken",
+                                                      "GetFederationToken"}))
