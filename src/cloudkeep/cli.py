@@ -22,6 +22,10 @@ def _common_store_args(p: argparse.ArgumentParser) -> None:
                    help="storage URL: default SQLite in the data dir; postgresql://user@host/db for PostgreSQL")
     p.add_argument("--durability", choices=("normal", "full"), default="normal",
                    help="full: fsync every commit (SQLite) against power loss")
+    p.add_argument("--hsm", default=None, metavar="PKCS11_URI",
+                   help="keep the root key in a PKCS#11 HSM instead of the master key file, e.g. "
+                        "'pkcs11:token=cloudkeep;module-path=/usr/lib/softhsm/libsofthsm2.so' "
+                        "(PIN: pin-value= in the URI or CLOUDKEEP_HSM_PIN); needs cloudkeep[hsm]")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,7 +80,8 @@ def _config_from(args: argparse.Namespace) -> _config.ServerConfig:
                    credentials_file=not getattr(args, "no_credentials_file", False),
                    log_level=getattr(args, "log_level", "warning"),
                    tls=getattr(args, "tls", False), https_port=getattr(args, "https_port", base.https_port),
-                   master_key_b64=_config.master_key_from_env())
+                   master_key_b64=_config.master_key_from_env(),
+                   hsm_uri=getattr(args, "hsm", None), hsm_pin=_config.hsm_pin_from_env())
 
 
 def _exports(endpoint: str, key_id: str, secret: str, ca_bundle: Path | None = None) -> str:

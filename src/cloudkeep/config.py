@@ -32,6 +32,8 @@ class ServerConfig:
     log_level: str = "warning"
     tls: bool = False                         # also serve HTTPS on https_port (serve --tls)
     https_port: int = DEFAULT_HTTPS_PORT
+    hsm_uri: str | None = field(default=None, repr=False)   # serve --hsm pkcs11:… (may hold pin-value)
+    hsm_pin: str | None = field(default=None, repr=False)   # CLOUDKEEP_HSM_PIN, when the URI has none
 
     def to_env(self) -> dict[str, str]:
         """The environment that lets a worker process rebuild this config."""
@@ -48,6 +50,8 @@ class ServerConfig:
         }
         if self.store_url:
             env["CLOUDKEEP_STORE"] = self.store_url
+        if self.hsm_uri:
+            env["CLOUDKEEP_HSM"] = self.hsm_uri
         return env
 
 
@@ -64,13 +68,20 @@ def from_env(env: Mapping[str, str] | None = None) -> ServerConfig:
         log_level=env.get("CLOUDKEEP_LOG_LEVEL", "warning"),
         tls=env.get("CLOUDKEEP_TLS", "0") == "1",
         https_port=int(env.get("CLOUDKEEP_HTTPS_PORT", DEFAULT_HTTPS_PORT)),
+        hsm_uri=env.get("CLOUDKEEP_HSM") or None,
     )
-    return replace(cfg, master_key_b64=master_key_from_env(env))
+    return replace(cfg, master_key_b64=master_key_from_env(env), hsm_pin=hsm_pin_from_env(env))
 
 
 def master_key_from_env(env: Mapping[str, str] | None = None) -> str | None:
     env = os.environ if env is None else env
     return env.get("CLOUDKEEP_MASTER_KEY") or None
+
+
+def hsm_pin_from_env(env: Mapping[str, str] | None = None) -> str | None:
+    """The HSM user PIN from ``CLOUDKEEP_HSM_PIN`` (used when the ``--hsm`` URI carries none)."""
+    env = os.environ if env is None else env
+    return env.get("CLOUDKEEP_HSM_PIN") or None
 
 
 def testdata_dir(env: Mapping[str, str] | None = None) -> Path | None:
@@ -84,3 +95,5 @@ def export_to_env(cfg: ServerConfig) -> None:
     os.environ.update(cfg.to_env())
     if cfg.master_key_b64:
         os.environ["CLOUDKEEP_MASTER_KEY"] = cfg.master_key_b64
+    if cfg.hsm_pin:
+        os.environ["CLOUDKEEP_HSM_PIN"] = cfg.hsm_pin

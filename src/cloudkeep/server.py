@@ -51,7 +51,11 @@ def open_store(cfg: _config.ServerConfig, *, migrate: bool) -> Store:
 
 
 def sealer_for(cfg: _config.ServerConfig) -> Sealer:
+    """The root of trust: a PKCS#11 HSM with ``--hsm`` (no master key file then), else the master key."""
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.hsm_uri:
+        from cloudkeep.crypto.hsm import Pkcs11Root
+        return Sealer(root=Pkcs11Root.from_uri(cfg.hsm_uri, pin=cfg.hsm_pin))
     return Sealer(load_or_create_master_key(cfg.data_dir, cfg.master_key_b64))
 
 
