@@ -174,6 +174,15 @@ def declared_context(check: Check, params: Mapping[str, Any]) -> dict[str, tuple
     return out
 
 
+def resource_account(resource: str, default: str) -> str:
+    """The account that owns a resource: the ARN's account field (arn:partition:service:region:
+    account:…), else the caller's account (resources without one, "*", S3 buckets)."""
+    parts = resource.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and len(parts[4]) == 12 and parts[4].isdigit():
+        return parts[4]
+    return default
+
+
 def request_context(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check,
                     principal_tags: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
     """The global condition keys (spec §9) and the check's own keys, lower-cased names."""
@@ -190,7 +199,7 @@ def request_context(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check,
         "aws:principaltype": (_PRINCIPAL_TYPE[p.type][0],),
         "aws:userid": (_userid(p),),
         "aws:principalaccount": (p.account_id or "anonymous",),
-        "aws:resourceaccount": (ctx.account_id,),
+        "aws:resourceaccount": (resource_account(check.resource_arn(ctx), ctx.account_id),),
         "aws:principalisawsservice": ("true" if p.type is PrincipalType.AWS_SERVICE else "false",),
     }
     agent = ex.request.header("user-agent")
@@ -246,7 +255,7 @@ def decide(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check) -> tuple[D
             resource_policy = PolicyRef(found[0], parsed(found[1], kind))
     context = request_context(ex, deps, ctx, check, own.tags)
     request = AuthzRequest(principal=request_principal(principal), action=check.action, resource=resource,
-                           resource_account=ctx.account_id, context=context,
+                           resource_account=resource_account(resource, ctx.account_id), context=context,
                            multivalued=MULTIVALUED & frozenset(context))
     session = None
     if principal.session_policies is not None:
