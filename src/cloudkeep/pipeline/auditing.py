@@ -50,5 +50,33 @@ def event_for(ex: Exchange, deps: Deps, error: ServiceError | None) -> dict[str,
         recipient_account_id=principal.account_id, read_only=ex.read_only,
         management_event=ex.management_event, request_parameters=request_parameters,
         response_elements=response_elements, error_code=code, error_message=message,
-        tls_details=dict(ex.request.tls) or None, invoked_by=ex.called_via[-1] if ex.called_via else None)
+        tls_details=dict(ex.request.tls) or None, invoked_by=ex.called_via[-1] if ex.called_via else None,
+        resources=_kms_resources(ex, deps) if ex.service.service_name == "kms" else None)
     return build_event(ctx)
+
+
+def _kms_resources(ex: Exchange, deps: Deps) -> list[dict[str, str]] | None:
+    """KMS events name the key in ``resources`` (AWS::KMS::Key): the key ARNs the response
+    gives (KeyId, SourceKeyId, KeyMetadata.Arn: aliases already resolved), else the ARN the
+    operation's authz checks build from the request without state (a key id or key ARN).
+    https://docs.aws.amazon.com/kms/latest/developerguide/ct-encrypt.html"""
+    from cloudkeep.services.framework import EXEMPT, AuthzContext
+
+    arns: list[str] = []
+    result = ex.result or {}
+    for value in (result.get("KeyId"), result.get("SourceKeyId"), (result.get("KeyMetadata") or {}).get("Arn")):
+        if isinstance(value, str) and ":key/" in value and value not in arns:
+            arns.append(value)
+    service = deps.services.get("kms")
+    entry = service.authz.get(ex.operation.name) if service is not None and ex.operation is not None else None
+    if not arns and entry and entry is not EXEMPT and ex.params is not None and ex.principal is not None:
+        ctx = AuthzContext(params=ex.params, account_id=ex.principal.account_id, region=ex.region or "us-east-1",
+                           partition=deps.partition, principal=ex.principal)
+        for check in entry:
+            try:
+                arn = check.resource_arn(ctx)
+            except Exception:  # noqa: BLE001 - a request that names no usable key has no resource
+                continue
+            if ":key/" in arn and not arn.endswith("/*") and arn not in arns:
+                arns.append(arn)
+    return [{"accountId": arn.split(":")[4], "type": "AWS::KMS::Key", "ARN": arn} for arn in arns] or None

@@ -37,7 +37,8 @@ log = logging.getLogger("cloudkeep.authz")
 
 #: condition keys that are multivalued (spec §5.4)
 MULTIVALUED = frozenset({"aws:tagkeys", "aws:calledvia", "aws:principalorgpaths",
-                         "aws:principalservicenameslist"})
+                         "aws:principalservicenameslist", "kms:resourcealiases",
+                         "kms:encryptioncontextkeys", "kms:grantoperations"})
 
 _PRINCIPAL_TYPE = {
     PrincipalType.ROOT: ("Account", PrincipalKind.ROOT),
@@ -222,6 +223,8 @@ def request_context(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check,
         keys["aws:principaltag/" + name.lower()] = (value,)
     if ex.called_via:
         keys["aws:calledvia"] = tuple(ex.called_via)
+        if check.action.startswith("kms:"):   # the service that used the key for the caller
+            keys["kms:viaservice"] = (f"{ex.called_via[-1].split('.')[0]}.{ex.region}.amazonaws.com",)
         keys["aws:calledviafirst"] = (ex.called_via[0],)
         keys["aws:calledvialast"] = (ex.called_via[-1],)
     keys.update(declared_context(check, ctx.params))

@@ -398,3 +398,79 @@ iam_credential_reports = Table(
     Column("generated_at", UtcDateTime, nullable=False),
     Column("content", Text, nullable=False),
 )
+
+# --- KMS (migration 0007) --------------------------------------------------------------------
+
+# KMS keys. The key policy is a mandatory resource policy; tags are JSON {key: value}. The key
+# material is in kms_key_materials, sealed.
+kms_keys = Table(
+    "kms_keys", metadata,
+    Column("key_id", String(64), primary_key=True),
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("arn", String(2048), nullable=False, unique=True),
+    Column("key_spec", String(32), nullable=False),
+    Column("key_usage", String(32), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("origin", String(32), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("deletion_date", UtcDateTime, nullable=True),
+    Column("pending_window_days", Integer, nullable=True),
+    Column("policy", Text, nullable=False),
+    Column("current_material_id", String(64), nullable=False),
+    Column("rotation_enabled", Boolean, nullable=False),
+    Column("rotation_period_days", Integer, nullable=True),
+    Column("next_rotation", UtcDateTime, nullable=True),
+    Column("tags", Text, nullable=True),
+    Index("ix_kms_keys_account_region", "account_id", "region", "key_id"),
+)
+
+# Key material versions of each key, sealed under the master key (context binds the key ARN and
+# the material id). seq orders them; rotation_type is NULL for the first material.
+kms_key_materials = Table(
+    "kms_key_materials", metadata,
+    Column("key_id", String(64), ForeignKey("kms_keys.key_id"), primary_key=True),
+    Column("material_id", String(64), primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("material_sealed", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("rotation_type", String(16), nullable=True),
+)
+
+# Aliases: unique per account and region; each names one key of the same account and region.
+kms_aliases = Table(
+    "kms_aliases", metadata,
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("alias_name", String(256), primary_key=True),
+    Column("target_key_id", String(64), ForeignKey("kms_keys.key_id"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_kms_aliases_target_key_id", "target_key_id"),
+)
+
+
+# --- KMS grants (migration 0008)
+# A grant lets its grantee principal use one KMS key for the listed operations, optionally only
+# within an encryption-context constraint (services/kms/grants.py). Keyed by the key's account,
+# region and id; the grant id is globally unique (64 hex digits). ``name`` makes CreateGrant
+# idempotent; ``operations`` is JSON ["Encrypt", …]; ``constraints`` JSON
+# {"EncryptionContextEquals"|"EncryptionContextSubset": {…}} or NULL.
+kms_grants = Table(
+    "kms_grants", metadata,
+    Column("grant_id", String(64), primary_key=True),
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("key_arn", String(2048), nullable=False),
+    Column("name", String(256), nullable=True),
+    Column("grantee_principal", String(256), nullable=False),
+    Column("retiring_principal", String(256), nullable=True),
+    Column("operations", Text, nullable=False),
+    Column("constraints", Text, nullable=True),
+    Column("issuing_account", String(12), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_kms_grants_key", "account_id", "region", "key_id"),
+    Index("ix_kms_grants_retiring", "region", "retiring_principal"),
+)
