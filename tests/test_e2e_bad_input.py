@@ -35,7 +35,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
-KMS = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "TrentService.ListKeys"}
+KMS = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "TrentService.DescribeCustomKeyStores"}
 IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
 REQUEST_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -186,11 +186,11 @@ def test_unsigned_form_body_over_the_protocol_limit_is_413(cloudkeep_server, clo
     _no_users(cloudkeep_account)
 
 
-# --- malformed JSON bodies (KMS, TrentService.ListKeys, signed for kms) ----------------------------
+# --- malformed JSON bodies (KMS, TrentService.DescribeCustomKeyStores, signed for kms) ----------------------------
 
 
 def test_control_valid_json_request_reaches_authorization(cloudkeep_server, cloudkeep_account):
-    # ListKeys is not implemented yet: a well-formed, authenticated request gets that far (501)
+    # custom key stores are not implemented: a well-formed, authenticated request gets that far (501)
     reply = _query(cloudkeep_server, cloudkeep_account, b"{}", headers=KMS, service="kms")
     _json_error(reply, 501, "NotImplemented")
 

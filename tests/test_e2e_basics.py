@@ -235,7 +235,7 @@ def test_operation_in_model_but_not_implemented_is_501_after_authentication(clou
 
 def test_json_service_not_implemented_is_501_in_json_format(cloudkeep_account):
     with pytest.raises(ClientError) as exc:
-        cloudkeep_account.client("kms").list_keys()
+        cloudkeep_account.client("kms").describe_custom_key_stores()
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     assert _code(exc.value) == "NotImplemented"
 

@@ -85,7 +85,9 @@ def test_policy_of_another_account_is_not_visible(iam, cloudkeep_server):
     other = cloudkeep_server.create_account().client("iam")
     with pytest.raises(ClientError) as exc:
         other.get_policy(PolicyArn=arn)
-    assert _error(exc)[0] == "NoSuchEntity"
+    # another account's policy is another account's resource: no IAM resource policy grants it,
+    # so even that account's root is denied (spec §2.3: the resource side must allow)
+    assert _error(exc)[0] == "AccessDenied"
 
 
 @pytest.mark.parametrize("doc,message", [
