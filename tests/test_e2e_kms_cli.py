@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 
 AWS = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
-pytestmark = pytest.mark.skipif(AWS is None, reason="the AWS CLI (awscli) is not installed")
 
 
 class Cli:
@@ -50,6 +49,7 @@ class Cli:
 
 @pytest.fixture
 def aws(cloudkeep_account: Any) -> Cli:
+    assert AWS is not None, "the AWS CLI is missing: it comes with the test extra (scripts/_venv test)"
     return Cli(cloudkeep_account)
 
 

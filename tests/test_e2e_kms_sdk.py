@@ -7,7 +7,8 @@ The SDK builds its own KMS clients from the botocore session it is given
 ``endpoint_url``), so the endpoint comes the way botocore documents for any SDK client: the
 ``endpoint_url`` setting of the profile in the shared config file
 (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html). Each test writes such
-a file and hands the session to the provider; nothing in the process environment is changed.
+a file and hands the session to the provider; the environment is left alone, except that
+``AWS_ENDPOINT_URL``/``AWS_ENDPOINT_URL_KMS`` are unset during a test (they would win).
 
 The SDK never lets a KMS error escape from decryption: the master key provider logs the
 ``ClientError`` (``_LOGGER.exception``) and raises its own ``DecryptKeyError``; so the tests read
@@ -26,20 +27,18 @@ import logging
 from pathlib import Path
 from typing import Any, Iterator
 
+import aws_encryption_sdk  # the test extra's aws-encryption-sdk: a missing one is an error, not a skip
+import botocore.session
 import pytest
+from aws_encryption_sdk import CommitmentPolicy
+from aws_encryption_sdk.exceptions import DecryptKeyError, GenerateKeyError
+from aws_encryption_sdk.key_providers.kms import StrictAwsKmsMasterKeyProvider
+from botocore.exceptions import ClientError
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import select
 
-aws_encryption_sdk = pytest.importorskip("aws_encryption_sdk")
-
-import botocore.session  # noqa: E402
-from aws_encryption_sdk import CommitmentPolicy  # noqa: E402
-from aws_encryption_sdk.exceptions import DecryptKeyError, GenerateKeyError  # noqa: E402
-from aws_encryption_sdk.key_providers.kms import StrictAwsKmsMasterKeyProvider  # noqa: E402
-from botocore.exceptions import ClientError  # noqa: E402
-from cryptography.exceptions import InvalidTag  # noqa: E402
-from sqlalchemy import select  # noqa: E402
-
-from cloudkeep.storage.engine import Store, sqlite_url  # noqa: E402
-from cloudkeep.storage.schema import audit_events  # noqa: E402
+from cloudkeep.storage.engine import Store, sqlite_url
+from cloudkeep.storage.schema import audit_events
 
 SDK_LOGGER = "aws_encryption_sdk.key_providers.kms"
 MESSAGE = b"The quick brown fox jumps over the lazy dog. " * 100  # several KiB, more than one frame
