@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, bindparam, delete, select
 
 from cloudkeep.storage.schema import kms_grants
 from cloudkeep.wire.errors import ValidationError
@@ -197,12 +197,15 @@ def add_grant(uow: Any, grant: Grant) -> None:
         constraints=constraints, issuing_account=grant.issuing_account, created_at=grant.created_at))
 
 
+_GRANTS_OF_KEY = (select(kms_grants).where(and_(
+    kms_grants.c.account_id == bindparam("account_id"), kms_grants.c.region == bindparam("region"),
+    kms_grants.c.key_id == bindparam("key_id"))).order_by(kms_grants.c.created_at, kms_grants.c.grant_id))
+
+
 def grants_of_key(uow: Any, key_arn: str) -> list[Grant]:
     """The key's grants, oldest first."""
     account, region, key_id = key_arn_parts(key_arn)
-    rows = uow.execute(select(kms_grants).where(and_(
-        kms_grants.c.account_id == account, kms_grants.c.region == region, kms_grants.c.key_id == key_id))
-        .order_by(kms_grants.c.created_at, kms_grants.c.grant_id)).all()
+    rows = uow.execute(_GRANTS_OF_KEY, {"account_id": account, "region": region, "key_id": key_id}).all()
     return [_from_row(r) for r in rows]
 
 

@@ -21,7 +21,7 @@ import json
 from dataclasses import replace
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
 from cloudkeep.storage.ids import Ids
 from cloudkeep.storage.schema import kms_aliases, kms_key_materials, kms_keys
@@ -87,9 +87,20 @@ def set_policy(uow: Any, key: KmsKey, policy: str) -> None:
     uow.execute(update(kms_keys).where(_K.key_id == key.key_id).values(policy=policy))
 
 
+# Hot statements, built once (building a statement costs more than running it).
+_GET_KEY = select(kms_keys).where(and_(_K.key_id == bindparam("key_id"), _K.account_id == bindparam("account_id"),
+                                       _K.region == bindparam("region")))
+_ALIAS_TARGET = select(_A.target_key_id).where(and_(
+    _A.account_id == bindparam("account_id"), _A.region == bindparam("region"),
+    _A.alias_name == bindparam("alias_name")))
+_MATERIAL = select(_M.material_sealed).where(and_(_M.key_id == bindparam("key_id"),
+                                                  _M.material_id == bindparam("material_id")))
+_TAGS = select(_K.tags).where(_K.key_id == bindparam("key_id"))
+_ALIASES_OF = select(_A.alias_name).where(_A.target_key_id == bindparam("key_id")).order_by(_A.alias_name)
+
+
 def _get(uow: Any, account_id: str, region: str, key_id: str) -> KmsKey | None:
-    row = uow.execute(select(kms_keys).where(and_(_K.key_id == key_id, _K.account_id == account_id,
-                                                  _K.region == region))).first()
+    row = uow.execute(_GET_KEY, {"key_id": key_id, "account_id": account_id, "region": region}).first()
     return None if row is None else _key(row)
 
 
@@ -97,8 +108,8 @@ def _get(uow: Any, account_id: str, region: str, key_id: str) -> KmsKey | None:
 
 
 def alias_target(uow: Any, account_id: str, region: str, alias_name: str) -> str | None:
-    return uow.execute(select(_A.target_key_id).where(and_(
-        _A.account_id == account_id, _A.region == region, _A.alias_name == alias_name))).scalar_one_or_none()
+    return uow.execute(_ALIAS_TARGET, {"account_id": account_id, "region": region,
+                                       "alias_name": alias_name}).scalar_one_or_none()
 
 
 def resolve_key(uow: Any, account_id: str, region: str, key_ref: str, *,
@@ -180,8 +191,7 @@ def key_material(uow: Any, sealer: Any, key: KmsKey, material_id: str | None = N
     """The unsealed raw material (AES key, HMAC key, or PKCS#8 DER private key) of one material
     version: None → the current one. KeyError if the key has no such material."""
     wanted = material_id or key.current_material_id
-    sealed = uow.execute(select(_M.material_sealed).where(and_(
-        _M.key_id == key.key_id, _M.material_id == wanted))).scalar_one_or_none()
+    sealed = uow.execute(_MATERIAL, {"key_id": key.key_id, "material_id": wanted}).scalar_one_or_none()
     if sealed is None:
         raise KeyError(wanted)
     return sealer.open(bytes(sealed), context=material_context(key, wanted))
@@ -229,7 +239,7 @@ def list_keys(uow: Any, account_id: str, region: str, *, after: str | None, limi
 
 
 def tags_of(uow: Any, key: KmsKey) -> dict[str, str]:
-    text = uow.execute(select(_K.tags).where(_K.key_id == key.key_id)).scalar_one_or_none()
+    text = uow.execute(_TAGS, {"key_id": key.key_id}).scalar_one_or_none()
     return json.loads(text) if text else {}
 
 
@@ -296,5 +306,4 @@ def list_aliases(uow: Any, account_id: str, region: str, *, key_id: str | None, 
 
 def aliases_of(uow: Any, key: KmsKey) -> list[str]:
     """The alias names that point at a key (kms:ResourceAliases)."""
-    return list(uow.execute(select(_A.alias_name).where(_A.target_key_id == key.key_id)
-                            .order_by(_A.alias_name)).scalars())
+    return list(uow.execute(_ALIASES_OF, {"key_id": key.key_id}).scalars())
