@@ -22,7 +22,7 @@ from botocore.model import OperationModel, ServiceModel, Shape
 
 from . import errors
 from .http import HttpResponse
-from .xmlutil import escape_attr, escape_text, format_timestamp
+from .xmlutil import escape_attr, escape_text, format_timestamp, ns_attr
 
 _CONTENT_TYPE: Final = ("Content-Type", "text/xml")
 _REQUEST_ID: Final = "x-amzn-RequestId"
@@ -38,13 +38,7 @@ def _namespace_attr(shape: Shape) -> str:
         declared = shape._shape_resolver._shape_map[shape.name].get("xmlNamespace")  # noqa: SLF001
     except (AttributeError, KeyError, TypeError):
         declared = None
-    if declared == ns:
-        return ""
-    if isinstance(ns, Mapping):
-        uri = escape_attr(str(ns.get("uri", "")))
-        prefix = ns.get("prefix")
-        return f' xmlns:{prefix}="{uri}"' if prefix else f' xmlns="{uri}"'
-    return f' xmlns="{escape_attr(str(ns))}"'
+    return "" if declared == ns else ns_attr(ns)
 
 
 class _Plan:

@@ -30,7 +30,7 @@ from botocore.model import OperationModel, ServiceModel, Shape
 from . import errors
 from .http import HttpResponse
 from .rest_common import is_body_member, response_headers, response_status
-from .xmlutil import escape_attr, escape_text, format_timestamp
+from .xmlutil import escape_attr, escape_text, format_timestamp, ns_attr
 
 _DECLARATION: Final = '<?xml version="1.0" encoding="UTF-8"?>\n'
 _XML_TYPE: Final = ("Content-Type", "application/xml")
@@ -59,14 +59,7 @@ def host_id(request_id: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-def _ns_attr(ns: Any) -> str:
-    if not ns:
-        return ""
-    if isinstance(ns, Mapping):
-        uri = escape_attr(str(ns.get("uri", "")))
-        prefix = ns.get("prefix")
-        return f' xmlns:{prefix}="{uri}"' if prefix else f' xmlns="{uri}"'
-    return f' xmlns="{escape_attr(str(ns))}"'
+_ns_attr = ns_attr
 
 
 class _Plan:

@@ -115,3 +115,14 @@ def _from_iso(match: re.Match[str]) -> _dt.datetime:
         offset = _dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
         moment -= sign * offset
     return moment
+
+
+def ns_attr(ns: object) -> str:
+    """The ``xmlns`` attribute text for a model's xmlNamespace (a URI, or {"uri", "prefix"})."""
+    if not ns:
+        return ""
+    if isinstance(ns, dict):
+        uri = escape_attr(str(ns.get("uri", "")))
+        prefix = ns.get("prefix")
+        return f' xmlns:{prefix}="{uri}"' if prefix else f' xmlns="{uri}"'
+    return f' xmlns="{escape_attr(str(ns))}"'
