@@ -447,3 +447,15 @@ def test_key_policy_naming_a_user_of_another_account_still_needs_that_accounts_i
     user_arn, user = _user(b, "named-b")
     key = _key(a, Policy=_policy(_allow(f"arn:aws:iam::{a.account_id}:root"), _allow(user_arn, "kms:Encrypt")))
     _denied(user().encrypt, KeyId=key["Arn"], Plaintext=b"x")
+
+
+def test_grant_tokens_must_be_ones_the_server_issued(cloudkeep_account):
+    """https://docs.aws.amazon.com/kms/latest/developerguide/grant-tokens.html"""
+    kms = cloudkeep_account.client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    with pytest.raises(ClientError) as exc:
+        kms.encrypt(KeyId=key_id, Plaintext=b"x", GrantTokens=["bm90LWEtdG9rZW4="])
+    assert exc.value.response["Error"]["Code"] == "InvalidGrantTokenException"
+    token = kms.create_grant(KeyId=key_id, GranteePrincipal=f"arn:aws:iam::{cloudkeep_account.account_id}:root",
+                             Operations=["Encrypt"])["GrantToken"]
+    assert kms.encrypt(KeyId=key_id, Plaintext=b"x", GrantTokens=[token])["KeyId"].endswith(key_id)

@@ -7,7 +7,23 @@ from . import ops_crypto  # noqa: F401  (registers the cryptographic operations)
 from . import ops_policy_grants  # noqa: F401  (key policies and grants; drops grants with their key)
 from .authz import AUTHZ
 from .errors import ERRORS
+from .grants import check_tokens
 from .operations import operation
+
+
+def _checking_grant_tokens(handler):
+    """Every KMS operation that takes GrantTokens refuses one this server did not issue
+    (InvalidGrantTokenException); grants are strongly consistent here, so a valid token adds
+    nothing beyond that check. https://docs.aws.amazon.com/kms/latest/developerguide/grant-tokens.html"""
+    def run(call, params):
+        check_tokens(call.sealer, params.get("GrantTokens"))
+        return handler(call, params)
+    run.__name__ = getattr(handler, "__name__", "kms_operation")
+    return run
+
+
+for _name, _handler in list(operation.handlers.items()):
+    operation.handlers[_name] = _checking_grant_tokens(_handler)
 
 # CloudTrail logs these readOnly, but resolving the key may rotate it (new material when the
 # rotation date has passed) or delete it (deletion date passed; ListKeys deletes every due key
