@@ -31,7 +31,7 @@ class UnitOfWork:
     """One transaction. Lazily begins on first use; commit on clean exit, rollback on error."""
 
     __slots__ = ("_engine", "_write", "_connection", "_transaction", "_after_commit", "_wrote",
-                 "_closed")
+                 "_closed", "memo")
 
     def __init__(self, engine: Engine, *, write: bool = False) -> None:
         self._engine = engine
@@ -41,6 +41,9 @@ class UnitOfWork:
         self._after_commit: list[Callable[[], None]] = []
         self._wrote = False
         self._closed = False
+        #: reads a repository may reuse within this transaction (e.g. a key resolved by the
+        #: authorize stage and again by the operation); emptied by every write statement
+        self.memo: dict = {}
 
     # -- context manager -------------------------------------------------------------------
 
@@ -91,6 +94,7 @@ class UnitOfWork:
                 raise UnitOfWorkError(
                     "a write statement ran in a read-only unit of work; open it with write=True")
             self._wrote = True
+            self.memo.clear()
         return self.connection.execute(statement, parameters)
 
     @contextmanager

@@ -100,8 +100,15 @@ _ALIASES_OF = select(_A.alias_name).where(_A.target_key_id == bindparam("key_id"
 
 
 def _get(uow: Any, account_id: str, region: str, key_id: str) -> KmsKey | None:
+    memo = getattr(uow, "memo", None)
+    ident = ("kms-key", account_id, region, key_id)
+    if memo is not None and ident in memo:
+        return memo[ident]        # resolved earlier in this transaction (authorize, then the operation)
     row = uow.execute(_GET_KEY, {"key_id": key_id, "account_id": account_id, "region": region}).first()
-    return None if row is None else _key(row)
+    key = None if row is None else _key(row)
+    if memo is not None:
+        memo[ident] = key
+    return key
 
 
 # --- resolving ---------------------------------------------------------------------------------
