@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from cloudkeep.wire import errors, jsonproto
 from cloudkeep.wire.http import HttpRequest, HttpResponse
 from cloudkeep.wire.model import load_service
+from protocol_cases import load_cases, operation_for
 from conftest_testdata import data_root, require_testdata
 
 FILES = ("json.json", "json_1_0.json", "json_1_0-query-compatible.json")
@@ -39,29 +40,17 @@ UTC = timezone.utc
 # --- loading the cases --------------------------------------------------------------------------
 
 def _load(direction: str) -> list[Any]:
-    out = []
-    for name in FILES:
-        path = data_root() / "botocore-protocols" / direction / name
-        if not path.exists():
-            continue
-        for suite in json.loads(path.read_text()):
-            for case in suite["cases"]:
-                reason = SKIPS[direction].get(case["id"])
-                marks = [pytest.mark.skip(reason=reason)] if reason else []
-                out.append(pytest.param(suite, case, id=f"{name}:{case['id']}", marks=marks))
-    return out
-
+    return [pytest.param(suite, case, id=f"{name}:{case['id']}",
+                         marks=[pytest.mark.skip(reason=SKIPS[direction][case["id"]])]
+                         if case["id"] in SKIPS[direction] else [])
+            for suite, case, name in load_cases(direction, *FILES)]
 
 INPUT_CASES = _load("input")
 OUTPUT_CASES = _load("output")
 
 
 def _operation(suite: dict, case: dict) -> OperationModel:
-    given = case["given"]
-    service = ServiceModel({"metadata": suite["metadata"], "operations": {given["name"]: given},
-                            "shapes": suite.get("shapes", {})}, service_name="protocoltest")
-    return service.operation_model(given["name"])
-
+    return operation_for(suite, case)
 
 #: Output cases whose recorded body shows what a client must tolerate rather than what a server
 #: sends; for them only the botocore round trip is checked, for every other case our body must

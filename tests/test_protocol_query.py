@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import conftest_testdata
+from protocol_cases import load_cases, operation_for
 from conftest_testdata import require_testdata
 from cloudkeep.wire import errors
 from cloudkeep.wire.http import HttpRequest, HttpResponse
@@ -50,17 +51,7 @@ CASE_NAMESPACE = "https://example.com/"
 # --- loading botocore's protocol cases ------------------------------------------------------
 
 def _load(direction: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    root = getattr(conftest_testdata, "data_root", None) or conftest_testdata.testdata_root
-    path = root() / "botocore-protocols" / direction / "query.json"
-    if not path.exists():
-        return []
-    out = []
-    for suite in json.loads(path.read_text()):
-        cases = suite.pop("cases")
-        for case in cases:
-            out.append((suite, case))
-    return out
-
+    return [(suite, case) for suite, case, _ in load_cases(direction, "query.json")]
 
 INPUT_CASES = _load("input")
 OUTPUT_CASES = _load("output")
@@ -76,13 +67,7 @@ def _case_param(cases: list[tuple[dict[str, Any], dict[str, Any]]], section: str
 
 
 def _operation(suite: dict[str, Any], case: dict[str, Any], namespace: str | None = None) -> OperationModel:
-    description = copy.deepcopy({k: v for k, v in suite.items() if k != "cases"})
-    given = copy.deepcopy(case["given"])
-    description["operations"] = {given["name"]: given}
-    if namespace:
-        description["metadata"]["xmlNamespace"] = namespace
-    return ServiceModel(description).operation_model(given["name"])
-
+    return operation_for(suite, case, namespace=namespace)
 
 def test_testdata_present() -> None:
     require_testdata("botocore-protocols", "input", "query.json")

@@ -33,6 +33,7 @@ from cloudkeep.wire import errors, restjson
 from cloudkeep.wire.http import HttpRequest, HttpResponse
 from cloudkeep.wire.model import load_service
 from cloudkeep.wire.rest_common import match_request_uri
+from protocol_cases import load_cases, operation_for
 from conftest_testdata import data_root, require_testdata
 
 FILE = "rest-json.json"
@@ -44,28 +45,17 @@ UTC = timezone.utc
 # --- loading the cases --------------------------------------------------------------------------
 
 def _load(direction: str) -> list[Any]:
-    path = data_root() / "botocore-protocols" / direction / FILE
-    if not path.exists():
-        return []
-    out = []
-    for suite in json.loads(path.read_text()):
-        for case in suite["cases"]:
-            reason = SKIPS[direction].get(case["id"])
-            marks = [pytest.mark.skip(reason=reason)] if reason else []
-            out.append(pytest.param(suite, case, id=case["id"], marks=marks))
-    return out
-
+    return [pytest.param(suite, case, id=case["id"],
+                         marks=[pytest.mark.skip(reason=SKIPS[direction][case["id"]])]
+                         if case["id"] in SKIPS[direction] else [])
+            for suite, case, _ in load_cases(direction, FILE)]
 
 INPUT_CASES = _load("input")
 OUTPUT_CASES = _load("output")
 
 
 def _operation(suite: dict, case: dict) -> OperationModel:
-    given_op = case["given"]
-    service = ServiceModel({"metadata": suite["metadata"], "operations": {given_op["name"]: given_op},
-                            "shapes": suite.get("shapes", {})}, service_name="protocoltest")
-    return service.operation_model(given_op["name"])
-
+    return operation_for(suite, case)
 
 def test_protocol_test_data_is_present() -> None:
     require_testdata("botocore-protocols", "input", FILE)

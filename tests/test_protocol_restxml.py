@@ -33,6 +33,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import conftest_testdata
+from protocol_cases import load_cases, operation_for
 from conftest_testdata import require_testdata
 from cloudkeep.wire import errors
 from cloudkeep.wire.http import HttpRequest, HttpResponse
@@ -53,15 +54,7 @@ SKIPS: dict[str, dict[str, str]] = json.loads(
 # --- loading botocore's protocol cases ------------------------------------------------------
 
 def _load(direction: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    path = conftest_testdata.data_root() / "botocore-protocols" / direction / "rest-xml.json"
-    if not path.exists():
-        return []
-    out = []
-    for suite in json.loads(path.read_text()):
-        for case in suite["cases"]:
-            out.append(({k: v for k, v in suite.items() if k != "cases"}, case))
-    return out
-
+    return [(suite, case) for suite, case, _ in load_cases(direction, "rest-xml.json")]
 
 INPUT_CASES = _load("input")
 OUTPUT_CASES = _load("output")
@@ -77,11 +70,7 @@ def _case_param(cases: list[tuple[dict[str, Any], dict[str, Any]]], section: str
 
 
 def _operation(suite: dict[str, Any], case: dict[str, Any]) -> OperationModel:
-    description = copy.deepcopy(suite)
-    given = copy.deepcopy(case["given"])
-    description["operations"] = {given["name"]: given}
-    return ServiceModel(description, service_name="protocoltest").operation_model(given["name"])
-
+    return operation_for(suite, case)
 
 def test_testdata_present() -> None:
     require_testdata("botocore-protocols", "input", "rest-xml.json")
