@@ -22,7 +22,7 @@ from botocore.model import OperationModel, ServiceModel, Shape
 
 from . import errors
 from .http import HttpResponse
-from .xmlutil import escape_attr, escape_text, format_timestamp, ns_attr
+from .xmlutil import escape_attr, escape_text, child_shape, format_timestamp, ns_attr
 
 _CONTENT_TYPE: Final = ("Content-Type", "text/xml")
 _REQUEST_ID: Final = "x-amzn-RequestId"
@@ -68,14 +68,7 @@ class _Plan:
     def child(self, name: str) -> _Plan:
         plan = self._children.get(name)
         if plan is None:
-            shape = self.shape
-            if self.kind == "structure":
-                target = shape.members[name]
-            elif self.kind == "list":
-                target = shape.member
-            else:
-                target = shape.key if name == "key" else shape.value
-            plan = self._children[name] = _Plan(target)
+            plan = self._children[name] = _Plan(child_shape(self.shape, self.kind, name))
         return plan
 
 

@@ -30,7 +30,7 @@ from botocore.model import OperationModel, ServiceModel, Shape
 from . import errors
 from .http import HttpResponse
 from .rest_common import is_body_member, response_headers, response_status
-from .xmlutil import escape_attr, escape_text, format_timestamp, ns_attr
+from .xmlutil import escape_attr, escape_text, child_shape, format_timestamp, ns_attr
 
 _DECLARATION: Final = '<?xml version="1.0" encoding="UTF-8"?>\n'
 _XML_TYPE: Final = ("Content-Type", "application/xml")
@@ -98,14 +98,7 @@ class _Plan:
     def child(self, name: str) -> _Plan:
         plan = self._children.get(name)
         if plan is None:
-            shape = self.shape
-            if self.kind == "structure":
-                target = shape.members[name]
-            elif self.kind == "list":
-                target = shape.member
-            else:
-                target = shape.key if name == "key" else shape.value
-            plan = self._children[name] = _Plan(target)
+            plan = self._children[name] = _Plan(child_shape(self.shape, self.kind, name))
         return plan
 
 

@@ -126,3 +126,13 @@ def ns_attr(ns: object) -> str:
         prefix = ns.get("prefix")
         return f' xmlns:{prefix}="{uri}"' if prefix else f' xmlns="{uri}"'
     return f' xmlns="{escape_attr(str(ns))}"'
+
+
+def child_shape(shape: object, kind: str, name: str) -> object:
+    """The shape a serializer plan descends into: a structure's member ``name``, a list's
+    member, or a map's key (``name == "key"``) or value."""
+    if kind == "structure":
+        return shape.members[name]  # type: ignore[attr-defined]
+    if kind == "list":
+        return shape.member  # type: ignore[attr-defined]
+    return shape.key if name == "key" else shape.value  # type: ignore[attr-defined]
