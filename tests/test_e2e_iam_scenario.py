@@ -243,3 +243,19 @@ def test_attribute_based_access_with_request_and_resource_tags(cloudkeep_account
     with pytest.raises(ClientError) as exc:
         gina("iam").get_user(UserName="red-2")
     assert _code(exc) == "AccessDenied"
+
+
+def test_iam_resource_tag_key_names_the_same_tags(cloudkeep_account):
+    """IAM defines iam:ResourceTag/<key> beside aws:ResourceTag/<key> for users and roles:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html"""
+    iam = cloudkeep_account.client("iam")
+    _, hank = _user_with_key(iam, "hank", cloudkeep_account.endpoint)
+    iam.put_user_policy(UserName="hank", PolicyName="p", PolicyDocument=_policy(
+        {"Effect": "Allow", "Action": "iam:GetUser", "Resource": "*",
+         "Condition": {"StringEquals": {"iam:ResourceTag/stage": "dev"}}}))
+    iam.create_user(UserName="dev-user", Tags=[{"Key": "stage", "Value": "dev"}])
+    iam.create_user(UserName="prod-user", Tags=[{"Key": "stage", "Value": "prod"}])
+    assert hank("iam").get_user(UserName="dev-user")["User"]["UserName"] == "dev-user"
+    with pytest.raises(ClientError) as exc:
+        hank("iam").get_user(UserName="prod-user")
+    assert _code(exc) == "AccessDenied"

@@ -185,7 +185,7 @@ def resource_account(resource: str, default: str) -> str:
 
 
 def request_context(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check,
-                    principal_tags: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+                    principal_tags: Mapping[str, str], owner: str) -> dict[str, tuple[str, ...]]:
     """The global condition keys (spec §9) and the check's own keys, lower-cased names."""
     p = ex.principal
     assert p is not None
@@ -200,7 +200,7 @@ def request_context(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check,
         "aws:principaltype": (_PRINCIPAL_TYPE[p.type][0],),
         "aws:userid": (_userid(p),),
         "aws:principalaccount": (p.account_id or "anonymous",),
-        "aws:resourceaccount": (resource_account(check.resource_arn(ctx), ctx.account_id),),
+        "aws:resourceaccount": (owner,),
         "aws:principalisawsservice": ("true" if p.type is PrincipalType.AWS_SERVICE else "false",),
     }
     agent = ex.request.header("user-agent")
@@ -223,8 +223,6 @@ def request_context(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check,
         keys["aws:principaltag/" + name.lower()] = (value,)
     if ex.called_via:
         keys["aws:calledvia"] = tuple(ex.called_via)
-        if check.action.startswith("kms:"):   # the service that used the key for the caller
-            keys["kms:viaservice"] = (f"{ex.called_via[-1].split('.')[0]}.{ex.region}.amazonaws.com",)
         keys["aws:calledviafirst"] = (ex.called_via[0],)
         keys["aws:calledvialast"] = (ex.called_via[-1],)
     keys.update(declared_context(check, ctx.params))
@@ -232,11 +230,11 @@ def request_context(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check,
         for name, values in check.context(ctx).items():
             keys[name.lower()] = tuple(values)
     if check.resource_tags is not None:
-        own_prefix = check.action.split(":", 1)[0]
+        # under every <prefix>:ResourceTag/ the check declares (IAM also has iam:ResourceTag/)
+        prefixes = {k.split(":", 1)[0].lower() for k in check.keys if k.lower().endswith(":resourcetag/${tagkey}")}
         for name, value in check.resource_tags(ctx, ex.uow).items():
-            keys["aws:resourcetag/" + name.lower()] = (value,)
-            if own_prefix == "iam":            # IAM also names them iam:ResourceTag/<key>
-                keys["iam:resourcetag/" + name.lower()] = (value,)
+            for prefix in prefixes | {"aws"}:
+                keys[f"{prefix}:resourcetag/{name.lower()}"] = (value,)
     return keys
 
 
@@ -253,12 +251,11 @@ def decide(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check) -> tuple[D
     if check.resource_policy is not None:
         found = check.resource_policy(ctx, ex.uow)
         if found is not None:
-            kind = PolicyKind.TRUST if check.resource_policy_required and check.action.startswith("sts:") \
-                else PolicyKind.RESOURCE
-            resource_policy = PolicyRef(found[0], parsed(found[1], kind))
-    context = request_context(ex, deps, ctx, check, own.tags)
+            resource_policy = PolicyRef(found[0], parsed(found[1], PolicyKind(check.resource_policy_kind)))
+    owner = resource_account(resource, ctx.account_id)
+    context = request_context(ex, deps, ctx, check, own.tags, owner)
     request = AuthzRequest(principal=request_principal(principal), action=check.action, resource=resource,
-                           resource_account=resource_account(resource, ctx.account_id), context=context,
+                           resource_account=owner, context=context,
                            multivalued=MULTIVALUED & frozenset(context))
     session = None
     if principal.session_policies is not None:

@@ -219,7 +219,7 @@ def _authz_context(ex: Exchange, deps: Deps) -> AuthzContext:
     assert ex.principal is not None and ex.params is not None and ex.region is not None
     return AuthzContext(params=ex.params, account_id=ex.principal.account_id, region=ex.region,
                         partition=deps.partition, principal=ex.principal, uow=ex.uow, sealer=deps.sealer,
-                        now=ex.received_at)
+                        now=ex.received_at, called_via=ex.called_via)
 
 
 def authorize(ex: Exchange, deps: Deps) -> Exchange:

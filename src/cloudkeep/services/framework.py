@@ -63,6 +63,7 @@ class AuthzContext:
     uow: Any = None
     sealer: Any = None
     now: Any = None
+    called_via: tuple[str, ...] = ()           # services that made this call for the principal
 
 
 ResourceBuilder = Callable[[AuthzContext], str]
@@ -85,6 +86,9 @@ class Check:
     resource_policy: ResourcePolicyLoader | None = None
     #: the resource policy must itself allow (role trust policies, KMS key policies: spec §2.2)
     resource_policy_required: bool = False
+    #: the grammar the resource policy is parsed with: "resource", or "trust" for a role's
+    #: assume-role policy (a policy.model.PolicyKind value)
+    resource_policy_kind: str = "resource"
     #: the tags of the existing resource (aws:ResourceTag/<key>), read in the request's unit of work
     resource_tags: "Callable[[AuthzContext, Any], Mapping[str, str]] | None" = None
 

@@ -49,6 +49,8 @@ def tags_and_boundary(ctx: AuthzContext) -> dict[str, tuple[str, ...]]:
 
 
 REQUEST_TAGS = "aws:RequestTag/${TagKey}"
+#: the user and role resource types' tag keys (Service Authorization Reference)
+RESOURCE_TAG_KEYS = ("aws:ResourceTag/${TagKey}", "iam:ResourceTag/${TagKey}")
 TAG_KEYS = "aws:TagKeys"
 PERMISSIONS_BOUNDARY = "iam:PermissionsBoundary"
 
@@ -92,7 +94,10 @@ def _with_resource_tags(check: Check) -> Check:
     if check.resource_tags is not None:
         return check
     loader = {named_user_arn: user_resource_tags, role_arn: role_resource_tags}.get(check.resource)
-    return replace(check, resource_tags=loader) if loader else check
+    if loader is None:
+        return check
+    keys = tuple(dict.fromkeys(check.keys + RESOURCE_TAG_KEYS))
+    return replace(check, resource_tags=loader, keys=keys)
 
 
 def _merge() -> dict:

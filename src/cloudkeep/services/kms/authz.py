@@ -148,6 +148,8 @@ def key_context(ctx: AuthzContext, key: KmsKey | None, *, request_alias: str | N
             out["kms:ResourceAliases"] = tuple(aliases)
     if request_alias is not None:
         out["kms:RequestAlias"] = (request_alias,)
+    if ctx.called_via:   # the service that used the key on the caller's behalf
+        out["kms:ViaService"] = (f"{ctx.called_via[-1].split('.')[0]}.{ctx.region}.amazonaws.com",)
     return out
 
 

@@ -101,7 +101,7 @@ AUTHZ = {
                          keys=("sts:ExternalId", "sts:RoleSessionName", "sts:SourceIdentity",
                                "sts:TransitiveTagKeys", REQUEST_TAGS, TAG_KEYS),
                          context=assume_role_context, resource_policy=trust_policy,
-                         resource_policy_required=True)],
+                         resource_policy_required=True, resource_policy_kind="trust")],
     "GetFederationToken": [Check("sts:GetFederationToken", resource=federated_user,
                                  keys=(REQUEST_TAGS, TAG_KEYS), context=_tags)],
     "GetAccessKeyInfo": [Check("sts:GetAccessKeyInfo")],
