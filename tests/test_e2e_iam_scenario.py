@@ -152,7 +152,11 @@ def mallory(cloudkeep_account):
     _, client = _user_with_key(iam, "mallory", cloudkeep_account.endpoint)
     iam.put_user_policy(UserName="mallory", PolicyName="own-keys", PolicyDocument=_policy(
         {"Effect": "Allow", "Action": ["iam:ListAccessKeys", "iam:GetUser"],
-         "Resource": f"arn:aws:iam::{acct}:user/mallory"}))
+         "Resource": f"arn:aws:iam::{acct}:user/mallory"},
+        # may manage instance profiles, but not pass roles: only iam:PassRole stands in the way
+        {"Effect": "Allow", "Action": "iam:AddRoleToInstanceProfile",
+         "Resource": f"arn:aws:iam::{acct}:instance-profile/*"}))
+    iam.create_instance_profile(InstanceProfileName="ip")
     iam.create_user(UserName="victim")
     policy_arn = iam.create_policy(PolicyName="small", PolicyDocument=_policy(
         {"Effect": "Allow", "Action": "iam:GetUser", "Resource": "*"}))["Policy"]["Arn"]
@@ -188,6 +192,8 @@ def test_known_escalation_paths_are_denied_without_the_permission(mallory, attem
     with pytest.raises(ClientError) as exc:
         calls[attempt]()
     assert _code(exc) == "AccessDenied"
+    if attempt == "PassRole":
+        assert "is not authorized to perform: iam:PassRole" in exc.value.response["Error"]["Message"]
     # nothing changed: the caller still has only its small policy
     with pytest.raises(ClientError):
         iam.list_users()
