@@ -59,9 +59,6 @@ def host_id(request_id: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-_ns_attr = ns_attr
-
-
 class _Plan:
     """How one shape (as referenced from its parent) is written. Built once, lazily."""
 
@@ -73,7 +70,7 @@ class _Plan:
         self.shape = shape
         self.kind = shape.type_name
         self.flattened = bool(ser.get("flattened"))
-        self.ns = _ns_attr(ser.get("xmlNamespace"))
+        self.ns = ns_attr(ser.get("xmlNamespace"))
         self.timestamp_format = ser.get("timestampFormat")
         self._children: dict[str, _Plan] = {}
         self.members: tuple[tuple[str, str], ...] = ()
@@ -194,7 +191,7 @@ def _document(service: ServiceModel, shape: Shape, tag: str, value: Mapping[str,
     plan = _plan_for(shape)
     out = [_DECLARATION]
     if plan.kind == "structure":
-        default_ns = "" if plan.ns else _ns_attr(service.metadata.get("xmlNamespace"))
+        default_ns = "" if plan.ns else ns_attr(service.metadata.get("xmlNamespace"))
         _write_structure(out, plan, tag, value, default_ns)
     else:
         _write_element(out, plan, tag, value)

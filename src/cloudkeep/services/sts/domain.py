@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from cloudkeep.auth.principal import Principal, PrincipalType
-from cloudkeep.wire.errors import AccessDenied, ValidationError
+from cloudkeep.wire.errors import ValidationError
 
 # --- durations (seconds) -----------------------------------------------------------------------
 
@@ -167,16 +167,6 @@ def check_plaintext_size(policy: str | None, policy_arns: Sequence[str]) -> None
     if size > MAX_SESSION_POLICY_CHARS:
         raise ValidationError("1 validation error detected: Value at 'policy' failed to satisfy constraint: "
                               f"Member must have length less than or equal to {MAX_SESSION_POLICY_CHARS}")
-
-
-def check_mfa(serial_number: str | None, token_code: str | None) -> None:
-    """MFA devices do not exist yet in cloudkeep: any serial number names no device of the
-    caller, which AWS answers with AccessDenied."""
-    if serial_number is None and token_code is None:
-        return
-    if serial_number is None or token_code is None:
-        raise AccessDenied(MFA_INVALID_CODE)
-    raise AccessDenied(MFA_UNKNOWN_DEVICE)
 
 
 # --- the session -------------------------------------------------------------------------------
