@@ -46,5 +46,33 @@ class ServiceFailure(ServiceError):
     code = "ServiceFailure"; status = 500; sender_fault = False
 
 
+class PasswordPolicyViolation(ServiceError):
+    code = "PasswordPolicyViolation"; status = 400
+
+
+class InvalidAuthenticationCode(ServiceError):
+    code = "InvalidAuthenticationCode"; status = 403
+
+
+class InvalidUserType(ServiceError):
+    code = "InvalidUserType"; status = 400
+
+
+class ReportNotPresent(ServiceError):
+    code = "ReportNotPresent"; status = 410
+
+
+class ReportExpired(ServiceError):
+    code = "ReportExpired"; status = 410
+
+
+class PolicyEvaluation(ServiceError):
+    """IAM's PolicyEvaluationException: the simulation itself failed."""
+
+    code = "PolicyEvaluation"; status = 500; sender_fault = False
+
+
 ERRORS = (NoSuchEntity, EntityAlreadyExists, DeleteConflict, LimitExceeded, InvalidInput, ServiceFailure,
-          MalformedPolicyDocument, UnmodifiableEntity, PolicyNotAttachable, ConcurrentModification)
+          MalformedPolicyDocument, UnmodifiableEntity, PolicyNotAttachable, ConcurrentModification,
+          PasswordPolicyViolation, InvalidAuthenticationCode, InvalidUserType, ReportNotPresent, ReportExpired,
+          PolicyEvaluation)

@@ -29,33 +29,11 @@ from . import repo_account as R
 from .domain import check_tags, name_key, root_arn
 from .domain_groups_roles import policy_wire
 from .domain_policies import AWS_ACCOUNT, GROUP, ROLE, USER, split_policy_arn, version_id
-from .errors import DeleteConflict, EntityAlreadyExists, InvalidInput, LimitExceeded, NoSuchEntity
+from .errors import (DeleteConflict, EntityAlreadyExists, InvalidAuthenticationCode, InvalidInput, InvalidUserType,
+                     LimitExceeded, NoSuchEntity, PasswordPolicyViolation, ReportExpired, ReportNotPresent)
 from .operations import operation
 from .repository import IamRepository
 
-
-class PasswordPolicyViolation(ServiceError):
-    code = "PasswordPolicyViolation"; status = 400
-
-
-class InvalidAuthenticationCode(ServiceError):
-    code = "InvalidAuthenticationCode"; status = 403
-
-
-class InvalidUserType(ServiceError):
-    code = "InvalidUserType"; status = 400
-
-
-class ReportNotPresent(ServiceError):
-    code = "ReportNotPresent"; status = 410
-
-
-class ReportExpired(ServiceError):
-    code = "ReportExpired"; status = 410
-
-
-ACCOUNT_ERRORS = (PasswordPolicyViolation, InvalidAuthenticationCode, InvalidUserType, ReportNotPresent,
-                  ReportExpired)
 
 BAD_CODE = "Authentication code for device is not valid."
 

@@ -25,14 +25,12 @@ from . import repo_groups_roles, repo_policies
 from .domain import name_key
 from .domain_policies import AWS_ACCOUNT, GROUP, ROLE, USER
 from .errors import InvalidInput, NoSuchEntity
+from .errors import PolicyEvaluation
 from .operations import operation
 from .repo_policies import PolicyRepository
 
 
-class PolicyEvaluation(ServiceError):
-    """IAM's PolicyEvaluationException: the simulation itself failed."""
 
-    code = "PolicyEvaluation"; status = 500; sender_fault = False
 
 
 _ENTITY_RE = re.compile(r"arn:([^:]+):iam::(\d{12}):(user|group|role)(/(?:[^/]+/)*)?([^/]+)\Z")
