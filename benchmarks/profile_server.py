@@ -39,13 +39,22 @@ calls, warmup = int(calls), int(warmup)
 cfg = Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=1)
 mk = lambda s: boto3.client(s, endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key,
                             aws_secret_access_key=secret, config=cfg)
-sts, iam = mk("sts"), mk("iam")
+sts, iam, kms = mk("sts"), mk("iam"), mk("kms")
 iam.create_user(UserName="bench-existing")
+ctx = {"purpose": "benchmark", "tenant": "acme"}
+key_id = kms.create_key()["KeyMetadata"]["Arn"] if workload.startswith("kms") else None
+blob = kms.encrypt(KeyId=key_id, Plaintext=b"x" * 1024, EncryptionContext=ctx)["CiphertextBlob"] if key_id else None
 count = [0]
 def one():
     count[0] += 1
     if workload == "gci":
         sts.get_caller_identity()
+    elif workload == "kms-encrypt":
+        kms.encrypt(KeyId=key_id, Plaintext=b"x" * 1024, EncryptionContext=ctx)
+    elif workload == "kms-decrypt":
+        kms.decrypt(CiphertextBlob=blob, EncryptionContext=ctx)
+    elif workload == "kms-gdk":
+        kms.generate_data_key(KeyId=key_id, KeySpec="AES_256", EncryptionContext=ctx)
     elif workload == "getuser":
         iam.get_user(UserName="bench-existing")
     else:
@@ -163,7 +172,7 @@ def breakdown(stats: pstats.Stats, calls: int, unit: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="cProfile of cloudkeep's server on one workload")
-    p.add_argument("--workload", choices=("gci", "getuser", "createdelete"), default="gci")
+    p.add_argument("--workload", choices=("gci", "getuser", "createdelete", "kms-encrypt", "kms-decrypt", "kms-gdk"), default="gci")
     p.add_argument("--calls", type=int, default=2000)
     p.add_argument("--warmup", type=int, default=200)
     p.add_argument("--settle", type=float, default=1.5)

@@ -667,3 +667,22 @@ def test_repository_lazy_deletion_and_rotation(store):
     with store.unit_of_work() as uow:
         assert repo.resolve_key(uow, "123456789012", "us-east-1", doomed.key_id) is None   # really gone
         assert [r.rotation_type for r in repo.materials(uow, fresh)] == [None, "AUTOMATIC", "AUTOMATIC"]
+
+
+def test_repository_asks_for_a_write_unit_of_work_when_rotation_is_due(store):
+    """A read unit of work never rotates: it raises NeedsWrite and the pipeline runs the request
+    again in a write one."""
+    from cloudkeep.storage.uow import NeedsWrite
+
+    sealer = Sealer(b"k" * 32)
+    now = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    with store.unit_of_work(write=True) as uow:
+        key, _ = _new_key(uow, sealer, now=now)
+        repo.save_key(uow, D.enable_rotation(key, now, 90))
+    later = now + dt.timedelta(days=91)
+    with store.unit_of_work() as uow:
+        with pytest.raises(NeedsWrite):
+            repo.resolve_key(uow, "123456789012", "us-east-1", key.key_id, now=later, sealer=sealer)
+        assert not uow.wrote
+        # without a sealer (nothing will be encrypted) a read still answers
+        assert repo.resolve_key(uow, "123456789012", "us-east-1", key.key_id, now=later) is not None

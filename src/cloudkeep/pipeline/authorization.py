@@ -121,11 +121,15 @@ class PolicyCache:
         self._size = size
         self._lock = threading.Lock()
 
+    def generation(self, account_id: str, uow: Any = None) -> int:
+        """The account's authorization generation, as the request's unit of work sees it."""
+        return self._generations.current(account_id, uow)
+
     def get(self, uow: Any, principal: Principal) -> PrincipalPolicySet:
         if principal.type in (PrincipalType.ROOT, PrincipalType.ANONYMOUS):
             return _NO_POLICIES      # root's permissions are implied; anonymous callers have none
         key = (principal.account_id, principal.type, principal.arn, principal.parent_arn,
-               principal.session_tags, self._generations.current(principal.account_id))
+               principal.session_tags, self._generations.current(principal.account_id, uow))
         with self._lock:
             found = self._entries.get(key)
             if found is not None:

@@ -11,10 +11,12 @@ Must not: contain service logic.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from botocore.model import ServiceModel
 
 from cloudkeep.auth import sigv4
+from cloudkeep.storage.uow import NeedsWrite
 from cloudkeep.wire import errors as E
 from cloudkeep.wire.http import HttpRequest, HttpResponse
 from cloudkeep.wire.model import load_service
@@ -60,7 +62,11 @@ def handle(request: HttpRequest, deps: Deps) -> HttpResponse:
     error: E.ServiceError | None = None
     try:
         for stage in STAGES:
-            ex = stage(ex, deps)
+            try:
+                ex = stage(ex, deps)
+            except NeedsWrite:
+                ex = _writing(ex, deps)      # ended in ``finally`` below whatever happens next
+                ex = stage(ex, deps)
         assert ex.operation is not None and ex.protocol is not None
         response = PROTOCOLS[ex.protocol].serialize_response(ex.operation, ex.result or {}, ex.request_id)
     except E.ServiceError as exc:
@@ -77,6 +83,15 @@ def handle(request: HttpRequest, deps: Deps) -> HttpResponse:
     if not ex.audited:
         _audit_off_path(ex, deps, error)
     return response
+
+
+def _writing(ex: Exchange, deps: Deps) -> Exchange:
+    """The exchange with a write unit of work in place of the read one whose repository found a
+    change due (storage.uow.NeedsWrite): the stage then runs again, and writes it."""
+    if ex.uow is None or ex.uow.write:
+        raise RuntimeError("NeedsWrite raised in a write unit of work")
+    ex.uow.rollback()
+    return replace(ex, uow=deps.store.unit_of_work(write=True))
 
 
 def _end(uow: object) -> None:

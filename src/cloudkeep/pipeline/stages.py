@@ -217,9 +217,14 @@ def parse(ex: Exchange, deps: Deps) -> Exchange:
 
 def _authz_context(ex: Exchange, deps: Deps) -> AuthzContext:
     assert ex.principal is not None and ex.params is not None and ex.region is not None
+    generation = None
+    cache, uow = deps.policy_cache, ex.uow
+    if cache is not None and uow is not None:
+        def generation(account_id: str) -> int:
+            return cache.generation(account_id, uow)
     return AuthzContext(params=ex.params, account_id=ex.principal.account_id, region=ex.region,
-                        partition=deps.partition, principal=ex.principal, uow=ex.uow, sealer=deps.sealer,
-                        now=ex.received_at, called_via=ex.called_via)
+                        partition=deps.partition, principal=ex.principal, uow=uow, sealer=deps.sealer,
+                        now=ex.received_at, called_via=ex.called_via, generation=generation)
 
 
 def authorize(ex: Exchange, deps: Deps) -> Exchange:

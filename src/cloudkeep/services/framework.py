@@ -64,6 +64,9 @@ class AuthzContext:
     sealer: Any = None
     now: Any = None
     called_via: tuple[str, ...] = ()           # services that made this call for the principal
+    #: an account's authorization generation as this request sees it (storage/generations.py):
+    #: a service may cache what only changes with it; None where nothing may be cached
+    generation: Callable[[str], int] | None = None
 
 
 ResourceBuilder = Callable[[AuthzContext], str]

@@ -31,11 +31,19 @@ def bump(uow: Any, account_id: str) -> None:
 
 
 class GenerationReader:
-    """Reads an account's generation with a prepared read (sees every committed bump)."""
+    """Reads an account's generation with a prepared read (sees every committed bump).
+
+    A cache must read the generation no later than the state it caches under it. Given the
+    request's unit of work, once that has begun its transaction the generation is read inside
+    it (the same snapshot as what it loads next); before, with the prepared read, whose value
+    is never newer than what the transaction will see."""
 
     def __init__(self, store: Any) -> None:
         self._query = store.prepare_read(_CURRENT)
 
-    def current(self, account_id: str) -> int:
+    def current(self, account_id: str, uow: Any = None) -> int:
+        if uow is not None and uow.begun:
+            value = uow.execute(_CURRENT, {"account_id": account_id}).scalar_one_or_none()
+            return int(value) if value is not None else 0
         row = self._query.first(account_id=account_id)
         return int(row[0]) if row else 0

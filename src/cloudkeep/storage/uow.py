@@ -27,6 +27,13 @@ class UnitOfWorkError(RuntimeError):
     """The unit of work was used wrongly (a programming error, not a client error)."""
 
 
+class NeedsWrite(Exception):
+    """Raised by a repository that, in a read unit of work, finds a change due that must be
+    written before the request can be answered (a KMS key whose rotation or deletion date has
+    passed). The pipeline rolls the read unit of work back and runs the request's authorization
+    and operation again in a write one, so the common read stays a read."""
+
+
 class UnitOfWork:
     """One transaction. Lazily begins on first use; commit on clean exit, rollback on error."""
 
@@ -65,6 +72,11 @@ class UnitOfWork:
     @property
     def write(self) -> bool:
         return self._write
+
+    @property
+    def begun(self) -> bool:
+        """True once a transaction is open (a read's snapshot may be older than now)."""
+        return self._transaction is not None
 
     @property
     def wrote(self) -> bool:

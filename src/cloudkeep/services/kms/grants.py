@@ -31,6 +31,7 @@ from typing import Any, Iterable, Mapping
 
 from sqlalchemy import and_, bindparam, delete, select
 
+from cloudkeep.storage.generations import bump as changed   # grants decide who may use the key
 from cloudkeep.storage.schema import kms_grants
 from cloudkeep.wire.errors import ValidationError
 
@@ -188,6 +189,7 @@ def _from_row(row: Any) -> Grant:
 
 
 def add_grant(uow: Any, grant: Grant) -> None:
+    changed(uow, grant.account_id)
     constraints = (json.dumps({"kind": grant.constraint[0], "pairs": [list(p) for p in grant.constraint[1]]})
                    if grant.constraint is not None else None)
     uow.execute(kms_grants.insert().values(
@@ -224,13 +226,15 @@ def retirable_grants(uow: Any, region: str, retiring_principal: str) -> list[Gra
     return [_from_row(r) for r in rows]
 
 
-def delete_grant(uow: Any, grant_id: str) -> None:
-    uow.execute(delete(kms_grants).where(kms_grants.c.grant_id == grant_id))
+def delete_grant(uow: Any, grant: Grant) -> None:
+    changed(uow, grant.account_id)
+    uow.execute(delete(kms_grants).where(kms_grants.c.grant_id == grant.grant_id))
 
 
 def delete_grants_of_key(uow: Any, key_arn: str) -> None:
     """For the key's final deletion: its grants go with it."""
     account, region, key_id = key_arn_parts(key_arn)
+    changed(uow, account)
     uow.execute(delete(kms_grants).where(and_(
         kms_grants.c.account_id == account, kms_grants.c.region == region, kms_grants.c.key_id == key_id)))
 

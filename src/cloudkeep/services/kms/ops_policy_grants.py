@@ -264,7 +264,7 @@ def retire_grant(call: Call, params: Params) -> Result:
             raise InvalidGrantIdException("Invalid grant ID.")
         raise NotFoundException(f"Grant ID {grant_id} not found." if grant_id else "Grant not found.")
     _dry_run(params)
-    G.delete_grant(call.uow, grant.grant_id)
+    G.delete_grant(call.uow, grant)
     return {}
 
 
@@ -282,5 +282,5 @@ def revoke_grant(call: Call, params: Params) -> Result:
             raise InvalidGrantIdException("Invalid grant ID.")
         raise NotFoundException(f"Grant ID {grant_id} not found.")
     _dry_run(params)
-    G.delete_grant(call.uow, grant.grant_id)
+    G.delete_grant(call.uow, grant)
     return {}

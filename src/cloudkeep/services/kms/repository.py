@@ -5,9 +5,15 @@ automatic rotation when due).
 Lazy maintenance: whenever a key is resolved with ``now`` (the domain clock) or listed, a key
 whose deletion date has passed is deleted (and treated as absent), and a key whose rotation is
 due gets new material. Time on the domain clock passes across server restarts, so rotation
-happens when due "also across restarts". Changes are written only in a write unit of work
-(service ``writes_when_read_only`` lists the read operations that need it); in a read unit of
-work a due deletion still hides the key.
+happens when due "also across restarts". Changes are written only in a write unit of work: a
+read unit of work that finds a rotation due raises ``storage.uow.NeedsWrite`` and the pipeline
+runs the request again in a write one; a due deletion in a read only hides the key (ListKeys,
+which sweeps the whole account, always writes).
+
+Every write here bumps the authorization generation of the key's account
+(storage/generations.py) in the same transaction: the key's state, policy, grants, tags and
+aliases decide who may use it, and the authorize stage caches them per generation.
+Unsealed material is cached per (key ARN, material id): a material version never changes.
 
 Key material is stored only sealed (``sealer.seal(material, context=kms:<key arn>:<material id>)``).
 
@@ -18,13 +24,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import replace
 from typing import Any, Callable, Mapping
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
+from cloudkeep.storage import generations
 from cloudkeep.storage.ids import Ids
 from cloudkeep.storage.schema import kms_aliases, kms_key_materials, kms_keys
+from cloudkeep.storage.uow import NeedsWrite
 
 from . import domain as D
 from .domain import KmsKey
@@ -68,8 +78,14 @@ def _key_columns(key: KmsKey) -> dict[str, Any]:
                 rotation_period_days=key.rotation_period_days, next_rotation=key.next_rotation)
 
 
+def changed(uow: Any, account_id: str) -> None:
+    """Who may use the account's keys may have changed (the caller writes in ``uow``)."""
+    generations.bump(uow, account_id)
+
+
 def add_key(uow: Any, sealer: Any, key: KmsKey, material: bytes, tags: Mapping[str, str]) -> None:
     """A new key with its first material (sealed here) and tags."""
+    changed(uow, key.account_id)
     uow.execute(insert(kms_keys).values(
         key_id=key.key_id, account_id=key.account_id, region=key.region, arn=key.arn, key_spec=key.key_spec,
         key_usage=key.key_usage, origin=key.origin, created_at=key.created_at,
@@ -80,10 +96,12 @@ def add_key(uow: Any, sealer: Any, key: KmsKey, material: bytes, tags: Mapping[s
 
 def save_key(uow: Any, key: KmsKey) -> None:
     """Write a key's mutable fields (state, description, deletion, policy, rotation)."""
+    changed(uow, key.account_id)
     uow.execute(update(kms_keys).where(_K.key_id == key.key_id).values(**_key_columns(key)))
 
 
 def set_policy(uow: Any, key: KmsKey, policy: str) -> None:
+    changed(uow, key.account_id)
     uow.execute(update(kms_keys).where(_K.key_id == key.key_id).values(policy=policy))
 
 
@@ -128,6 +146,10 @@ def resolve_key(uow: Any, account_id: str, region: str, key_ref: str, *,
     With ``now``: lazy maintenance (a due deletion deletes it; with ``sealer`` too, a due
     rotation rotates it) — the authorization stage resolves every KeyId this way before the
     operation runs. A malformed ARN raises NotFoundException ("Invalid arn …")."""
+    memo = getattr(uow, "memo", None)
+    ident = ("kms-ref", account_id, region, key_ref)
+    if now is not None and memo is not None and ident in memo:
+        return memo[ident]        # resolved (and maintained) earlier in this transaction
     ref = D.parse_key_ref(account_id, region, key_ref)
     key_id = ref.key_id
     if ref.alias_name is not None:
@@ -137,17 +159,29 @@ def resolve_key(uow: Any, account_id: str, region: str, key_ref: str, *,
     key = _get(uow, ref.account_id, ref.region, key_id or "")
     if key is None or now is None:
         return key
-    return maintain(uow, key, now, sealer=sealer)
+    key = maintain(uow, key, now, sealer=sealer)
+    remember(uow, account_id, region, key_ref, key)
+    return key
+
+
+def remember(uow: Any, account_id: str, region: str, key_ref: str, key: KmsKey | None) -> None:
+    """What ``key_ref`` resolved to (after maintenance) in this transaction; a later
+    ``resolve_key`` with ``now`` returns it (the authorize stage, then the operation)."""
+    memo = getattr(uow, "memo", None)
+    if memo is not None:
+        memo[("kms-ref", account_id, region, key_ref)] = key
 
 
 def maintain(uow: Any, key: KmsKey, now: _dt.datetime, *, sealer: Any = None,
              ids: Ids | None = None) -> KmsKey | None:
     """Apply what time has made due: deletion (→ None) and automatic rotation."""
     if D.deletion_due(key, now):
-        if uow.write:
+        if uow.write:      # a read only hides it (the request answers NotFound either way)
             delete_key(uow, key)
         return None
-    if sealer is not None and uow.write and D.rotation_due(key, now):
+    if sealer is not None and D.rotation_due(key, now):
+        if not uow.write:
+            raise NeedsWrite(key.arn)   # new ciphertexts must use the new material
         key = _rotate_due(uow, sealer, key, now, ids or Ids())
     return key
 
@@ -177,6 +211,7 @@ def rotate(uow: Any, sealer: Any, key: KmsKey, ids: Ids, *, at: _dt.datetime, ro
 
 def delete_key(uow: Any, key: KmsKey) -> None:
     """Delete a key for good: its aliases, material, and whatever registered hooks own."""
+    changed(uow, key.account_id)
     for fn in _ON_DELETE:
         fn(uow, key)
     uow.execute(delete(kms_aliases).where(_A.target_key_id == key.key_id))
@@ -185,6 +220,12 @@ def delete_key(uow: Any, key: KmsKey) -> None:
 
 
 # --- material ----------------------------------------------------------------------------------
+
+#: unsealed material versions, most recently used last: (sealer, key ARN, material id) → bytes.
+#: In process memory only, like every key in use; a version never changes once written.
+_MATERIALS: OrderedDict[tuple[Any, str, str], bytes] = OrderedDict()
+_MATERIALS_SIZE = 2048
+_MATERIALS_LOCK = threading.Lock()
 
 
 def _add_material(uow: Any, sealer: Any, key: KmsKey, material_id: str, material: bytes, *, seq: int,
@@ -198,10 +239,21 @@ def key_material(uow: Any, sealer: Any, key: KmsKey, material_id: str | None = N
     """The unsealed raw material (AES key, HMAC key, or PKCS#8 DER private key) of one material
     version: None → the current one. KeyError if the key has no such material."""
     wanted = material_id or key.current_material_id
+    ident = (sealer, key.arn, wanted)
+    with _MATERIALS_LOCK:
+        found = _MATERIALS.get(ident)
+        if found is not None:
+            _MATERIALS.move_to_end(ident)
+            return found
     sealed = uow.execute(_MATERIAL, {"key_id": key.key_id, "material_id": wanted}).scalar_one_or_none()
     if sealed is None:
         raise KeyError(wanted)
-    return sealer.open(bytes(sealed), context=material_context(key, wanted))
+    material = sealer.open(bytes(sealed), context=material_context(key, wanted))
+    with _MATERIALS_LOCK:
+        _MATERIALS[ident] = material
+        if len(_MATERIALS) > _MATERIALS_SIZE:
+            _MATERIALS.popitem(last=False)
+    return material
 
 
 def material_ids(uow: Any, key: KmsKey) -> list[str]:
@@ -251,6 +303,7 @@ def tags_of(uow: Any, key: KmsKey) -> dict[str, str]:
 
 
 def set_tags(uow: Any, key: KmsKey, tags: Mapping[str, str]) -> None:
+    changed(uow, key.account_id)
     uow.execute(update(kms_keys).where(_K.key_id == key.key_id)
                 .values(tags=json.dumps(dict(tags)) if tags else None))
 
@@ -278,18 +331,21 @@ def sweep(uow: Any, account_id: str, region: str, now: _dt.datetime) -> None:
 
 
 def add_alias(uow: Any, account_id: str, region: str, alias_name: str, key_id: str, now: _dt.datetime) -> None:
+    changed(uow, account_id)
     uow.execute(insert(kms_aliases).values(account_id=account_id, region=region, alias_name=alias_name,
                                            target_key_id=key_id, created_at=now, updated_at=now))
 
 
 def retarget_alias(uow: Any, account_id: str, region: str, alias_name: str, key_id: str,
                    now: _dt.datetime) -> None:
+    changed(uow, account_id)
     uow.execute(update(kms_aliases).where(and_(
         _A.account_id == account_id, _A.region == region, _A.alias_name == alias_name))
         .values(target_key_id=key_id, updated_at=now))
 
 
 def delete_alias(uow: Any, account_id: str, region: str, alias_name: str) -> None:
+    changed(uow, account_id)
     uow.execute(delete(kms_aliases).where(and_(
         _A.account_id == account_id, _A.region == region, _A.alias_name == alias_name)))
 
