@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/kms.py                   # 2000 calls per workload
     .venv/bin/python benchmarks/kms.py --quick           # 300 calls: a smoke run
     .venv/bin/python benchmarks/kms.py --principal user  # as an IAM user: key policy *and* IAM policy
+    .venv/bin/python benchmarks/kms.py --load 1,2,4      # load generator at these concurrencies
 
 Workloads (one symmetric key per server, made beforehand; every call carries the same small
 encryption context, as the AWS Encryption SDK's calls do):
@@ -10,6 +11,16 @@ encryption context, as the AWS Encryption SDK's calls do):
 - ``encrypt``: ``Encrypt`` of 1 KiB of plaintext;
 - ``decrypt``: ``Decrypt`` of a 1 KiB ciphertext made beforehand (no KeyId: the blob names it);
 - ``generatedatakey``: ``GenerateDataKey`` with ``KeySpec=AES_256``.
+
+Two measurements, in the same run against both servers:
+
+1. **boto3, sequential** (what one boto3 user sees). boto3 itself spends about 1 ms of CPU per
+   call here, which bounds what any server can show this way.
+2. **load generator** (``loadgen.py``): client processes that sign every request with
+   botocore's SigV4 signer and send it over a kept-alive connection, at each concurrency of
+   ``--load``; what the server sustains. cloudkeep runs with ``--workers`` processes (default
+   2, one per core; its state is in the database), moto's server as it ships (threads in one
+   process; its state is in that process's memory).
 
 For each it prints, like ``api_calls.py`` (whose servers, measurement and CPU accounting it
 reuses): calls/s, p50/p99 client-side latency, server CPU per call (utime+stime of the server's
@@ -26,6 +37,7 @@ traffic anywhere but the loopback address of the servers it starts itself (its l
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import sys
@@ -37,6 +49,7 @@ from typing import Any, Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import api_calls as base  # noqa: E402  (the servers, /proc CPU accounting and the timed loop)
+import loadgen  # noqa: E402  (the signed-HTTP load generator)
 from api_calls import Result, Target, Workload  # noqa: E402
 
 TARGET_SPEEDUP = base.TARGET_SPEEDUP  # ≥ 3× moto's calls/s
@@ -59,12 +72,12 @@ class Prepared:
     account_id: str = ""
 
 
-def start_cloudkeep(store_url: str | None) -> tuple[Target, str]:
+def start_cloudkeep(store_url: str | None, workers: int = 1) -> tuple[Target, str]:
     """cloudkeep as ``api_calls.start_cloudkeep`` starts it, plus the URL of its store."""
     from cloudkeep.storage.engine import sqlite_url
     from cloudkeep.testing.server import CloudkeepServer
 
-    server = CloudkeepServer(test_hooks=False, store_url=store_url)
+    server = CloudkeepServer(test_hooks=False, store_url=store_url, workers=workers)
     server.start()
     assert server.process is not None
     if server.root is None:
@@ -132,18 +145,48 @@ def _generate_data_key(p: Prepared) -> Callable[[str], None]:
     return lambda tag: kms.generate_data_key(KeyId=p.key_arn, KeySpec="AES_256", EncryptionContext=CONTEXT) and None
 
 
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _json_encrypt(p: Prepared) -> loadgen.JsonCall:
+    def check(r: dict) -> None:
+        if r.get("KeyId") != p.key_arn or len(base64.b64decode(r["CiphertextBlob"])) <= len(PLAINTEXT):
+            raise RuntimeError(f"{p.target.name}: Encrypt answered {str(r)[:200]}")
+    body = {"KeyId": p.key_arn, "Plaintext": _b64(PLAINTEXT), "EncryptionContext": CONTEXT}
+    return loadgen.JsonCall("kms", "TrentService.Encrypt", json.dumps(body).encode(), check)
+
+
+def _json_decrypt(p: Prepared) -> loadgen.JsonCall:
+    def check(r: dict) -> None:
+        if base64.b64decode(r["Plaintext"]) != PLAINTEXT:
+            raise RuntimeError(f"{p.target.name}: Decrypt returned the wrong plaintext")
+    body = {"CiphertextBlob": _b64(p.ciphertext), "EncryptionContext": CONTEXT}
+    return loadgen.JsonCall("kms", "TrentService.Decrypt", json.dumps(body).encode(), check)
+
+
+def _json_generate_data_key(p: Prepared) -> loadgen.JsonCall:
+    def check(r: dict) -> None:
+        if len(base64.b64decode(r["Plaintext"])) != 32 or not r.get("CiphertextBlob"):
+            raise RuntimeError(f"{p.target.name}: GenerateDataKey answered {str(r)[:200]}")
+    body = {"KeyId": p.key_arn, "KeySpec": "AES_256", "EncryptionContext": CONTEXT}
+    return loadgen.JsonCall("kms", "TrentService.GenerateDataKey", json.dumps(body).encode(), check)
+
+
 @dataclass(frozen=True, slots=True)
 class KmsWorkload:
     key: str
     title: str
     operation: str                                   # the CloudTrail eventName
     make: Callable[[Prepared], Callable[[str], None]]
+    json_call: Callable[[Prepared], loadgen.JsonCall]
 
 
 WORKLOADS: tuple[KmsWorkload, ...] = (
-    KmsWorkload("encrypt", "kms:Encrypt 1 KiB", "Encrypt", _encrypt),
-    KmsWorkload("decrypt", "kms:Decrypt 1 KiB", "Decrypt", _decrypt),
-    KmsWorkload("generatedatakey", "kms:GenerateDataKey AES_256", "GenerateDataKey", _generate_data_key),
+    KmsWorkload("encrypt", "kms:Encrypt 1 KiB", "Encrypt", _encrypt, _json_encrypt),
+    KmsWorkload("decrypt", "kms:Decrypt 1 KiB", "Decrypt", _decrypt, _json_decrypt),
+    KmsWorkload("generatedatakey", "kms:GenerateDataKey AES_256", "GenerateDataKey", _generate_data_key,
+                _json_generate_data_key),
 )
 
 
@@ -223,6 +266,50 @@ def report(results: dict[tuple[str, str], Result], workloads: list[KmsWorkload],
     return all_met
 
 
+def measure_load(p: Prepared, w: KmsWorkload, calls: int, warmup: int, concurrency: int,
+                 settle: float) -> loadgen.LoadResult:
+    t = p.target
+    return loadgen.run(t.name, w.key, t.pid, t.endpoint, t.key, t.secret, w.json_call(p), calls=calls,
+                       warmup=warmup, concurrency=concurrency, settle=settle)
+
+
+def report_load(results: dict[tuple[str, str, int], loadgen.LoadResult], workloads: list[KmsWorkload],
+                levels: list[int], workers: int) -> bool:
+    from rich.table import Table
+
+    console = _console()
+    table = Table(title=f"cloudkeep KMS vs moto KMS — load generator (SigV4-signed HTTP, one kept-alive connection "
+                        f"per client process); cloudkeep --workers {workers}, moto's threaded server",
+                  caption="calls/s over the wall time of all clients; server CPU as above")
+    for col, justify in (("workload", "left"), ("clients", "right"), ("metric", "left"), ("cloudkeep", "right"),
+                         ("moto", "right"), ("cloudkeep/moto", "right"), ("target", "left")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    all_met = True
+    for w in workloads:
+        for i, c in enumerate(levels):
+            ck, mo = results.get(("cloudkeep", w.key, c)), results.get(("moto", w.key, c))
+
+            def val(r: loadgen.LoadResult | None, attr: str) -> float | None:
+                return None if r is None else getattr(r, attr)
+
+            target = ""
+            if ck is not None and mo is not None:
+                met = ck.per_s >= TARGET_SPEEDUP * mo.per_s
+                all_met &= met
+                target = f"≥ {TARGET_SPEEDUP:g}× moto {'[green]✓[/green]' if met else '[red]✗[/red]'}"
+            n = (ck or mo).calls if (ck or mo) else 0
+            table.add_row(f"{w.title}\n[dim]{n} calls[/dim]" if i == 0 else "", str(c), "calls/s ↑",
+                          base._num(val(ck, "per_s"), ".0f"), base._num(val(mo, "per_s"), ".0f"),
+                          base._ratio(val(ck, "per_s"), val(mo, "per_s")), target)
+            table.add_row("", "", "p50 latency ms ↓", base._num(val(ck, "p50_ms"), ".2f"),
+                          base._num(val(mo, "p50_ms"), ".2f"), base._ratio(val(ck, "p50_ms"), val(mo, "p50_ms")), "")
+            table.add_row("", "", "[bold]server CPU ms/call ↓[/bold]", base._cpu(ck), base._cpu(mo),  # type: ignore[arg-type]
+                          base._ratio(val(ck, "server_cpu_ms"), val(mo, "server_cpu_ms")), "",
+                          end_section=i == len(levels) - 1)
+    console.print(table)
+    return all_met
+
+
 # --- main ----------------------------------------------------------------------------------------
 
 
@@ -239,6 +326,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--principal", choices=("root", "user"), default="root",
                    help="cloudkeep's caller: the account's root user (key policy only) or an IAM user whose "
                         "inline policy allows the calls under an encryption-context condition (default root)")
+    p.add_argument("--load", default="1,4",
+                   help="load-generator client processes, comma-separated levels (default 1,4; 0: skip)")
+    p.add_argument("--workers", type=int, default=2, help="cloudkeep worker processes (default 2)")
+    p.add_argument("--no-boto3", action="store_true", help="skip the sequential boto3 measurement")
     p.add_argument("--no-moto", action="store_true", help="measure cloudkeep alone")
     p.add_argument("--store", default=None, help="cloudkeep storage URL (default: SQLite in a temp dir)")
     p.add_argument("--json", type=Path, default=None, help="also write the results to this file")
@@ -251,6 +342,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.warmup = max(20, args.calls // 10)
     if args.calls < 2 or args.warmup < 0:
         p.error("--calls needs at least 2 iterations; --warmup cannot be negative")
+    try:
+        args.load = [int(v) for v in str(args.load).split(",") if int(v) > 0]
+    except ValueError:
+        p.error("--load takes comma-separated client counts, e.g. 1,4")
     return args
 
 
@@ -271,9 +366,10 @@ def main(argv: list[str] | None = None) -> int:
     targets: list[Target] = []
     prepared: list[Prepared] = []
     results: dict[tuple[str, str], Result] = {}
+    load: dict[tuple[str, str, int], loadgen.LoadResult] = {}
     events: dict[str, tuple[int, int]] = {}
     try:
-        ck, store_url = start_cloudkeep(args.store)
+        ck, store_url = start_cloudkeep(args.store, args.workers)
         targets.append(ck)
         if not args.no_moto:
             targets.append(base.start_moto())
@@ -282,9 +378,14 @@ def main(argv: list[str] | None = None) -> int:
             prepared.append(Prepared(t, key_arn, ciphertext, store_url if t is ck else None, account))
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       refresh_per_second=4, transient=True) as progress:
-            for w in workloads:
+            for w in workloads if not args.no_boto3 else []:
                 for p in prepared:  # interleaved per workload, so drift hits both alike
                     results[(p.target.name, w.key)] = measure(p, w, args.calls, args.warmup, args.settle, progress)
+        for w in workloads:
+            for c in args.load:
+                for p in prepared:
+                    console.print(f"[dim]load: {p.target.name} {w.title}, {c} client(s)…[/dim]")
+                    load[(p.target.name, w.key, c)] = measure_load(p, w, args.calls, args.warmup, c, args.settle)
         time.sleep(args.settle)  # the last batch of audit records
         events = count_events(prepared[0], [w.operation for w in workloads])
     except KeyboardInterrupt:
@@ -293,8 +394,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for t in reversed(targets):
             t.stop()
-    met = report(results, workloads, args.principal)
-    expected = args.calls + args.warmup
+    met = report(results, workloads, args.principal) if results else True
+    if load:
+        met = report_load(load, workloads, args.load, args.workers) and met
+    expected = (0 if args.no_boto3 else args.calls + args.warmup) + sum(
+        (args.calls // c) * c + args.warmup * c for c in args.load)
     audit_ok = True
     for w in workloads:
         total, errors = events.get(w.operation, (0, 0))
@@ -306,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps({
             "environment": env, "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
             "results": [asdict(r) for r in results.values()],
+            "load": [asdict(r) for r in load.values()],
             "cloudtrail_records": {k: {"total": v[0], "errors": v[1]} for k, v in events.items()}}, indent=2))
     return 1 if (args.check and not (met and audit_ok)) or not audit_ok else 0
 

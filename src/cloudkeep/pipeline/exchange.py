@@ -1,7 +1,8 @@
 """The immutable record that travels through the pipeline's stages.
 
-Each stage returns ``dataclasses.replace(exchange, <its field>=...)`` or raises a
-``ServiceError``; no stage rewrites what an earlier one filled in.
+Each stage returns ``exchange.evolve(<its field>=...)`` (``dataclasses.replace`` without its
+per-call introspection) or raises a ``ServiceError``; no stage rewrites what an earlier one
+filled in.
 
 Must not: hold behaviour.
 """
@@ -9,7 +10,7 @@ Must not: hold behaviour.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
 from botocore.model import OperationModel, ServiceModel
@@ -44,6 +45,16 @@ class Exchange:
     result: Mapping[str, Any] | None = None
     audited: bool = False                      # its event was written with its transaction
 
+    def evolve(self, **changes: Any) -> "Exchange":
+        """A copy with ``changes`` (field names checked, like ``dataclasses.replace``)."""
+        unknown = changes.keys() - _FIELDS
+        if unknown:
+            raise TypeError(f"Exchange has no field {sorted(unknown)[0]!r}")
+        new = object.__new__(Exchange)
+        for name in _FIELDS:
+            object.__setattr__(new, name, changes[name] if name in changes else getattr(self, name))
+        return new
+
     @property
     def service_name(self) -> str | None:
         return self.service.service_name if self.service is not None else None
@@ -51,3 +62,6 @@ class Exchange:
     @property
     def operation_name(self) -> str | None:
         return self.operation.name if self.operation is not None else None
+
+
+_FIELDS = frozenset(f.name for f in fields(Exchange))

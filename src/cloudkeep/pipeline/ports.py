@@ -13,7 +13,6 @@ Must not: skip authorization or audit; let calls nest without bound.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from cloudkeep.audit.access import is_management_event, is_read_only
@@ -66,7 +65,7 @@ class PipelinePort:
             result = handler(call, params)
             if self._deps.services[service].affects_authorization and self._uow.wrote:
                 generations.bump(self._uow, call.account_id)
-            ex = replace(ex, result=result)
+            ex = ex.evolve(result=result)
             return result
         except E.ServiceError as exc:
             error = exc

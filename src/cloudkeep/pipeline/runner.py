@@ -11,7 +11,6 @@ Must not: contain service logic.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 from botocore.model import ServiceModel
 
@@ -91,7 +90,7 @@ def _writing(ex: Exchange, deps: Deps) -> Exchange:
     if ex.uow is None or ex.uow.write:
         raise RuntimeError("NeedsWrite raised in a write unit of work")
     ex.uow.rollback()
-    return replace(ex, uow=deps.store.unit_of_work(write=True))
+    return ex.evolve(uow=deps.store.unit_of_work(write=True))
 
 
 def _end(uow: object) -> None:

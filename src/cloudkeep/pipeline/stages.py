@@ -94,7 +94,7 @@ def route(ex: Exchange, deps: Deps) -> Exchange:
         operation, labels = found.operation, found.labels
         op_name = operation.name
     else:
-        ex = replace(ex, request=_in_memory(ex.request, PROTOCOLS[protocol].MAX_BODY_BYTES))
+        ex = ex.evolve(request=_in_memory(ex.request, PROTOCOLS[protocol].MAX_BODY_BYTES))
         op_name = _rpc_operation_name(ex, service, protocol)
         try:
             operation = service.operation_model(op_name)
@@ -103,7 +103,7 @@ def route(ex: Exchange, deps: Deps) -> Exchange:
                                   f"{service.api_version}") from None
     region = signed.scope.region if signed is not None else "us-east-1"
     read_only = is_read_only(signing_name(service), op_name)
-    return replace(ex, service=service, protocol=protocol, signed=signed, operation=operation, labels=labels,
+    return ex.evolve(service=service, protocol=protocol, signed=signed, operation=operation, labels=labels,
                    region=effective_region(name, region), read_only=read_only,
                    management_event=is_management_event(f"{service.endpoint_prefix}.amazonaws.com", op_name),
                    uow=deps.store.unit_of_work(write=not read_only or op_name in getattr(
@@ -139,7 +139,7 @@ def authenticate(ex: Exchange, deps: Deps) -> Exchange:
     if ex.signed is None:
         if requires_auth(ex.operation) and ex.service_name not in ANONYMOUS_SERVICES:
             raise E.MissingAuthenticationToken("Request is missing Authentication Token")
-        return replace(ex, principal=ANONYMOUS)
+        return ex.evolve(principal=ANONYMOUS)
     # AWS's order: clock skew and credential scope, then the key, then the signature.
     sigv4.prevalidate(ex.signed, now=deps.wall_now(), service=signing_name(ex.service),
                       valid_regions=partition_regions())
@@ -167,7 +167,7 @@ def authenticate(ex: Exchange, deps: Deps) -> Exchange:
         # nothing commits before the reader has been drained (dispatch, or the 501 path)
         body_reader = sigv4.streaming_reader(ex.request, ex.signed, credential.secret)
     deps.key_use.touch(key_id, ex.received_at, ex.service.endpoint_prefix, ex.region)
-    return replace(ex, principal=credential.principal, body_reader=body_reader)
+    return ex.evolve(principal=credential.principal, body_reader=body_reader)
 
 
 def _check_session_token_use(ex: Exchange, deps: Deps, principal: Principal) -> None:
@@ -209,7 +209,7 @@ def parse(ex: Exchange, deps: Deps) -> Exchange:
     else:
         params = module.parse_request(ex.operation, ex.request)
     validate(ex.operation.input_shape, params, protocol=ex.protocol)
-    return replace(ex, params=params)
+    return ex.evolve(params=params)
 
 
 # --- authorize -------------------------------------------------------------------------------
@@ -267,14 +267,14 @@ def dispatch(ex: Exchange, deps: Deps) -> Exchange:
         generations.bump(uow, call.account_id)   # cached policy sets of the account are stale now
     audited = False
     if not ex.read_only:
-        event = event_for(replace(ex, result=result), deps, None)
+        event = event_for(ex.evolve(result=result), deps, None)
         if event is not None:
             deps.recorder.write_in(uow, event)   # the change and its event commit together
             audited = True
     if ex.body_reader is not None:
         ex.body_reader.drain()        # every chunk verified before anything commits
     uow.commit()
-    return replace(ex, result=result, audited=audited)
+    return ex.evolve(result=result, audited=audited)
 
 
 STAGES: Final[tuple[Stage, ...]] = (route, authenticate, parse, authorize, dispatch)
