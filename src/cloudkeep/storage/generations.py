@@ -13,6 +13,10 @@ from sqlalchemy import bindparam, insert, select, update
 
 from .schema import policy_generations
 
+#: the pseudo account whose generation every change to AWS Organizations state that can change
+#: authorization bumps (membership, the OU tree, policies, attachments, enabled policy types)
+ORGANIZATIONS = "*org"
+
 _BUMP = (update(policy_generations).where(policy_generations.c.account_id == bindparam("a"))
          .values(generation=policy_generations.c.generation + 1))
 _CURRENT = select(policy_generations.c.generation).where(policy_generations.c.account_id == bindparam("account_id"))

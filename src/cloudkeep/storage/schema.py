@@ -474,3 +474,139 @@ kms_grants = Table(
     Index("ix_kms_grants_key", "account_id", "region", "key_id"),
     Index("ix_kms_grants_retiring", "region", "retiring_principal"),
 )
+
+
+# --- AWS Organizations (migration 0009) ------------------------------------------------------
+# One organization per management account; its single root is ``root_id``. Member accounts are
+# real tenants (rows of ``accounts``); ``org_accounts`` says which organization each belongs to
+# and where in the tree (``parent_id``: the root or an OU). OUs never move, so each keeps its
+# ``path`` of ids from the root down to itself ("r-ab12/ou-ab12-11111111/"), and ``depth``
+# (1 directly under the root). AWS managed policies (p-FullAWSAccess, p-RCPFullAWSAccess) are
+# data (services/organizations/domain.py), never rows, so attachments name policies by id.
+org_organizations = Table(
+    "org_organizations", metadata,
+    Column("org_id", String(34), primary_key=True),
+    Column("management_account_id", String(12), ForeignKey("accounts.account_id"), nullable=False, unique=True),
+    Column("root_id", String(34), nullable=False, unique=True),
+    Column("feature_set", String(32), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+org_accounts = Table(
+    "org_accounts", metadata,
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), primary_key=True),
+    Column("org_id", String(34), ForeignKey("org_organizations.org_id"), nullable=False),
+    Column("parent_id", String(68), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("status", String(16), nullable=False),          # ACTIVE | PENDING_CLOSURE | SUSPENDED
+    Column("joined_method", String(16), nullable=False),   # INVITED | CREATED
+    Column("joined_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime, nullable=True),
+    Index("ix_org_accounts_parent", "org_id", "parent_id"),
+)
+
+org_units = Table(
+    "org_units", metadata,
+    Column("ou_id", String(68), primary_key=True),
+    Column("org_id", String(34), ForeignKey("org_organizations.org_id"), nullable=False),
+    Column("parent_id", String(68), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("depth", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_org_units_parent_name", "org_id", "parent_id", "name", unique=True),
+)
+
+# Customer managed policies (SCPs, RCPs) of an organization.
+org_policies = Table(
+    "org_policies", metadata,
+    Column("policy_id", String(130), primary_key=True),
+    Column("org_id", String(34), ForeignKey("org_organizations.org_id"), nullable=False),
+    Column("policy_type", String(64), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("description", String(512), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_org_policies_name", "org_id", "policy_type", "name", unique=True),
+)
+
+# Policies attached to the root, OUs and accounts (target_id), customer or AWS managed.
+org_policy_attachments = Table(
+    "org_policy_attachments", metadata,
+    Column("org_id", String(34), ForeignKey("org_organizations.org_id"), primary_key=True),
+    Column("target_id", String(68), primary_key=True),
+    Column("policy_id", String(130), primary_key=True),
+    Column("policy_type", String(64), nullable=False),
+    Column("attached_at", UtcDateTime, nullable=False),
+    Index("ix_org_policy_attachments_policy", "org_id", "policy_id"),
+)
+
+# The policy types enabled in the organization's root.
+org_policy_types = Table(
+    "org_policy_types", metadata,
+    Column("org_id", String(34), ForeignKey("org_organizations.org_id"), primary_key=True),
+    Column("policy_type", String(64), primary_key=True),
+    Column("enabled_at", UtcDateTime, nullable=False),
+)
+
+# Tags of the root, OUs, member accounts and customer policies (resource_id: their id).
+org_tags = Table(
+    "org_tags", metadata,
+    Column("org_id", String(34), ForeignKey("org_organizations.org_id"), primary_key=True),
+    Column("resource_id", String(130), primary_key=True),
+    Column("tag_key", String(128), primary_key=True),
+    Column("tag_value", String(256), nullable=False),
+)
+
+# Handshakes (invitations). ``target_account_id`` is the invited account (resolved from an EMAIL
+# target too); ``resources`` the Handshake's Resources as JSON when it was made; ``tags`` JSON
+# [[key, value], …] the account gets when it joins. State EXPIRED is derived from expires_at.
+org_handshakes = Table(
+    "org_handshakes", metadata,
+    Column("handshake_id", String(34), primary_key=True),
+    Column("org_id", String(34), ForeignKey("org_organizations.org_id"), nullable=False),
+    Column("management_account_id", String(12), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("target_type", String(16), nullable=False),
+    Column("target_id", String(256), nullable=False),
+    Column("target_account_id", String(12), nullable=True),
+    Column("resources", Text, nullable=False),
+    Column("tags", Text, nullable=True),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("state_changed_at", UtcDateTime, nullable=True),
+    Index("ix_org_handshakes_org", "org_id"),
+    Index("ix_org_handshakes_target", "target_account_id"),
+)
+
+# CreateAccount requests and their outcome.
+org_create_account_requests = Table(
+    "org_create_account_requests", metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("org_id", String(34), ForeignKey("org_organizations.org_id"), nullable=False),
+    Column("account_name", String(50), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("account_id", String(12), nullable=True),
+    Column("failure_reason", String(64), nullable=True),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("completed_at", UtcDateTime, nullable=True),
+    Index("ix_org_create_account_requests_org", "org_id"),
+)
+
+# Services with trusted access, and the member accounts registered as their delegated administrators.
+org_service_access = Table(
+    "org_service_access", metadata,
+    Column("org_id", String(34), ForeignKey("org_organizations.org_id"), primary_key=True),
+    Column("service_principal", String(128), primary_key=True),
+    Column("enabled_at", UtcDateTime, nullable=False),
+)
+
+org_delegated_admins = Table(
+    "org_delegated_admins", metadata,
+    Column("org_id", String(34), ForeignKey("org_organizations.org_id"), primary_key=True),
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), primary_key=True),
+    Column("service_principal", String(128), primary_key=True),
+    Column("enabled_at", UtcDateTime, nullable=False),
+    Index("ix_org_delegated_admins_account", "account_id"),
+)
