@@ -137,9 +137,9 @@ class AuditRecorder:
         elif len(self._queue) >= self._batch_size:
             self._wake.set()
 
-    def enqueue_deferred(self, build: Callable[[], Mapping[str, Any] | None]) -> None:
+    def enqueue_deferred(self, build: Callable[[], Any]) -> None:
         """Queue a record that the background writer builds itself (off the request path);
-        ``build`` returns the record, or None for nothing to write."""
+        ``build`` returns the record, a sequence of records, or None for nothing to write."""
         self._queue.append(build)  # type: ignore[arg-type]
         if self._closed:
             self.flush()
@@ -195,15 +195,21 @@ class AuditRecorder:
         """Write one batch; the number of records taken, or -1 if they were put back for a retry."""
         events = self._take()
         pairs: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
+        built: list[Mapping[str, Any]] = []
         for event in events:
-            if callable(event):
-                try:
-                    event = event()
-                except Exception:
-                    _log.exception("could not build a deferred audit record")
-                    continue
-                if event is None or not _is_account_id(event.get("recipientAccountId")):
-                    continue
+            if not callable(event):
+                built.append(event)
+                continue
+            try:
+                made = event()
+            except Exception:
+                _log.exception("could not build a deferred audit record")
+                continue
+            # a builder gives one record, None, or several (a cross-account call: one per account)
+            for one in ([made] if made is None or isinstance(made, Mapping) else made):
+                if one is not None and _is_account_id(one.get("recipientAccountId")):
+                    built.append(one)
+        for event in built:
             try:
                 row = event_row(event)
             except (KeyError, TypeError, ValueError) as error:

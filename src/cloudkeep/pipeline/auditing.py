@@ -55,6 +55,27 @@ def event_for(ex: Exchange, deps: Deps, error: ServiceError | None) -> dict[str,
     return build_event(ctx)
 
 
+def events_for(ex: Exchange, deps: Deps, error: ServiceError | None) -> list[dict[str, Any]]:
+    """The call's events: one in the caller's account and, when it acted on resources of other
+    accounts, a copy delivered to each of them, all with one ``sharedEventID`` (each with its
+    own ``eventID`` and ``recipientAccountId``), as CloudTrail does for cross-account calls.
+    https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html"""
+    event = event_for(ex, deps, error)
+    if event is None:
+        return []
+    others = [a for a in dict.fromkeys(ex.resource_accounts) if a != event["recipientAccountId"]]
+    if not others:
+        return [event]
+    event["sharedEventID"] = deps.ids.event_id()
+    out = [event]
+    for account in others:
+        copy = dict(event)
+        copy["eventID"] = deps.ids.event_id()
+        copy["recipientAccountId"] = account
+        out.append(copy)
+    return out
+
+
 def _kms_resources(ex: Exchange, deps: Deps) -> list[dict[str, str]] | None:
     """KMS events name the key in ``resources`` (AWS::KMS::Key): the key ARNs the response
     gives (KeyId, SourceKeyId, KeyMetadata.Arn: aliases already resolved), else the ARN the

@@ -27,7 +27,7 @@ from cloudkeep.policy.model import (ApplicablePolicies, AuthzRequest, Decision, 
 from cloudkeep.policy.parse import parse_policy
 from cloudkeep.services.framework import AuthzContext, Check
 from cloudkeep.services.iam import authz_source
-from cloudkeep.storage.generations import GenerationReader
+from cloudkeep.storage.generations import ORGANIZATIONS, GenerationReader, current_in
 from cloudkeep.wire import errors as E
 
 from .deps import Deps
@@ -36,7 +36,7 @@ from .exchange import Exchange
 log = logging.getLogger("cloudkeep.authz")
 
 #: condition keys that are multivalued (spec §5.4)
-MULTIVALUED = frozenset({"aws:tagkeys", "aws:calledvia", "aws:principalorgpaths",
+MULTIVALUED = frozenset({"aws:tagkeys", "aws:calledvia", "aws:principalorgpaths", "aws:resourceorgpaths",
                          "aws:principalservicenameslist", "kms:resourcealiases",
                          "kms:encryptioncontextkeys", "kms:grantoperations"})
 
@@ -110,6 +110,45 @@ def _load(uow: Any, principal: Principal) -> PrincipalPolicySet:
     return _policy_set(identity, boundary, dict(source.tags))
 
 
+# --- Organizations: SCPs of the principal's account, RCPs of the resource's account (spec §8) ----
+
+#: the services whose resources RCPs apply to
+#: https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html#rcp-supported-services
+RCP_SERVICES = frozenset({"s3", "sts", "kms", "sqs", "secretsmanager", "cognito-idp", "logs", "dynamodb",
+                          "ecr", "aoss"})
+
+
+@dataclass(frozen=True, slots=True)
+class OrgScope:
+    """An account's place in its organization, with the parsed SCP and RCP levels (root, each
+    OU down the path, the account)."""
+
+    org_id: str
+    management_account_id: str
+    path: str                                     # "o-…/r-…/ou-…/": aws:PrincipalOrgPaths
+    scps: tuple[tuple[PolicyRef, ...], ...]
+    rcps: tuple[tuple[PolicyRef, ...], ...]
+
+
+def _levels(raw: tuple[tuple[tuple[str, str], ...], ...], kind: PolicyKind) -> tuple[tuple[PolicyRef, ...], ...]:
+    return tuple(tuple(PolicyRef(name, parsed(text, kind)) for name, text in level) for level in raw)
+
+
+def _org_scope(uow: Any, account_id: str) -> OrgScope | None:
+    from cloudkeep.services.organizations import authz_source as org_source  # only once an organization exists
+
+    view = org_source.for_account(uow, account_id)
+    if view is None:
+        return None
+    return OrgScope(view.org_id, view.management_account_id, view.path,
+                    _levels(view.scp_levels, PolicyKind.SCP), _levels(view.rcp_levels, PolicyKind.RCP))
+
+
+def _service_linked(principal: Principal) -> bool:
+    """Service-linked roles (path /aws-service-role/) are exempt from SCPs and RCPs."""
+    return principal.type is PrincipalType.ASSUMED_ROLE and ":role/aws-service-role/" in (principal.parent_arn or "")
+
+
 class PolicyCache:
     """Parsed policy sets per principal, valid for one authorization generation of its account
     (storage/generations.py): every policy change bumps it in the same transaction and each
@@ -118,8 +157,30 @@ class PolicyCache:
     def __init__(self, store: Any, *, size: int = 10_000) -> None:
         self._generations = GenerationReader(store)
         self._entries: OrderedDict[tuple, PrincipalPolicySet] = OrderedDict()
+        self._orgs: OrderedDict[tuple, OrgScope | None] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
+
+    def organizations(self, uow: Any) -> Any:
+        """A lookup ``account id → OrgScope | None`` for one request, valid for the current
+        generation of the server's organizations (every Organizations write bumps it), or None
+        when no organization has ever been created here."""
+        generation = self._generations.current(ORGANIZATIONS, uow)
+        if generation == 0:
+            return None
+
+        def scope(account_id: str) -> OrgScope | None:
+            key = ("org", account_id, generation)
+            with self._lock:
+                if key in self._orgs:
+                    return self._orgs[key]
+            found = _org_scope(uow, account_id)
+            with self._lock:
+                self._orgs[key] = found
+                if len(self._orgs) > self._size:
+                    self._orgs.popitem(last=False)
+            return found
+        return scope
 
     def generation(self, account_id: str, uow: Any = None) -> int:
         """The account's authorization generation, as the request's unit of work sees it."""
@@ -189,7 +250,8 @@ def resource_account(resource: str, default: str) -> str:
 
 
 def request_context(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check,
-                    principal_tags: Mapping[str, str], owner: str) -> dict[str, tuple[str, ...]]:
+                    principal_tags: Mapping[str, str], owner: str, *, principal_org: OrgScope | None = None,
+                    resource_org: OrgScope | None = None) -> dict[str, tuple[str, ...]]:
     """The global condition keys (spec §9) and the check's own keys, lower-cased names."""
     p = ex.principal
     assert p is not None
@@ -225,6 +287,12 @@ def request_context(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check,
         keys["aws:username"] = (p.user_name,)
     for name, value in principal_tags.items():
         keys["aws:principaltag/" + name.lower()] = (value,)
+    if principal_org is not None and p.type is not PrincipalType.ANONYMOUS:
+        keys["aws:principalorgid"] = (principal_org.org_id,)
+        keys["aws:principalorgpaths"] = (principal_org.path,)
+    if resource_org is not None:
+        keys["aws:resourceorgid"] = (resource_org.org_id,)
+        keys["aws:resourceorgpaths"] = (resource_org.path,)
     if ex.called_via:
         keys["aws:calledvia"] = tuple(ex.called_via)
         keys["aws:calledviafirst"] = (ex.called_via[0],)
@@ -257,7 +325,9 @@ def decide(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check) -> tuple[D
         if found is not None:
             resource_policy = PolicyRef(found[0], parsed(found[1], PolicyKind(check.resource_policy_kind)))
     owner = resource_account(resource, ctx.account_id)
-    context = request_context(ex, deps, ctx, check, own.tags, owner)
+    principal_org, resource_org, scps, rcps = _organization(ex, deps, check, principal, owner)
+    context = request_context(ex, deps, ctx, check, own.tags, owner, principal_org=principal_org,
+                              resource_org=resource_org)
     request = AuthzRequest(principal=request_principal(principal), action=check.action, resource=resource,
                            resource_account=owner, context=context,
                            multivalued=MULTIVALUED & frozenset(context))
@@ -265,12 +335,48 @@ def decide(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check) -> tuple[D
     if principal.session_policies is not None:
         session = tuple(PolicyRef(name, parsed(text, PolicyKind.SESSION))
                         for name, text in principal.session_policies)
-    if resource_policy is None and session is None and not check.resource_policy_required:
+    if resource_policy is None and session is None and not check.resource_policy_required and not scps and not rcps:
         policies = own.plain
     else:
         policies = ApplicablePolicies(identity=identity, resource=resource_policy, boundary=boundary,
-                                      session=session, resource_policy_required=check.resource_policy_required)
+                                      session=session, scps=scps, rcps=rcps,
+                                      resource_policy_required=check.resource_policy_required)
     return evaluate(request, policies), resource
+
+
+_NO_ORG: tuple = (None, None, (), ())
+
+
+def _organization(ex: Exchange, deps: Deps, check: Check, principal: Principal, owner: str) -> tuple:
+    """(principal's OrgScope, resource account's OrgScope, SCP levels, RCP levels) for one check.
+
+    SCPs: every level from the root down to the principal's account, for every principal of a
+    member account (its root user too), not the management account, not service-linked roles.
+    RCPs: the resource account's levels, for the services RCPs support, when that account is a
+    member (not the management account); they apply to every caller, inside the organization
+    or not. Spec §2.1 and §8;
+    https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html,
+    https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html"""
+    if deps.policy_cache is not None:
+        lookup = deps.policy_cache.organizations(ex.uow)
+    elif ex.uow is not None and current_in(ex.uow, ORGANIZATIONS) > 0:   # no cache: read as it is
+        lookup = functools.partial(_org_scope, ex.uow)
+    else:
+        lookup = None
+    if lookup is None:
+        return _NO_ORG
+    principal_org = lookup(principal.account_id) if principal.account_id else None
+    resource_org = principal_org if owner == principal.account_id else lookup(owner)
+    exempt = _service_linked(principal)
+    scps: tuple = ()
+    if (principal_org is not None and principal.account_id != principal_org.management_account_id
+            and not exempt and principal.type is not PrincipalType.AWS_SERVICE):
+        scps = principal_org.scps
+    rcps: tuple = ()
+    if (resource_org is not None and owner != resource_org.management_account_id and not exempt
+            and check.action.split(":", 1)[0] in RCP_SERVICES):
+        rcps = resource_org.rcps
+    return principal_org, resource_org, scps, rcps
 
 
 def denied_error(principal: Principal, action: str, resource: str, decision: Decision) -> E.AccessDenied:

@@ -28,4 +28,5 @@ class Deps:
     services: Mapping[str, Service]
     partition: str = "aws"
     policy_cache: Any = None                     # pipeline.authorization.PolicyCache (None: no caching)
+    blobs: Any = None                            # storage.blobs.BlobStore (object bodies, S3)
     wall_now: Callable[[], _dt.datetime] = field(default=wall_now)  # SigV4 skew only

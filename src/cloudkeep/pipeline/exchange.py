@@ -41,6 +41,8 @@ class Exchange:
     body_reader: Any = None                    # auth.chunked.ChunkedPayload for aws-chunked bodies
     # parse
     params: Mapping[str, Any] | None = None
+    # authorize
+    resource_accounts: tuple[str, ...] = ()    # the accounts owning the resources it was allowed on
     # dispatch
     result: Mapping[str, Any] | None = None
     audited: bool = False                      # its event was written with its transaction

@@ -24,7 +24,7 @@ from cloudkeep.wire.regions import effective_region
 from cloudkeep.wire.routing import protocol_of
 from cloudkeep.wire.validate import validate
 
-from .auditing import event_for
+from .auditing import events_for
 from .deps import Deps
 from .exchange import Exchange
 
@@ -61,7 +61,7 @@ class PipelinePort:
             call = Call(account_id=ex.principal.account_id, region=ex.region, partition=self._deps.partition,
                         principal=ex.principal, request_id=ex.request_id, clock=self._deps.clock,
                         ids=self._deps.ids, uow=self._uow, sealer=self._deps.sealer,
-                        port=PipelinePort(self._deps, ex, self._uow))
+                        port=PipelinePort(self._deps, ex, self._uow), blobs=self._deps.blobs)
             result = handler(call, params)
             if self._deps.services[service].affects_authorization and self._uow.wrote:
                 generations.bump(self._uow, call.account_id)
@@ -71,8 +71,7 @@ class PipelinePort:
             error = exc
             raise
         finally:
-            event = event_for(ex, self._deps, error)
-            if event is not None:
+            for event in events_for(ex, self._deps, error):
                 if error is None and not ex.read_only:
                     self._deps.recorder.write_in(self._uow, event)   # commits with the caller's change
                 else:

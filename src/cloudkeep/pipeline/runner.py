@@ -21,7 +21,7 @@ from cloudkeep.wire.http import HttpRequest, HttpResponse
 from cloudkeep.wire.model import load_service
 from cloudkeep.wire.routing import PROTOCOLS, protocol_of
 
-from .auditing import belongs_to_tenant, event_for
+from .auditing import belongs_to_tenant, events_for
 from .deps import Deps
 from .exchange import Exchange
 from .stages import STAGES, _service_name
@@ -104,7 +104,7 @@ def _end(uow: object) -> None:
 def _audit_off_path(ex: Exchange, deps: Deps, error: E.ServiceError | None) -> None:
     """Reads, denials and failures: the recorder's thread builds and writes the event."""
     if belongs_to_tenant(ex):
-        deps.recorder.enqueue_deferred(lambda: event_for(ex, deps, error))
+        deps.recorder.enqueue_deferred(lambda: events_for(ex, deps, error))
     elif error is not None:
         log.info("refused request %s from %s: %s %s", ex.request_id, ex.request.client_ip,
                  error.code, error.message)

@@ -34,7 +34,7 @@ from cloudkeep.wire.routing import (ANONYMOUS_SERVICES, PROTOCOLS, REST_PROTOCOL
 from cloudkeep.wire.validate import validate
 
 from . import authorization
-from .auditing import event_for
+from .auditing import events_for
 from .deps import Deps
 from .exchange import Exchange
 from .ports import PipelinePort
@@ -242,12 +242,14 @@ def authorize(ex: Exchange, deps: Deps) -> Exchange:
     if not entry:  # an implemented operation without checks is refused, never served
         raise E.AccessDenied(f"No authorization entry for {ex.service_name}:{op}.")
     ctx = _authz_context(ex, deps)
+    owners: list[str] = []
     for check in entry:
         # every check of the operation must be allowed (CopyObject: source and destination)
         decision, resource = authorization.decide(ex, deps, ctx, check)
         if not decision.allowed:
             raise authorization.denied_error(ex.principal, check.action, resource, decision)
-    return ex
+        owners.append(authorization.resource_account(resource, ctx.account_id))
+    return ex.evolve(resource_accounts=tuple(owners))
 
 
 # --- dispatch --------------------------------------------------------------------------------
@@ -261,15 +263,14 @@ def dispatch(ex: Exchange, deps: Deps) -> Exchange:
     uow = ex.uow
     call = Call(account_id=ex.principal.account_id, region=ex.region, partition=deps.partition,
                 principal=ex.principal, request_id=ex.request_id, clock=deps.clock, ids=deps.ids,
-                uow=uow, sealer=deps.sealer, port=PipelinePort(deps, ex, uow))
+                uow=uow, sealer=deps.sealer, port=PipelinePort(deps, ex, uow), blobs=deps.blobs)
     result = handler(call, ex.params)
     if service.affects_authorization and uow.wrote:
         generations.bump(uow, call.account_id)   # cached policy sets of the account are stale now
     audited = False
     if not ex.read_only:
-        event = event_for(ex.evolve(result=result), deps, None)
-        if event is not None:
-            deps.recorder.write_in(uow, event)   # the change and its event commit together
+        for event in events_for(ex.evolve(result=result), deps, None):
+            deps.recorder.write_in(uow, event)   # the change and its events commit together
             audited = True
     if ex.body_reader is not None:
         ex.body_reader.drain()        # every chunk verified before anything commits

@@ -44,6 +44,7 @@ class Call:
     uow: Any                   # storage.uow.UnitOfWork: one transaction per request
     sealer: Any                # crypto.envelope.Sealer
     port: ServicePort | None = None
+    blobs: Any = None          # storage.blobs.BlobStore: object bodies, encrypted on disk (S3)
 
 
 Handler = Callable[[Call, Params], Result]

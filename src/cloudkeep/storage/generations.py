@@ -34,6 +34,12 @@ def bump(uow: Any, account_id: str) -> None:
         uow.execute(_BUMP, {"a": account_id})
 
 
+def current_in(uow: Any, account_id: str) -> int:
+    """The account's generation as the unit of work's transaction sees it."""
+    value = uow.execute(_CURRENT, {"account_id": account_id}).scalar_one_or_none()
+    return int(value) if value is not None else 0
+
+
 class GenerationReader:
     """Reads an account's generation with a prepared read (sees every committed bump).
 
@@ -47,7 +53,6 @@ class GenerationReader:
 
     def current(self, account_id: str, uow: Any = None) -> int:
         if uow is not None and uow.begun:
-            value = uow.execute(_CURRENT, {"account_id": account_id}).scalar_one_or_none()
-            return int(value) if value is not None else 0
+            return current_in(uow, account_id)
         row = self._query.first(account_id=account_id)
         return int(row[0]) if row else 0
