@@ -1,0 +1,293 @@
+"""The blob store: large bodies (S3 objects and parts) kept as files of AES-256-GCM chunks.
+
+Owns: writing a body from any readable (a file object, bytes, an iterator of bytes) under a
+32-byte data key the caller holds, a chunk at a time, to a temporary file renamed into place
+only when the whole body was read and written; measuring the plaintext as it passes (size,
+MD5, and the checksums the caller asks for: CRC32, CRC32C, CRC64NVME, SHA1, SHA256 through
+``auth/checksums.py``); reading back any byte range, seeking straight to its first chunk; and
+deleting.
+
+File format (all integers big-endian)::
+
+    magic "CKB1" (4) | chunk size (4) | nonce prefix (4) | chunk 0 | chunk 1 | … | chunk n-1
+
+Every chunk holds ``chunk size`` plaintext bytes (the last one 0 … chunk size; an empty body is
+one empty last chunk) encrypted with AES-256-GCM: ciphertext followed by its 16-byte tag. The
+nonce is the blob's random 4-byte prefix and the 8-byte chunk index; the associated data binds
+the header, the blob id, the chunk index and a last-chunk flag, so a chunk moved to another
+place or another blob, chunks reordered, a body cut short at a chunk boundary (its new last
+chunk is not flagged last), a chunk appended, or any changed byte fails to authenticate
+(``BlobCorrupted``). The caller keeps the plaintext size (the object row does), and a reader
+checks the file's length against it before it decrypts anything.
+
+Plaintext never touches the disk and at most one chunk of it is in memory per reader or writer.
+
+Must not: know services, keys' protection (the caller seals data keys), or anything but files
+under its root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Final, Iterable, Iterator, Mapping
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from cloudkeep.auth import checksums as _checksums
+
+MAGIC: Final = b"CKB1"
+HEADER_SIZE: Final = 12
+TAG_SIZE: Final = 16
+DEFAULT_CHUNK: Final = 1024 * 1024
+KEY_SIZE: Final = 32
+_AAD_PREFIX: Final = b"cloudkeep/blob/v1\x00"
+_ID_ALPHABET: Final = frozenset("0123456789abcdef")
+
+
+class BlobError(Exception):
+    """A blob could not be written or read (a programming error, a missing file)."""
+
+
+class BlobCorrupted(BlobError):
+    """A blob's bytes on disk did not authenticate: tampered with, truncated, reordered, or
+    read with the wrong key or size."""
+
+
+class BlobTooLarge(BlobError):
+    """The body was longer than the writer's ``limit``."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    """What the writer measured of the plaintext it stored."""
+
+    blob_id: str
+    size: int
+    md5: bytes                                   # raw digest (the S3 ETag is its hex form)
+    #: algorithm ("CRC32" …) → raw digest, for each algorithm the caller asked for
+    checksums: Mapping[str, bytes] = field(default_factory=dict)
+
+
+def new_data_key() -> bytes:
+    """A fresh random 256-bit data key (the caller seals it before storing it anywhere)."""
+    return AESGCM.generate_key(bit_length=256)
+
+
+def _aad(header: bytes, blob_id: str, index: int, last: bool) -> bytes:
+    return b"".join((_AAD_PREFIX, header, blob_id.encode("ascii"), b"\x00", struct.pack(">Q", index),
+                     b"\x01" if last else b"\x00"))
+
+
+def _nonce(prefix: bytes, index: int) -> bytes:
+    return prefix + struct.pack(">Q", index)
+
+
+def _chunks_of(source: Any, size: int) -> Iterator[bytes]:
+    """The source's bytes in pieces of exactly ``size`` (the last one shorter, possibly empty
+    pieces never yielded)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        view = memoryview(source)
+        for start in range(0, len(view), size):
+            yield bytes(view[start:start + size])
+        return
+    read = getattr(source, "read", None)
+    if read is not None:
+        buffer = bytearray()
+        while True:
+            piece = read(size - len(buffer))
+            if not piece:
+                break
+            buffer += piece
+            if len(buffer) >= size:
+                yield bytes(buffer)
+                buffer.clear()
+        if buffer:
+            yield bytes(buffer)
+        return
+    buffer = bytearray()
+    for piece in source:
+        if not piece:
+            continue
+        buffer += piece
+        while len(buffer) >= size:
+            yield bytes(buffer[:size])
+            del buffer[:size]
+    if buffer:
+        yield bytes(buffer)
+
+
+class BlobStore:
+    """Encrypted bodies under ``root`` (created on first use): ``root/<2 hex>/<blob id>``."""
+
+    def __init__(self, root: Path, *, chunk_size: int = DEFAULT_CHUNK) -> None:
+        if not 1 <= chunk_size <= 64 * 1024 * 1024:
+            raise ValueError("chunk size must be between 1 byte and 64 MiB")
+        self.root = Path(root)
+        self.chunk_size = chunk_size
+
+    # --- names ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def new_id() -> str:
+        """A fresh random blob id (32 hex digits)."""
+        return secrets.token_hex(16)
+
+    def path(self, blob_id: str) -> Path:
+        if len(blob_id) != 32 or not set(blob_id) <= _ID_ALPHABET:
+            raise BlobError("not a blob id")
+        return self.root / blob_id[:2] / blob_id
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def write(self, source: bytes | BinaryIO | Iterable[bytes], data_key: bytes, *,
+              checksums: Iterable[str] = (), blob_id: str | None = None,
+              limit: int | None = None) -> BlobInfo:
+        """Encrypt ``source`` into a new blob and return what was measured of its plaintext.
+
+        The file appears under its id only once the whole source was read and written (a
+        temporary file renamed into place); any error on the way (the source's own, e.g. a
+        forged aws-chunked signature, or ``BlobTooLarge`` past ``limit`` bytes) leaves nothing
+        behind."""
+        if len(data_key) != KEY_SIZE:
+            raise BlobError("the data key must be 32 bytes")
+        blob_id = blob_id or self.new_id()
+        final = self.path(blob_id)
+        tmp_dir = self.root / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_dir / f"{blob_id}.{secrets.token_hex(4)}"
+        header = MAGIC + struct.pack(">I", self.chunk_size) + secrets.token_bytes(4)
+        aead = AESGCM(data_key)
+        md5 = hashlib.md5()  # noqa: S324 - S3's ETag, not a security digest
+        sums = {name: _checksums.new(name) for name in dict.fromkeys(checksums)}
+        size = 0
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(header)
+                index = 0
+                pending: bytes | None = None       # a chunk is written once we know whether it is last
+                for chunk in _chunks_of(source, self.chunk_size):
+                    size += len(chunk)
+                    if limit is not None and size > limit:
+                        raise BlobTooLarge(f"the body is larger than {limit} bytes")
+                    md5.update(chunk)
+                    for checksum in sums.values():
+                        checksum.update(chunk)
+                    if pending is not None:
+                        out.write(aead.encrypt(_nonce(header[8:], index), pending,
+                                               _aad(header, blob_id, index, False)))
+                        index += 1
+                    pending = chunk
+                out.write(aead.encrypt(_nonce(header[8:], index), pending or b"",
+                                       _aad(header, blob_id, index, True)))
+                out.flush()
+                os.fsync(out.fileno())
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return BlobInfo(blob_id, size, md5.digest(), {name: c.digest() for name, c in sums.items()})
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def open(self, blob_id: str, data_key: bytes, size: int) -> "BlobReader":
+        """A reader of the blob whose plaintext is ``size`` bytes long. The file is opened now
+        (a later delete does not disturb it) and its length and header are checked."""
+        return BlobReader(self, blob_id, data_key, size)
+
+    def read(self, blob_id: str, data_key: bytes, size: int, start: int = 0,
+             end: int | None = None) -> Iterator[bytes]:
+        """Plaintext bytes ``start`` … ``end - 1`` (``end`` None: to the end), a chunk at a time."""
+        reader = self.open(blob_id, data_key, size)
+        return reader.range(start, size if end is None else end)
+
+    def exists(self, blob_id: str) -> bool:
+        return self.path(blob_id).exists()
+
+    # --- deleting ------------------------------------------------------------------------------
+
+    def delete(self, blob_id: str) -> None:
+        """Remove the blob (nothing happens when it is already gone)."""
+        self.path(blob_id).unlink(missing_ok=True)
+
+
+class BlobReader:
+    """An open blob: decrypts the chunks a range needs, one at a time."""
+
+    def __init__(self, store: BlobStore, blob_id: str, data_key: bytes, size: int) -> None:
+        if len(data_key) != KEY_SIZE or size < 0:
+            raise BlobError("bad data key or size")
+        self.blob_id = blob_id
+        self.size = size
+        try:
+            self._file: BinaryIO | None = open(store.path(blob_id), "rb")  # noqa: SIM115 - closed by close()
+        except FileNotFoundError:
+            raise BlobError(f"blob {blob_id} is missing") from None
+        try:
+            header = self._file.read(HEADER_SIZE)
+            if len(header) != HEADER_SIZE or header[:4] != MAGIC:
+                raise BlobCorrupted(f"blob {blob_id} has no valid header")
+            chunk = struct.unpack(">I", header[4:8])[0]
+            if chunk <= 0:
+                raise BlobCorrupted(f"blob {blob_id} has no valid header")
+            self._header = header
+            self._chunk = chunk
+            self._count = max(1, -(-size // chunk))
+            expected = HEADER_SIZE + size + TAG_SIZE * self._count
+            actual = os.fstat(self._file.fileno()).st_size
+            if actual != expected:
+                raise BlobCorrupted(f"blob {blob_id} is {actual} bytes long, not {expected}")
+        except BaseException:
+            self.close()
+            raise
+        self._aead = AESGCM(data_key)
+
+    def _chunk_plaintext(self, index: int) -> bytes:
+        assert self._file is not None
+        last = index == self._count - 1
+        length = (self.size - index * self._chunk) if last else self._chunk
+        self._file.seek(HEADER_SIZE + index * (self._chunk + TAG_SIZE))
+        sealed = self._file.read(length + TAG_SIZE)
+        try:
+            return self._aead.decrypt(_nonce(self._header[8:], index), sealed,
+                                      _aad(self._header, self.blob_id, index, last))
+        except InvalidTag:
+            raise BlobCorrupted(f"chunk {index} of blob {self.blob_id} did not authenticate") from None
+
+    def range(self, start: int, end: int) -> Iterator[bytes]:
+        """Plaintext ``start`` … ``end - 1`` as a generator that closes the file when it ends."""
+        if not 0 <= start <= end <= self.size:
+            self.close()
+            raise BlobError(f"range {start}-{end} is outside a blob of {self.size} bytes")
+        return self._range(start, end)
+
+    def _range(self, start: int, end: int) -> Iterator[bytes]:
+        try:
+            if start == end:
+                return
+            first, last = start // self._chunk, (end - 1) // self._chunk
+            for index in range(first, last + 1):
+                plain = self._chunk_plaintext(index)
+                base = index * self._chunk
+                lo = max(start - base, 0)
+                hi = min(end - base, len(plain))
+                yield plain if (lo == 0 and hi == len(plain)) else plain[lo:hi]
+        finally:
+            self.close()
+
+    def verify(self) -> None:
+        """Authenticate every chunk (reads the whole blob, one chunk at a time)."""
+        for index in range(self._count):
+            self._chunk_plaintext(index)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
