@@ -27,6 +27,7 @@ from cloudkeep.storage.clock import SystemClock
 from cloudkeep.storage.engine import Store, sqlite_url
 from cloudkeep.storage.ids import Ids
 from cloudkeep.storage.schema import audit_events
+from cloudkeep.storage.uow import NeedsWrite
 from cloudkeep.wire.http import HttpRequest
 
 caller_ops = Operations()
@@ -39,13 +40,38 @@ def _creates_a_user_through_the_port(call, params):
     return {"CreateAccountStatus": {"Id": "car-0123456789abcdef", "State": "IN_PROGRESS"}}
 
 
+#: unit-of-work kinds the stand-in STS operation ran in, in order
+_RUNS: list[bool] = []
+
+
+@caller_ops("DescribeOrganization")
+def _reads_through_the_port(call, params):
+    # a read whose nested call finds a change due first (a KMS key due for rotation)
+    call.port.call("sts", "GetCallerIdentity", {}, via="organizations.amazonaws.com")
+    return {"Organization": {"Id": "o-exampleorg1"}}
+
+
+_sts_ops = Operations()
+
+
+@_sts_ops("GetCallerIdentity")
+def _needs_a_write_first(call, params):
+    _RUNS.append(call.uow.write)
+    if not call.uow.write:
+        raise NeedsWrite("due")
+    return {"Account": call.account_id, "Arn": call.principal.arn, "UserId": call.account_id}
+
+
 @pytest.fixture
 def deps(tmp_path):
     store = Store.open(sqlite_url(tmp_path))
     sealer = Sealer(b"k" * 32)
     services = dict(SERVICES)
     services["organizations"] = Service(name="organizations", action_prefix="organizations",
-                                        operations=caller_ops, authz={"CreateAccount": EXEMPT})
+                                        operations=caller_ops,
+                                        authz={"CreateAccount": EXEMPT, "DescribeOrganization": EXEMPT})
+    services["sts"] = Service(name="sts", action_prefix="sts", operations=_sts_ops,
+                              authz={"GetCallerIdentity": EXEMPT})
     d = Deps(store=store, sealer=sealer, clock=SystemClock(), ids=Ids(),
              resolvers=(IamCredentialResolver(store, sealer),), recorder=AuditRecorder(store),
              key_use=KeyUseTracker(store, lambda uow, uses: IamRepository(uow).record_key_use(uses)),
@@ -59,9 +85,9 @@ def deps(tmp_path):
 ORG_BODY = json.dumps({"Email": "new@example.com", "AccountName": "new"})
 
 
-def _signed(service: str, body: str, key: str, secret: str) -> HttpRequest:
+def _signed(service: str, body: str, key: str, secret: str, target: str = "CreateAccount") -> HttpRequest:
     headers = ({"Content-Type": "application/x-amz-json-1.1",
-                "X-Amz-Target": "AWSOrganizationsV20161128.CreateAccount"} if service == "organizations"
+                "X-Amz-Target": f"AWSOrganizationsV20161128.{target}"} if service == "organizations"
                else {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
     req = AWSRequest(method="POST", url="http://127.0.0.1:4566/", data=body, headers=headers)
     SigV4Auth(Credentials(key, secret), service, "us-east-1").add_auth(req)
@@ -111,3 +137,20 @@ def test_a_call_through_the_port_that_is_denied_fails_the_caller_and_writes_noth
     denied = [e for e in _events(deps.store) if e["eventName"] == "CreateUser" and e.get("errorCode")]
     assert denied and denied[0]["userIdentity"]["invokedBy"] == "organizations.amazonaws.com"
     assert denied[0]["userIdentity"]["userName"] == "alice"
+
+
+def test_a_read_whose_nested_call_needs_a_write_runs_again_writing_and_is_recorded_once(deps):
+    """storage.uow.NeedsWrite raised through the port: the runner rolls the read back, runs the
+    stage again in a write unit of work, and the nested call is recorded once (not for the
+    abandoned attempt)."""
+    with deps.store.unit_of_work(write=True) as uow:
+        root = create_account(uow, sealer=deps.sealer, ids=deps.ids, clock=deps.clock)
+    _RUNS.clear()
+    response = handle(_signed("organizations", "{}", root.access_key_id, root.secret_access_key,
+                              target="DescribeOrganization"), deps)
+    assert response.status == 200, response.body
+    assert _RUNS == [False, True]
+    deps.recorder.flush()
+    nested = [e for e in _events(deps.store) if e["eventName"] == "GetCallerIdentity"]
+    assert len(nested) == 1 and "errorCode" not in nested[0]
+    assert len([e for e in _events(deps.store) if e["eventName"] == "DescribeOrganization"]) == 1

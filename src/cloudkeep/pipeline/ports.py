@@ -18,6 +18,7 @@ from typing import Any
 from cloudkeep.audit.access import is_management_event, is_read_only
 from cloudkeep.services.framework import Call, Params, Result
 from cloudkeep.storage import generations
+from cloudkeep.storage.uow import NeedsWrite
 from cloudkeep.wire import errors as E
 from cloudkeep.wire.model import load_service, signing_name
 from cloudkeep.wire.regions import effective_region
@@ -55,6 +56,7 @@ class PipelinePort:
                       management_event=is_management_event(f"{model.endpoint_prefix}.amazonaws.com", operation),
                       called_via=origin.called_via + (via,), uow=self._uow)
         error: E.ServiceError | None = None
+        record = True
         try:
             ex = authorize(ex, self._deps)
             handler = self._deps.services[service].operations.handlers[operation]
@@ -70,8 +72,11 @@ class PipelinePort:
         except E.ServiceError as exc:
             error = exc
             raise
+        except NeedsWrite:
+            record = False   # the caller's stage runs again in a write unit of work, and records then
+            raise
         finally:
-            for event in events_for(ex, self._deps, error):
+            for event in events_for(ex, self._deps, error) if record else ():
                 if error is None and not ex.read_only:
                     self._deps.recorder.write_in(self._uow, event)   # commits with the caller's change
                 else:
