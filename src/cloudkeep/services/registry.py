@@ -5,7 +5,7 @@ Must not: import the pipeline.
 
 from __future__ import annotations
 
-from cloudkeep.services import iam, kms, sts
+from cloudkeep.services import iam, kms, organizations, sts
 from cloudkeep.services.framework import Service
 
-SERVICES: dict[str, Service] = {s.name: s for s in (iam.SERVICE, sts.SERVICE, kms.SERVICE)}
+SERVICES: dict[str, Service] = {s.name: s for s in (iam.SERVICE, sts.SERVICE, kms.SERVICE, organizations.SERVICE)}
