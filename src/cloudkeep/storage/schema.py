@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, ForeignKeyConstraint, Index, Integer,
+from sqlalchemy import (BigInteger, Boolean, Column, DateTime, ForeignKey, ForeignKeyConstraint, Index, Integer,
                         LargeBinary, MetaData, String, Table, Text, TypeDecorator)
 
 UTC = _dt.timezone.utc
@@ -609,4 +609,101 @@ org_delegated_admins = Table(
     Column("service_principal", String(128), primary_key=True),
     Column("enabled_at", UtcDateTime, nullable=False),
     Index("ix_org_delegated_admins_account", "account_id"),
+)
+
+
+# --- S3 (migration 0010) -----------------------------------------------------------------------
+# Bucket names are global across every account of the server. ``next_seq`` orders the versions
+# written to the bucket (each write takes the bucket row's lock and the next number); ``tags`` is
+# JSON [[key, value], …]; ``encryption`` the default-encryption configuration as JSON (SSE-S3 on
+# by default); ``versioning`` NULL (never enabled), "Enabled" or "Suspended".
+s3_buckets = Table(
+    "s3_buckets", metadata,
+    Column("name", String(63), primary_key=True),
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("location_constraint", String(32), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("versioning", String(16), nullable=True),
+    Column("policy", Text, nullable=True),
+    Column("tags", Text, nullable=True),
+    Column("encryption", Text, nullable=False),
+    Column("object_ownership", String(32), nullable=False),
+    Column("next_seq", BigInteger, nullable=False),
+    Index("ix_s3_buckets_account", "account_id", "name"),
+)
+
+# One row per object version (delete markers too). Keys are UTF-8 bytes, so every backend sorts
+# them as S3 does (binary). ``version_id`` is "null" for the null version; ``is_latest`` marks
+# the current version of a key. The body is a list of blobs (storage/blobs.py) — one for a
+# simple upload, one per part for a multipart upload — as JSON [[blob id, size], …], all
+# encrypted under one data key: ``sealed_key`` is that key as the protection scheme
+# ``sse_algorithm`` keeps it ("AES256": sealed under the root of trust, bound to the bucket and
+# ``key_id``). ``headers``/``metadata``/``tags`` are JSON.
+s3_objects = Table(
+    "s3_objects", metadata,
+    Column("bucket", String(63), ForeignKey("s3_buckets.name"), primary_key=True),
+    Column("key", LargeBinary, primary_key=True),
+    Column("version_id", String(64), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("is_latest", Boolean, nullable=False),
+    Column("is_delete_marker", Boolean, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("etag", String(80), nullable=True),
+    Column("last_modified", UtcDateTime, nullable=False),
+    Column("owner_account", String(12), nullable=False),
+    Column("storage_class", String(32), nullable=False),
+    Column("headers", Text, nullable=True),
+    Column("metadata", Text, nullable=True),
+    Column("tags", Text, nullable=True),
+    Column("checksum_algorithm", String(16), nullable=True),
+    Column("checksum_value", String(128), nullable=True),
+    Column("checksum_type", String(16), nullable=True),
+    Column("sse_algorithm", String(16), nullable=True),
+    Column("key_id", String(32), nullable=True),
+    Column("sealed_key", LargeBinary, nullable=True),
+    Column("blobs", Text, nullable=True),
+    Column("parts", Text, nullable=True),
+    Index("ix_s3_objects_latest", "bucket", "is_latest", "key"),
+    Index("ix_s3_objects_seq", "bucket", "key", "seq"),
+)
+
+# Multipart uploads in progress and their parts (each part one blob under the upload's data key).
+s3_uploads = Table(
+    "s3_uploads", metadata,
+    Column("upload_id", String(128), primary_key=True),
+    Column("bucket", String(63), ForeignKey("s3_buckets.name"), nullable=False),
+    Column("key", LargeBinary, nullable=False),
+    Column("initiated", UtcDateTime, nullable=False),
+    Column("initiator_arn", String(2048), nullable=False),
+    Column("initiator_id", String(128), nullable=False),
+    Column("owner_account", String(12), nullable=False),
+    Column("storage_class", String(32), nullable=False),
+    Column("headers", Text, nullable=True),
+    Column("metadata", Text, nullable=True),
+    Column("tags", Text, nullable=True),
+    Column("checksum_algorithm", String(16), nullable=True),
+    Column("checksum_type", String(16), nullable=True),
+    Column("sse_algorithm", String(16), nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("sealed_key", LargeBinary, nullable=False),
+    Index("ix_s3_uploads_bucket_key", "bucket", "key", "initiated"),
+)
+
+s3_upload_parts = Table(
+    "s3_upload_parts", metadata,
+    Column("upload_id", String(128), ForeignKey("s3_uploads.upload_id"), primary_key=True),
+    Column("part_number", Integer, primary_key=True),
+    Column("blob_id", String(32), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("md5", String(32), nullable=False),
+    Column("last_modified", UtcDateTime, nullable=False),
+    Column("checksum_value", String(128), nullable=True),
+)
+
+# Each account's S3 canonical user id (64 hex digits, random, stable): the Owner ID S3 shows.
+s3_canonical_users = Table(
+    "s3_canonical_users", metadata,
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), primary_key=True),
+    Column("canonical_id", String(64), nullable=False, unique=True),
 )
