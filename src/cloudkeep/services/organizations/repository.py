@@ -18,7 +18,7 @@ from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
 from cloudkeep.storage import generations
 from cloudkeep.storage.schema import (accounts, org_accounts, org_create_account_requests, org_delegated_admins,
-                                      org_handshakes, org_organizations, org_policy_attachments,
+                                      org_handshakes, org_organizations, org_policies, org_policy_attachments,
                                       org_policy_types, org_service_access, org_tags, org_units)
 
 from .domain import Caller, Member, Organization, OrgUnit
