@@ -106,11 +106,41 @@ class App:
                 if body_file is not None:
                     body_file.close()     # a temporary file: gone with it
         raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        stream = response.stream
         if not any(k.lower() == b"content-length" for k, _ in raw_headers):
-            raw_headers.append((b"content-length", str(len(response.body)).encode()))
-        await send({"type": "http.response.start", "status": response.status, "headers": raw_headers})
-        # a HEAD response has headers only (content-length says what a GET would send)
-        await send({"type": "http.response.body", "body": b"" if request.method == "HEAD" else response.body})
+            length = len(response.body) if stream is None else stream.length
+            if length is not None:
+                raw_headers.append((b"content-length", str(length).encode()))
+        if stream is None:
+            await send({"type": "http.response.start", "status": response.status, "headers": raw_headers})
+            # a HEAD response has headers only (content-length says what a GET would send)
+            await send({"type": "http.response.body", "body": b"" if request.method == "HEAD" else response.body})
+            return
+        try:
+            await send({"type": "http.response.start", "status": response.status, "headers": raw_headers})
+            if request.method != "HEAD":
+                await _stream(stream, send)
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            stream.close()
+
+
+async def _stream(stream: Any, send: Callable) -> None:
+    """Write a streamed body piece by piece. A piece that cannot be produced (a stored body
+    that no longer authenticates) ends the exchange without its final empty message, so the
+    server drops the connection and the client sees a short body, never bad bytes."""
+    sent = 0
+    try:
+        for piece in stream:
+            if piece:
+                sent += len(piece)
+                await send({"type": "http.response.body", "body": piece, "more_body": True})
+    except Exception:
+        log.exception("a streamed response body failed after %d bytes", sent)
+        raise
+    if stream.length is not None and sent != stream.length:
+        log.error("a streamed response body ended after %d of %d bytes", sent, stream.length)
+        raise RuntimeError("streamed body shorter than its Content-Length")
 
 
 async def _read_body(scope: dict, receive: Callable) -> tuple[bytes, BinaryIO | None, int, bool]:

@@ -12,6 +12,7 @@ parsed is an internal failure, never ignored.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import threading
@@ -249,6 +250,16 @@ def resource_account(resource: str, default: str) -> str:
     return default
 
 
+def owner_of(ctx: AuthzContext, check: Check, resource: str, uow: Any) -> str:
+    """The account that owns the check's resource: the check's own answer (an S3 bucket's
+    owner), else the ARN's account field, else the caller's."""
+    if check.resource_owner is not None:
+        found = check.resource_owner(ctx, uow)
+        if found:
+            return found
+    return resource_account(resource, ctx.account_id)
+
+
 def request_context(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check,
                     principal_tags: Mapping[str, str], owner: str, *, principal_org: OrgScope | None = None,
                     resource_org: OrgScope | None = None) -> dict[str, tuple[str, ...]]:
@@ -324,7 +335,7 @@ def decide(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check) -> tuple[D
         found = check.resource_policy(ctx, ex.uow)
         if found is not None:
             resource_policy = PolicyRef(found[0], parsed(found[1], PolicyKind(check.resource_policy_kind)))
-    owner = resource_account(resource, ctx.account_id)
+    owner = owner_of(ctx, check, resource, ex.uow)
     principal_org, resource_org, scps, rcps = _organization(ex, deps, check, principal, owner)
     context = request_context(ex, deps, ctx, check, own.tags, owner, principal_org=principal_org,
                               resource_org=resource_org)
@@ -379,6 +390,31 @@ def _organization(ex: Exchange, deps: Deps, check: Check, principal: Principal, 
     return principal_org, resource_org, scps, rcps
 
 
-def denied_error(principal: Principal, action: str, resource: str, decision: Decision) -> E.AccessDenied:
+def denied_error(principal: Principal, action: str, resource: str, decision: Decision, *,
+                 style: str = "standard", owner: str | None = None) -> E.AccessDenied:
+    """AccessDenied with the engine's explanation; in S3's style (``Check.denial_style``) the
+    resource is quoted, and a caller of another account than the resource's, or an anonymous
+    one, only learns "Access Denied"."""
+    if style == "s3" and (principal.type is PrincipalType.ANONYMOUS or (owner and owner != principal.account_id)):
+        return E.AccessDenied("Access Denied")
     arn = principal.arn if principal.type is not PrincipalType.ANONYMOUS else "anonymous"
-    return E.AccessDenied(access_denied_message(arn, action, resource, decision, quote_resource=False))
+    return E.AccessDenied(access_denied_message(arn, action, resource, decision, quote_resource=style == "s3"))
+
+
+class StageAuthorizer:
+    """``services.framework.Authorizer`` for one request: runs ``decide`` for a check the
+    operation asks about mid-way, with the request's principal, context and unit of work."""
+
+    def __init__(self, ex: Exchange, deps: Deps, context: Any) -> None:
+        self._ex = ex
+        self._deps = deps
+        self._context = context
+
+    def check(self, check: Check, params: Mapping[str, Any]) -> E.AccessDenied | None:
+        ctx = dataclasses.replace(self._context(self._ex, self._deps), params=params)
+        decision, resource = decide(self._ex, self._deps, ctx, check)
+        if decision.allowed:
+            return None
+        assert self._ex.principal is not None
+        return denied_error(self._ex.principal, check.action, resource, decision, style=check.denial_style,
+                            owner=owner_of(ctx, check, resource, self._ex.uow))

@@ -224,7 +224,8 @@ def _authz_context(ex: Exchange, deps: Deps) -> AuthzContext:
             return cache.generation(account_id, uow)
     return AuthzContext(params=ex.params, account_id=ex.principal.account_id, region=ex.region,
                         partition=deps.partition, principal=ex.principal, uow=uow, sealer=deps.sealer,
-                        now=ex.received_at, called_via=ex.called_via, generation=generation)
+                        now=ex.received_at, called_via=ex.called_via, generation=generation,
+                        request=ex.request, signed=ex.signed)
 
 
 def authorize(ex: Exchange, deps: Deps) -> Exchange:
@@ -246,9 +247,11 @@ def authorize(ex: Exchange, deps: Deps) -> Exchange:
     for check in entry:
         # every check of the operation must be allowed (CopyObject: source and destination)
         decision, resource = authorization.decide(ex, deps, ctx, check)
+        owner = authorization.owner_of(ctx, check, resource, ex.uow)
         if not decision.allowed:
-            raise authorization.denied_error(ex.principal, check.action, resource, decision)
-        owners.append(authorization.resource_account(resource, ctx.account_id))
+            raise authorization.denied_error(ex.principal, check.action, resource, decision,
+                                             style=check.denial_style, owner=owner)
+        owners.append(owner)
     return ex.evolve(resource_accounts=tuple(owners))
 
 
@@ -263,7 +266,8 @@ def dispatch(ex: Exchange, deps: Deps) -> Exchange:
     uow = ex.uow
     call = Call(account_id=ex.principal.account_id, region=ex.region, partition=deps.partition,
                 principal=ex.principal, request_id=ex.request_id, clock=deps.clock, ids=deps.ids,
-                uow=uow, sealer=deps.sealer, port=PipelinePort(deps, ex, uow), blobs=deps.blobs)
+                uow=uow, sealer=deps.sealer, port=PipelinePort(deps, ex, uow), blobs=deps.blobs,
+                authorizer=authorization.StageAuthorizer(ex, deps, _authz_context))
     result = handler(call, ex.params)
     if service.affects_authorization and uow.wrote:
         generations.bump(uow, call.account_id)   # cached policy sets of the account are stale now

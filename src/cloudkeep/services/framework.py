@@ -30,6 +30,15 @@ class ServicePort(Protocol):
     def call(self, service: str, operation: str, params: Params, *, via: str) -> Result: ...
 
 
+class Authorizer(Protocol):
+    """Asks the authorize stage's question for one more check while an operation runs, for the
+    current principal and request (no event of its own): the AccessDenied it would raise, or
+    None when allowed. S3 needs it where AWS decides per item or after a lookup: s3:DeleteObject
+    per key of DeleteObjects, s3:ListBucket when a GetObject finds no key (404 or 403)."""
+
+    def check(self, check: "Check", params: Params) -> Exception | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Call:
     """Everything an operation may use. Built by the dispatch stage, one per request."""
@@ -45,6 +54,7 @@ class Call:
     sealer: Any                # crypto.envelope.Sealer
     port: ServicePort | None = None
     blobs: Any = None          # storage.blobs.BlobStore: object bodies, encrypted on disk (S3)
+    authorizer: Authorizer | None = None
 
 
 Handler = Callable[[Call, Params], Result]
@@ -68,6 +78,11 @@ class AuthzContext:
     #: an account's authorization generation as this request sees it (storage/generations.py):
     #: a service may cache what only changes with it; None where nothing may be cached
     generation: Callable[[str], int] | None = None
+    #: the HTTP request (wire.http.HttpRequest) and how it was signed (auth.sigv4
+    #: SignedRequestInfo, None when unsigned), for keys about the transport and the signature
+    #: (s3:TlsVersion, s3:authType, s3:signatureAge); None where no request runs
+    request: Any = None
+    signed: Any = None
 
 
 ResourceBuilder = Callable[[AuthzContext], str]
@@ -95,6 +110,14 @@ class Check:
     resource_policy_kind: str = "resource"
     #: the tags of the existing resource (aws:ResourceTag/<key>), read in the request's unit of work
     resource_tags: "Callable[[AuthzContext, Any], Mapping[str, str]] | None" = None
+    #: the account that owns the resource when its ARN has no account field (S3 buckets and
+    #: objects: the bucket owner), read in the request's unit of work; None: the ARN's account,
+    #: else the caller's
+    resource_owner: "Callable[[AuthzContext, Any], str | None] | None" = None
+    #: how a denial reads: "standard" (the engine's explanation), or "s3" (S3's: the resource in
+    #: double quotes; callers from other accounts and anonymous callers get only "Access Denied")
+    #: https://docs.aws.amazon.com/AmazonS3/latest/userguide/troubleshoot-403-errors.html
+    denial_style: str = "standard"
 
     def resource_arn(self, ctx: AuthzContext) -> str:
         return "*" if self.resource is None else self.resource(ctx)

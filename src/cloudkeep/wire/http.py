@@ -9,7 +9,7 @@ Must not: decode or interpret any AWS protocol (that is the parsers' job).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Iterable, Iterator
 from urllib.parse import parse_qsl
 
 
@@ -61,7 +61,29 @@ class HttpRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class BodyStream:
+    """A response body produced piece by piece (an S3 object's bytes): ``chunks`` yields bytes,
+    ``length`` is their total (the Content-Length), or None when not known up front. Whoever
+    ends the response calls ``close`` (a generator is closed, releasing its files), also when
+    the body is never sent (HEAD, an error)."""
+
+    chunks: Iterable[bytes]
+    length: int | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.chunks)
+
+    def close(self) -> None:
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            close()
+
+
+@dataclass(frozen=True, slots=True)
 class HttpResponse:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes = b""
+    #: a streamed body in place of ``body`` (which is then b""): written as it is produced,
+    #: so memory stays bounded whatever its size
+    stream: BodyStream | None = field(default=None, compare=False)

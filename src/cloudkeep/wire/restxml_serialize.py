@@ -2,7 +2,8 @@
 HTTP response.
 
 Owns: the status (a ``statusCode`` member), header and prefix-header members (through
-``rest_common``), the body (a blob or string payload as bytes; a structure payload, or the
+``rest_common``), the body (a blob or string payload as bytes, or streamed — ``http.BodyStream``
+— when the handler hands over an iterator or readable, as GetObject does; a structure payload, or the
 output's body members, as one XML document named by the shape's ``locationName`` — S3's root
 names such as ``ListBucketResult`` come from ``wire/patches/s3.json`` — in the shape's
 ``xmlNamespace`` or else the service's), lists and maps by ``flattened``/``locationName``,
@@ -28,7 +29,7 @@ from typing import Any, Final, Mapping
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from . import errors
-from .http import HttpResponse
+from .http import BodyStream, HttpResponse
 from .rest_common import is_body_member, response_headers, response_status
 from .xmlutil import escape_attr, escape_text, child_shape, format_timestamp, ns_attr
 
@@ -208,16 +209,33 @@ def _root_tag(shape: Shape) -> str:
     return declared or shape.name
 
 
-def _payload_bytes(value: Any) -> bytes:
+_STREAM_PIECE: Final = 64 * 1024
+
+
+def _read_pieces(readable: Any) -> Any:
+    try:
+        while piece := readable.read(_STREAM_PIECE):
+            yield piece.encode("utf-8") if isinstance(piece, str) else bytes(piece)
+    finally:
+        close = getattr(readable, "close", None)
+        if close is not None:
+            close()
+
+
+def _payload_body(value: Any, length: Any) -> tuple[bytes, BodyStream | None]:
+    """A blob/string payload: bytes and text are written whole; a ``BodyStream``, a readable
+    or any other iterable of bytes (an S3 object's body) is streamed, its length taken from the
+    stream or else from the output's ``ContentLength`` member."""
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value)
+        return bytes(value), None
     if isinstance(value, str):
-        return value.encode("utf-8")
-    read = getattr(value, "read", None)
-    if read is not None:
-        data = read()
-        return data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    return b"".join(bytes(chunk) for chunk in value)
+        return value.encode("utf-8"), None
+    if isinstance(value, BodyStream):
+        return b"", value
+    known = int(length) if isinstance(length, int) and not isinstance(length, bool) else None
+    if getattr(value, "read", None) is not None:
+        return b"", BodyStream(_read_pieces(value), known)
+    return b"", BodyStream(value, known)
 
 
 def _id_headers(service: ServiceModel, request_id: str) -> list[tuple[str, str]]:
@@ -234,6 +252,7 @@ def serialize_response(operation: OperationModel, result: Mapping[str, Any], req
     headers = _id_headers(service, request_id)
     status = response_status(shape, result, int(operation.http.get("responseCode", 200)))
     body = b""
+    stream: BodyStream | None = None
     if shape is not None:
         headers += response_headers(shape, result)
         payload = shape.serialization.get("payload")
@@ -242,7 +261,7 @@ def serialize_response(operation: OperationModel, result: Mapping[str, Any], req
             value = result.get(payload)
             if value is not None:
                 if member.type_name in ("blob", "string"):
-                    body = _payload_bytes(value)
+                    body, stream = _payload_body(value, result.get("ContentLength"))
                 else:
                     body = _document(service, member, _root_tag(member), value)
                     headers.append(_XML_TYPE)
@@ -252,7 +271,10 @@ def serialize_response(operation: OperationModel, result: Mapping[str, Any], req
             headers.append(_XML_TYPE)
     if (method or "").upper() == "HEAD":
         body = b""
-    return HttpResponse(status, tuple(headers), body)
+        if stream is not None:
+            stream.close()
+            stream = None
+    return HttpResponse(status, tuple(headers), body, stream=stream)
 
 
 # --- errors --------------------------------------------------------------------------------
