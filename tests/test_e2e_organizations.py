@@ -502,3 +502,20 @@ def test_list_accounts_pages_with_next_token(cloudkeep_account):
         with pytest.raises(ClientError) as exc:
             org.list_accounts(NextToken=token)
         assert (_err(exc)[0], _reason(exc)) == ("InvalidInputException", "INVALID_NEXT_TOKEN")
+
+
+def test_concurrent_create_organization_makes_exactly_one(cloudkeep_account):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def attempt(_):
+        try:
+            return cloudkeep_account.client("organizations").create_organization()["Organization"]["Id"]
+        except ClientError as exc:
+            return exc.response["Error"]["Code"]
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(attempt, range(8)))
+    made = [o for o in outcomes if o.startswith("o-")]
+    assert len(made) == 1
+    assert sorted(set(outcomes) - set(made)) == ["AlreadyInOrganizationException"]
+    assert cloudkeep_account.client("organizations").describe_organization()["Organization"]["Id"] == made[0]

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from cloudkeep.services.framework import Call, Operations, Params, Result
 from cloudkeep.services.iam import provisioning
+from cloudkeep.storage.engine import is_unique_violation
 from cloudkeep.wire.errors import ServiceError
 
 from . import domain as D
@@ -64,6 +65,18 @@ def attach_defaults(call: Call, org: Organization, target_ids: list[str]) -> Non
         PR.attach_many(call.uow, org.org_id, target_ids, DP.DEFAULT_POLICY[policy_type], call.clock.now())
 
 
+def unique(call: Call, write: Callable[[], None], error: Callable[[], ServiceError]) -> None:
+    """Run ``write``; if a concurrent request wrote the same row first (a unique violation),
+    answer ``error`` instead of failing."""
+    try:
+        with call.uow.savepoint():
+            write()
+    except Exception as exc:
+        if is_unique_violation(exc):
+            raise error() from None
+        raise
+
+
 def member_wire(call: Call, caller: Caller, member: Member) -> dict[str, Any]:
     return member.to_wire(call.partition, caller.org.management_account_id)
 
@@ -80,17 +93,22 @@ def create_organization(call: Call, params: Params) -> Result:
     """The caller's account becomes the management account of a new organization with one root.
     No policy type is enabled (the console enables SCPs, the API does not).
     https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreateOrganization.html"""
+    def already() -> AlreadyInOrganizationException:
+        return AlreadyInOrganizationException("The AWS account is already a member of an organization.")
     if repo.get_member(call.uow, call.account_id) is not None:
-        raise AlreadyInOrganizationException("The AWS account is already a member of an organization.")
+        raise already()
     now = call.clock.now()
     org = Organization(org_id=D.new_org_id(call.ids), management_account_id=call.account_id,
                        root_id=D.new_root_id(call.ids), feature_set=params.get("FeatureSet") or D.ALL,
                        created_at=now)
-    repo.add_org(call.uow, org)
     email = provisioning.account_email(call.uow, call.account_id) or ""
-    repo.add_member(call.uow, Member(account_id=call.account_id, org_id=org.org_id, parent_id=org.root_id,
-                                     name=call.account_id, email=email, status=D.ACTIVE,
-                                     joined_method=D.INVITED, joined_at=now))
+    management = Member(account_id=call.account_id, org_id=org.org_id, parent_id=org.root_id, name=call.account_id,
+                        email=email, status=D.ACTIVE, joined_method=D.INVITED, joined_at=now)
+
+    def write() -> None:
+        repo.add_org(call.uow, org)
+        repo.add_member(call.uow, management)
+    unique(call, write, already)
     return {"Organization": org.to_wire(call.partition, email)}
 
 
@@ -130,9 +148,11 @@ def enable_policy_type(call: Call, params: Params) -> Result:
     policy_type = params["PolicyType"]
     DP.require_available(caller.org, policy_type)
     org_id = caller.org.org_id
+    def already() -> PolicyTypeAlreadyEnabledException:
+        return PolicyTypeAlreadyEnabledException("The specified policy type is already enabled.")
     if policy_type in PR.enabled_types(call.uow, org_id):
-        raise PolicyTypeAlreadyEnabledException("The specified policy type is already enabled.")
-    PR.enable_type(call.uow, org_id, policy_type, call.clock.now())
+        raise already()
+    unique(call, lambda: PR.enable_type(call.uow, org_id, policy_type, call.clock.now()), already)
     targets = [caller.org.root_id] + [o.ou_id for o in repo.ous(call.uow, org_id)] + \
               [m.account_id for m in repo.members(call.uow, org_id)]
     PR.attach_many(call.uow, org_id, targets, DP.DEFAULT_POLICY[policy_type], call.clock.now())

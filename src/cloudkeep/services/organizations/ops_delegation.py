@@ -15,6 +15,7 @@ Must not: import the pipeline; hold SQL or rules.
 from __future__ import annotations
 
 from cloudkeep.services.framework import Call, Params, Result
+from cloudkeep.storage.engine import is_unique_violation
 
 from . import domain_delegation as DD
 from . import paging
@@ -22,7 +23,7 @@ from . import repo_handshakes as HR
 from . import repository as repo
 from .authz import DELEGATED, MANAGEMENT, caller_for
 from .errors import AccountAlreadyRegisteredException, AccountNotRegisteredException
-from .operations import member_of, member_wire, operation
+from .operations import member_of, member_wire, operation, unique
 
 
 @operation("EnableAWSServiceAccess")
@@ -33,7 +34,12 @@ def enable_aws_service_access(call: Call, params: Params) -> Result:
     DD.require_trusted(principal)
     DD.require_all_features(caller.org)
     if not HR.service_enabled(call.uow, caller.org.org_id, principal):
-        HR.enable_service(call.uow, caller.org.org_id, principal, call.clock.now())
+        try:
+            with call.uow.savepoint():
+                HR.enable_service(call.uow, caller.org.org_id, principal, call.clock.now())
+        except Exception as exc:
+            if not is_unique_violation(exc):   # else a concurrent request enabled it: the same outcome
+                raise
     return {}
 
 
@@ -65,10 +71,12 @@ def register_delegated_administrator(call: Call, params: Params) -> Result:
     DD.check_registrable(caller, member)
     if not HR.service_enabled(call.uow, org_id, principal):
         raise DD.service_access_not_enabled()
-    if HR.delegations(call.uow, org_id, account_id=member.account_id, principal=principal):
-        raise AccountAlreadyRegisteredException(
+    def already() -> AccountAlreadyRegisteredException:
+        return AccountAlreadyRegisteredException(
             "The provided account is already a delegated administrator for your organization.")
-    HR.register(call.uow, org_id, member.account_id, principal, call.clock.now())
+    if HR.delegations(call.uow, org_id, account_id=member.account_id, principal=principal):
+        raise already()
+    unique(call, lambda: HR.register(call.uow, org_id, member.account_id, principal, call.clock.now()), already)
     return {}
 
 

@@ -35,7 +35,7 @@ from .domain import Member
 from .domain_handshakes import Handshake
 from .errors import (DuplicateHandshakeException, HandshakeConstraintViolationException, InvalidInputException,
                      access_denied, invalid_pattern)
-from .operations import attach_defaults, operation
+from .operations import attach_defaults, operation, unique
 
 
 def visible_handshake(uow: Any, account_id: str, handshake_id: str, now: _dt.datetime | None = None) -> Handshake:
@@ -125,9 +125,9 @@ def accept_handshake(call: Call, params: Params) -> Result:
     if repo.get_member(call.uow, call.account_id) is not None:
         raise _already_in_organization()
     now = call.clock.now()
-    repo.add_member(call.uow, Member(account_id=call.account_id, org_id=org.org_id, parent_id=org.root_id,
-                                     name=call.account_id, email="", status=D.ACTIVE, joined_method=D.INVITED,
-                                     joined_at=now))
+    joined = Member(account_id=call.account_id, org_id=org.org_id, parent_id=org.root_id, name=call.account_id,
+                    email="", status=D.ACTIVE, joined_method=D.INVITED, joined_at=now)
+    unique(call, lambda: repo.add_member(call.uow, joined), _already_in_organization)
     attach_defaults(call, org, [call.account_id])
     if handshake.tags:
         repo.set_tags(call.uow, org.org_id, call.account_id, dict(handshake.tags))

@@ -20,7 +20,6 @@ Must not: import the pipeline; hold SQL or rules.
 from __future__ import annotations
 
 from cloudkeep.services.framework import Call, Params, Result
-from cloudkeep.storage.engine import is_unique_violation
 
 from . import domain as D
 from . import domain_policies as DP
@@ -33,7 +32,7 @@ from .domain_policies import OrgPolicy
 from .errors import (DuplicatePolicyAttachmentException, DuplicatePolicyException, EffectivePolicyNotFoundException,
                      InvalidInputException, PolicyInUseException, PolicyNotAttachedException,
                      PolicyTypeNotEnabledException, access_denied, policy_not_found, target_not_found)
-from .operations import operation
+from .operations import operation, unique
 
 
 def _duplicate() -> DuplicatePolicyException:
@@ -78,13 +77,7 @@ def create_policy(call: Call, params: Params) -> Result:
     DP.check_policy_count(policy_type, PR.count_policies(call.uow, org.org_id, policy_type))
     policy = DP.new_policy(policy_id=D.new_policy_id(call.ids), org_id=org.org_id, policy_type=policy_type,
                            name=name, description=params.get("Description") or "", content=content)
-    try:
-        with call.uow.savepoint():
-            PR.add_policy(call.uow, policy, call.clock.now())
-    except Exception as exc:              # a concurrent request took the name first
-        if is_unique_violation(exc):
-            raise _duplicate() from None
-        raise
+    unique(call, lambda: PR.add_policy(call.uow, policy, call.clock.now()), _duplicate)
     if tags:
         repo.set_tags(call.uow, org.org_id, policy.policy_id, tags)
     return {"Policy": policy.to_wire(call.partition, org)}
@@ -177,10 +170,12 @@ def attach_policy(call: Call, params: Params) -> Result:
     if policy.policy_type not in PR.enabled_types(call.uow, org_id):
         raise PolicyTypeNotEnabledException("This operation can be performed only for enabled policy types.")
     attached = PR.attached_to(call.uow, org_id, target_id, policy.policy_type)
+    def duplicate() -> DuplicatePolicyAttachmentException:
+        return DuplicatePolicyAttachmentException("The selected policy is already attached to the specified target.")
     if policy.policy_id in attached:
-        raise DuplicatePolicyAttachmentException("The selected policy is already attached to the specified target.")
+        raise duplicate()
     DP.check_attach_count(len(attached))
-    PR.attach(call.uow, org_id, target_id, policy, call.clock.now())
+    unique(call, lambda: PR.attach(call.uow, org_id, target_id, policy, call.clock.now()), duplicate)
     return {}
 
 

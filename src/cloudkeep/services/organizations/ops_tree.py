@@ -16,7 +16,6 @@ Must not: import the pipeline; hold SQL or rules.
 from __future__ import annotations
 
 from cloudkeep.services.framework import Call, Params, Result
-from cloudkeep.storage.engine import is_unique_violation
 
 from . import domain as D
 from . import paging
@@ -26,7 +25,7 @@ from .authz import DELEGATED, MANAGEMENT, caller_for
 from .domain import Caller, OrgUnit
 from .errors import (ChildNotFoundException, DuplicateOrganizationalUnitException, OrganizationalUnitNotEmptyException,
                      invalid_enum, ou_not_found, target_not_found)
-from .operations import attach_defaults, member_of, operation, parent_of
+from .operations import attach_defaults, member_of, operation, parent_of, unique
 
 
 def _duplicate() -> DuplicateOrganizationalUnitException:
@@ -57,13 +56,7 @@ def create_organizational_unit(call: Call, params: Params) -> Result:
     ou_id = D.new_ou_id(call.ids, caller.org.root_id)
     ou = OrgUnit(ou_id=ou_id, org_id=org_id, parent_id=parent_id, name=name, path=D.child_path(path, ou_id),
                  depth=depth + 1)
-    try:
-        with call.uow.savepoint():
-            repo.add_ou(call.uow, ou, call.clock.now())
-    except Exception as exc:                  # a concurrent request made the same name first
-        if is_unique_violation(exc):
-            raise _duplicate() from None
-        raise
+    unique(call, lambda: repo.add_ou(call.uow, ou, call.clock.now()), _duplicate)
     attach_defaults(call, caller.org, [ou_id])
     if tags:
         repo.set_tags(call.uow, org_id, ou_id, tags)
