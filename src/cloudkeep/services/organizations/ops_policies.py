@@ -97,7 +97,7 @@ def update_policy(call: Call, params: Params) -> Result:
         raise _duplicate()
     updated = DP.new_policy(policy_id=policy.policy_id, org_id=caller.org.org_id, policy_type=policy.policy_type,
                             name=name, description=params.get("Description", policy.description), content=content)
-    PR.update_policy(call.uow, updated, content_changed=content != policy.content)
+    PR.update_policy(call.uow, updated)
     return {"Policy": updated.to_wire(call.partition, caller.org)}
 
 

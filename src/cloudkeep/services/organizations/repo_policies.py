@@ -2,8 +2,8 @@
 OUs and accounts, and the policy types enabled in the root. AWS managed policies are data
 (``domain_policies.AWS_MANAGED``); attachments name them by id like any other.
 
-Every write bumps the ORGANIZATIONS authorization generation (``repository.changed``) except
-renaming a policy or changing its description (nothing authorization reads).
+Every write that authorization reads (a policy's document and name, attachments, enabled types)
+bumps the ORGANIZATIONS authorization generation (``repository.changed``).
 
 Must not: hold rules or build wire responses.
 """
@@ -71,9 +71,8 @@ def add_policy(uow: Any, policy: OrgPolicy, now: _dt.datetime) -> None:
                                             description=policy.description, content=policy.content, created_at=now))
 
 
-def update_policy(uow: Any, policy: OrgPolicy, *, content_changed: bool) -> None:
-    if content_changed:
-        changed(uow)
+def update_policy(uow: Any, policy: OrgPolicy) -> None:
+    changed(uow)                     # the document, and the name authorization's explanations quote
     uow.execute(update(org_policies).where(_P.policy_id == policy.policy_id).values(
         name=policy.name, description=policy.description, content=policy.content))
 
