@@ -406,6 +406,11 @@ def test_delegated_administrators_need_trusted_access_and_a_member_account(org, 
             call()
         assert _err(exc)[0] == "AccountNotRegisteredException"
     org.remove_account_from_organization(AccountId=member.account_id)
+    org.disable_aws_service_access(ServicePrincipal=service)
+    assert org.list_aws_service_access_for_organization()["EnabledServicePrincipals"] == []
+    with pytest.raises(ClientError) as exc:
+        org.disable_aws_service_access(ServicePrincipal="nope.amazonaws.com")
+    assert (_err(exc)[0], _reason(exc)) == ("InvalidInputException", "UNRECOGNIZED_SERVICE_PRINCIPAL")
 
 
 # --- IAM condition keys -----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .errors import ConstraintViolationException, InvalidInputException, invalid_pattern
+from .errors import ConstraintViolationException, InvalidInputException
 
 ALL, CONSOLIDATED_BILLING = "ALL", "CONSOLIDATED_BILLING"
 ACTIVE, SUSPENDED, PENDING_CLOSURE = "ACTIVE", "SUSPENDED", "PENDING_CLOSURE"
@@ -39,7 +39,6 @@ ROOT_ID = re.compile(r"r-[0-9a-z]{4,32}")
 OU_ID = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}")
 POLICY_ID = re.compile(r"p-[0-9a-zA-Z_]{8,128}")
 HANDSHAKE_ID = re.compile(r"h-[0-9a-z]{8,32}")
-CREATE_ACCOUNT_REQUEST_ID = re.compile(r"car-[a-z0-9]{8,32}")
 
 
 # --- ids ---------------------------------------------------------------------------------------
@@ -79,12 +78,6 @@ def target_kind(target_id: str) -> str | None:
         if pattern.fullmatch(target_id):
             return kind
     return None
-
-
-def require_form(value: str, *patterns: re.Pattern[str]) -> None:
-    """InvalidInputException (INVALID_PATTERN) unless ``value`` has one of these forms."""
-    if not any(p.fullmatch(value) for p in patterns):
-        raise invalid_pattern()
 
 
 # --- ARNs --------------------------------------------------------------------------------------

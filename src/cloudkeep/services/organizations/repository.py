@@ -12,7 +12,7 @@ Must not: hold rules (``domain*.py``) or build wire responses.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
@@ -179,13 +179,6 @@ def ous(uow: Any, org_id: str, *, parent_id: str | None = None) -> list[OrgUnit]
     if parent_id is not None:
         query = query.where(_U.parent_id == parent_id)
     return [_ou(r) for r in uow.execute(query)]
-
-
-def ous_by_id(uow: Any, ou_ids: Iterable[str]) -> dict[str, OrgUnit]:
-    wanted = list(ou_ids)
-    if not wanted:
-        return {}
-    return {r.ou_id: _ou(r) for r in uow.execute(select(org_units).where(_U.ou_id.in_(wanted)))}
 
 
 def count_ous(uow: Any, org_id: str, *, parent_id: str | None = None) -> int:
