@@ -126,6 +126,10 @@ def upgrade() -> None:
         sa.Column("expires_at", _TIME, nullable=False),
         sa.Column("state_changed_at", _TIME, nullable=True),
         _org_fk("org_handshakes"),
+        sa.ForeignKeyConstraint(["management_account_id"], ["accounts.account_id"],
+                                name="fk_org_handshakes_management_account_id_accounts"),
+        sa.ForeignKeyConstraint(["target_account_id"], ["accounts.account_id"],
+                                name="fk_org_handshakes_target_account_id_accounts"),
         sa.PrimaryKeyConstraint("handshake_id", name="pk_org_handshakes"),
     )
     op.create_index("ix_org_handshakes_org", "org_handshakes", ["org_id"])
@@ -141,6 +145,7 @@ def upgrade() -> None:
         sa.Column("requested_at", _TIME, nullable=False),
         sa.Column("completed_at", _TIME, nullable=True),
         _org_fk("org_create_account_requests"),
+        _account_fk("org_create_account_requests"),
         sa.PrimaryKeyConstraint("request_id", name="pk_org_create_account_requests"),
     )
     op.create_index("ix_org_create_account_requests_org", "org_create_account_requests", ["org_id"])
