@@ -29,6 +29,7 @@ from cloudkeep.services.iam.credentials import IamCredentialResolver
 from cloudkeep.services.iam.repository import IamRepository
 from cloudkeep.services.registry import SERVICES
 from cloudkeep.services.sts.credentials import StsCredentialResolver
+from cloudkeep.storage.blobs import BlobStore
 from cloudkeep.storage.clock import OffsetClock, SystemClock
 from cloudkeep.storage.engine import Store, sqlite_url
 from cloudkeep.storage.ids import Ids
@@ -132,7 +133,8 @@ def build_deps(cfg: _config.ServerConfig) -> Deps:
                 # STS first: it answers None for any key but ASIA… without a query
                 resolvers=(StsCredentialResolver(store, sealer), IamCredentialResolver(store, sealer)),
                 recorder=recorder, key_use=key_use,
-                services=SERVICES, policy_cache=PolicyCache(store))
+                services=SERVICES, policy_cache=PolicyCache(store),
+                blobs=BlobStore(cfg.data_dir / "blobs"))
 
 
 def shutdown(deps: Deps) -> None:

@@ -245,6 +245,8 @@ def authorize(ex: Exchange, deps: Deps) -> Exchange:
     ctx = _authz_context(ex, deps)
     owners: list[str] = []
     for check in entry:
+        if check.applies is not None and not check.applies(ctx):
+            continue
         # every check of the operation must be allowed (CopyObject: source and destination)
         decision, resource = authorization.decide(ex, deps, ctx, check)
         owner = authorization.owner_of(ctx, check, resource, ex.uow)

@@ -114,6 +114,9 @@ class Check:
     #: objects: the bucket owner), read in the request's unit of work; None: the ARN's account,
     #: else the caller's
     resource_owner: "Callable[[AuthzContext, Any], str | None] | None" = None
+    #: the check is made only for requests this accepts (S3: s3:GetObjectVersion instead of
+    #: s3:GetObject when the request names a versionId); None: always
+    applies: "Callable[[AuthzContext], bool] | None" = None
     #: how a denial reads: "standard" (the engine's explanation), or "s3" (S3's: the resource in
     #: double quotes; callers from other accounts and anonymous callers get only "Access Denied")
     #: https://docs.aws.amazon.com/AmazonS3/latest/userguide/troubleshoot-403-errors.html

@@ -5,7 +5,8 @@ Must not: import the pipeline.
 
 from __future__ import annotations
 
-from cloudkeep.services import iam, kms, organizations, sts
+from cloudkeep.services import iam, kms, organizations, s3, sts
 from cloudkeep.services.framework import Service
 
-SERVICES: dict[str, Service] = {s.name: s for s in (iam.SERVICE, sts.SERVICE, kms.SERVICE, organizations.SERVICE)}
+SERVICES: dict[str, Service] = {s.name: s for s in (iam.SERVICE, sts.SERVICE, kms.SERVICE, organizations.SERVICE,
+                                                  s3.SERVICE)}

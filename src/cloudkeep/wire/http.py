@@ -60,6 +60,11 @@ class HttpRequest:
         return parse_qsl(self.query, keep_blank_values=True)
 
 
+#: the key of a result under which a handler gives the HTTP status of a success the model has no
+#: member for (S3's 206 Partial Content for a ranged GET or HEAD); serializers pop it
+STATUS_KEY = "$status"
+
+
 @dataclass(frozen=True, slots=True)
 class BodyStream:
     """A response body produced piece by piece (an S3 object's bytes): ``chunks`` yields bytes,

@@ -1,7 +1,7 @@
 """Response side of the AWS ``rest-xml`` protocol (S3, Route 53, CloudFront): result / error →
 HTTP response.
 
-Owns: the status (a ``statusCode`` member), header and prefix-header members (through
+Owns: the status (a ``statusCode`` member, else the result's ``http.STATUS_KEY``), header and prefix-header members (through
 ``rest_common``), the body (a blob or string payload as bytes, or streamed — ``http.BodyStream``
 — when the handler hands over an iterator or readable, as GetObject does; a structure payload, or the
 output's body members, as one XML document named by the shape's ``locationName`` — S3's root
@@ -29,7 +29,7 @@ from typing import Any, Final, Mapping
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from . import errors
-from .http import BodyStream, HttpResponse
+from .http import STATUS_KEY, BodyStream, HttpResponse
 from .rest_common import is_body_member, response_headers, response_status
 from .xmlutil import escape_attr, escape_text, child_shape, format_timestamp, ns_attr
 
@@ -199,6 +199,25 @@ def _document(service: ServiceModel, shape: Shape, tag: str, value: Mapping[str,
     return "".join(out).encode("utf-8")
 
 
+def _text_root(shape: Shape, tag: str) -> str | None:
+    """The member written as the whole document when the output's root name is the name of its
+    only body member and that member is a scalar (S3's GetBucketLocation:
+    ``<LocationConstraint xmlns="…">eu-west-1</LocationConstraint>``; wire/patches/README.md)."""
+    plan = _plan_for(shape)
+    if len(plan.members) != 1 or plan.attributes:
+        return None
+    name, wire = plan.members[0]
+    if wire != tag or plan.child(name).kind in ("structure", "list", "map"):
+        return None
+    return name
+
+
+def _text_document(service: ServiceModel, shape: Shape, tag: str, member: str, value: Any) -> bytes:
+    ns = _plan_for(shape).ns or ns_attr(service.metadata.get("xmlNamespace"))
+    text = "" if value is None else escape_text(_scalar_text(_plan_for(shape).child(member), value))
+    return f"{_DECLARATION}<{tag}{ns}>{text}</{tag}>".encode("utf-8")
+
+
 def _root_tag(shape: Shape) -> str:
     """A payload document is named by its target shape (its own locationName, else its shape
     name), never by the member that refers to it."""
@@ -250,7 +269,7 @@ def serialize_response(operation: OperationModel, result: Mapping[str, Any], req
     service = operation.service_model
     shape = operation.output_shape
     headers = _id_headers(service, request_id)
-    status = response_status(shape, result, int(operation.http.get("responseCode", 200)))
+    status = result.get(STATUS_KEY) or response_status(shape, result, int(operation.http.get("responseCode", 200)))
     body = b""
     stream: BodyStream | None = None
     if shape is not None:
@@ -267,7 +286,11 @@ def serialize_response(operation: OperationModel, result: Mapping[str, Any], req
                     headers.append(_XML_TYPE)
         elif _plan_for(shape).members or _plan_for(shape).attributes:
             tag = shape.serialization.get("name") or shape.name
-            body = _document(service, shape, tag, result)
+            text_member = _text_root(shape, tag)
+            if text_member is not None:
+                body = _text_document(service, shape, tag, text_member, result.get(text_member))
+            else:
+                body = _document(service, shape, tag, result)
             headers.append(_XML_TYPE)
     if (method or "").upper() == "HEAD":
         body = b""
@@ -341,5 +364,8 @@ def serialize_error(service: ServiceModel, error: errors.ServiceError, request_i
             out.append(f"<Message>{escape_text(message)}</Message>")
         _write_extra(out, shape, error.extra)
         out.append(f"</Error><RequestId>{escape_text(request_id)}</RequestId></ErrorResponse>")
-    body = b"" if (method or "").upper() == "HEAD" else "".join(out).encode("utf-8")
+    # a HEAD response has no body, nor has 304 Not Modified (RFC 9110 §15.4.5)
+    body = b"" if (method or "").upper() == "HEAD" or status == 304 else "".join(out).encode("utf-8")
+    if status == 304:
+        headers = [h for h in headers if h != _XML_TYPE]
     return HttpResponse(status, tuple(headers), body)

@@ -1,0 +1,344 @@
+"""Multipart uploads: CreateMultipartUpload, UploadPart, UploadPartCopy, ListParts,
+CompleteMultipartUpload, AbortMultipartUpload, ListMultipartUploads.
+
+Each upload has one data key (sealed in its row); every part is its own blob under that key, and
+the completed object keeps the chosen parts' blobs in order, so completing moves no bytes.
+Completion checks the part list as S3 does: ascending part numbers (InvalidPartOrder), each part
+uploaded with that ETag (InvalidPart), every part but the last at least 5 MiB (EntityTooSmall);
+the object's ETag is the MD5 of the parts' MD5s followed by "-<number of parts>".
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html,
+https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html,
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html (composite
+checksums: the checksum of the parts' checksums, "-N").
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from cloudkeep.auth import checksums as C
+from cloudkeep.services.framework import Call, Params, Result
+
+from . import bodies
+from . import domain as D
+from . import errors as X
+from . import repository as repo
+from . import versions as V
+from .common import bucket_of, now, operation, owner, release_read
+from .entities import ObjectVersion, Part, Upload, UploadedPart
+from .ops_copy import copy_range, read_source
+from .ops_listing import check_encoding, encoder
+from .ops_objects import check_write_headers, checksum_fields
+
+
+def _upload(call: Call, params: Params) -> Upload:
+    found = repo.get_upload(call.uow, params["Bucket"], params["Key"], params["UploadId"])
+    if found is None:
+        raise X.no_such_upload(params["UploadId"])
+    return found
+
+
+def _part_number(params: Params) -> int:
+    number = params["PartNumber"]
+    if not 1 <= number <= D.MAX_PARTS:
+        raise X.invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber",
+                                 number)
+    return number
+
+
+@operation("CreateMultipartUpload")
+def create_multipart_upload(call: Call, params: Params) -> Result:
+    name, key = params["Bucket"], params["Key"]
+    D.check_key(key)
+    check_write_headers(params)
+    bucket = bucket_of(call, name)
+    algorithm = (params.get("ChecksumAlgorithm") or "").upper() or None
+    if algorithm is not None and algorithm not in C.ALGORITHMS:
+        raise X.NotImplementedS3("The checksum algorithm you specified is not implemented by cloudkeep.")
+    kind = params.get("ChecksumType")
+    if kind is not None and algorithm is None:
+        raise X.InvalidRequest("The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm "
+                               "header.")
+    if kind == "FULL_OBJECT" and algorithm in ("SHA1", "SHA256"):
+        raise X.InvalidRequest(f"The FULL_OBJECT checksum type cannot be used with the {algorithm.lower()} "
+                               f"checksum algorithm.")
+    if kind == "COMPOSITE" and algorithm == "CRC64NVME":
+        raise X.InvalidRequest("The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.")
+    if algorithm is not None and kind is None:
+        kind = "FULL_OBJECT" if algorithm == "CRC64NVME" else "COMPOSITE"
+    _, protection = bodies.new_protection(call, name)
+    upload = Upload(upload_id=base64.urlsafe_b64encode(call.ids.token_bytes(48)).decode().rstrip("="),
+                    bucket=name, key=key, initiated=now(call), initiator_arn=call.principal.arn,
+                    initiator_id=call.principal.principal_id, owner_account=bucket.account_id,
+                    storage_class=params.get("StorageClass") or "STANDARD", headers=D.standard_headers(params),
+                    metadata=D.check_metadata(params.get("Metadata") or {}),
+                    tags=D.tags_from_header(params.get("Tagging")), checksum_algorithm=algorithm,
+                    checksum_type=kind, protection=protection)
+    repo.add_upload(call.uow, upload)
+    out: Result = {"Bucket": name, "Key": key, "UploadId": upload.upload_id, "ServerSideEncryption": D.AES256}
+    if algorithm:
+        out["ChecksumAlgorithm"] = algorithm
+        out["ChecksumType"] = kind
+    return out
+
+
+def _store_part(call: Call, params: Params, upload: Upload, info: Any, checksum: str | None) -> UploadedPart:
+    part = UploadedPart(upload_id=upload.upload_id, part_number=params["PartNumber"], blob_id=info.blob_id,
+                        size=info.size, md5=info.md5.hex(), last_modified=now(call), checksum_value=checksum)
+    # the upload may have been completed or aborted while the part streamed in
+    if repo.get_upload(call.uow, upload.bucket, upload.key, upload.upload_id) is None:
+        raise X.no_such_upload(upload.upload_id)
+    repo.lock_upload(call.uow, upload.upload_id)
+    bodies.delete_after_commit(call, repo.put_part(call.uow, part))
+    return part
+
+
+@operation("UploadPart")
+def upload_part(call: Call, params: Params) -> Result:
+    _part_number(params)
+    upload = _upload(call, params)
+    algorithm, sent = bodies.requested_checksum(params)
+    if algorithm is not None and upload.checksum_algorithm is not None and algorithm != upload.checksum_algorithm:
+        raise X.InvalidRequest(f"Checksum Type mismatch occurred, expected checksum Type: "
+                               f"{upload.checksum_algorithm.lower()}, actual checksum Type: {algorithm.lower()}")
+    algorithm = algorithm or upload.checksum_algorithm
+    body = params.get("Body")
+    key = bodies.data_key(call, upload.bucket, upload.protection)
+    release_read(call)
+    info = bodies.write(call, body, key, algorithm=algorithm, limit=D.MAX_PART_SIZE)
+    try:
+        bodies.check_md5(params, info)
+        checksum_algorithm, checksum = bodies.stored_checksum(info, body, algorithm, sent)
+        part = _store_part(call, params, upload, info, checksum if upload.checksum_algorithm else None)
+    except BaseException:
+        bodies.discard(call, [info.blob_id])
+        raise
+    out: Result = {"ETag": part.etag, "ServerSideEncryption": D.AES256}
+    if upload.checksum_algorithm:
+        out[f"Checksum{checksum_algorithm}"] = checksum
+    return out
+
+
+@operation("UploadPartCopy")
+def upload_part_copy(call: Call, params: Params) -> Result:
+    _part_number(params)
+    upload = _upload(call, params)
+    source, source_bucket, source_version = read_source(call, params)
+    start, end = 0, source.size
+    if params.get("CopySourceRange"):
+        start, end = _copy_range(params["CopySourceRange"], source.size)
+    if end - start > D.MAX_PART_SIZE:
+        raise X.InvalidRequest("The specified copy source is larger than the maximum allowable size for a copy "
+                               "source: 5368709120")
+    key = bodies.data_key(call, upload.bucket, upload.protection)
+    algorithm = upload.checksum_algorithm
+    release_read(call)
+    info = copy_range(call, source, start, end, key, algorithm=algorithm)
+    try:
+        part = _store_part(call, params, upload, info,
+                           C.b64(info.checksums[algorithm]) if algorithm else None)
+    except BaseException:
+        bodies.discard(call, [info.blob_id])
+        raise
+    result: dict[str, Any] = {"ETag": part.etag, "LastModified": part.last_modified}
+    if algorithm:
+        result[f"Checksum{algorithm}"] = part.checksum_value
+    out: Result = {"CopyPartResult": result, "ServerSideEncryption": D.AES256}
+    if source_version is not None:
+        out["CopySourceVersionId"] = source_version
+    return out
+
+
+def _copy_range(value: str, size: int) -> tuple[int, int]:
+    """x-amz-copy-source-range: "bytes=first-last", inside the source (InvalidArgument /
+    InvalidRange otherwise)."""
+    text = value.strip()
+    first, dash, last = text.removeprefix("bytes=").partition("-")
+    if not text.startswith("bytes=") or not dash or not first.isdigit() or not last.isdigit() \
+            or int(last) < int(first):
+        raise X.invalid_argument("The x-amz-copy-source-range value must be of the form bytes=first-last where "
+                                 "first and last are the zero-based offsets of the first and last bytes to copy",
+                                 "x-amz-copy-source-range", value)
+    if int(last) >= size:
+        raise X.InvalidRange(X.InvalidRange.MESSAGE, extra={"RangeRequested": text, "ActualObjectSize": str(size)})
+    return int(first), int(last) + 1
+
+
+@operation("ListParts")
+def list_parts(call: Call, params: Params) -> Result:
+    upload = _upload(call, params)
+    limit = params.get("MaxParts")
+    limit = 1000 if limit is None else limit
+    if limit < 0:
+        raise X.invalid_argument("Argument max-parts must be an integer between 0 and 2147483647", "max-parts",
+                                 limit)
+    limit = min(limit, 1000)
+    marker = params.get("PartNumberMarker") or 0
+    rows = repo.parts_of(call.uow, upload.upload_id, after=marker, limit=limit + 1)
+    page, more = rows[:limit], len(rows) > limit
+    parts = []
+    for p in page:
+        entry: dict[str, Any] = {"PartNumber": p.part_number, "LastModified": p.last_modified, "ETag": p.etag,
+                                 "Size": p.size}
+        if upload.checksum_algorithm and p.checksum_value:
+            entry[f"Checksum{upload.checksum_algorithm}"] = p.checksum_value
+        parts.append(entry)
+    out: Result = {"Bucket": upload.bucket, "Key": upload.key, "UploadId": upload.upload_id,
+                   "PartNumberMarker": marker, "MaxParts": limit, "IsTruncated": more, "Parts": parts or None,
+                   "Initiator": {"ID": upload.initiator_arn}, "Owner": owner(call, upload.owner_account),
+                   "StorageClass": upload.storage_class}
+    if more and page:
+        out["NextPartNumberMarker"] = page[-1].part_number
+    if upload.checksum_algorithm:
+        out["ChecksumAlgorithm"] = upload.checksum_algorithm
+        out["ChecksumType"] = upload.checksum_type
+    return out
+
+
+def _checked_parts(params: Params, upload: Upload, uploaded: dict[int, UploadedPart]) -> list[UploadedPart]:
+    requested = ((params.get("MultipartUpload") or {}).get("Parts")) or []
+    if not requested:
+        raise X.MalformedXML(X.MalformedXML.MESSAGE)
+    chosen: list[UploadedPart] = []
+    previous = 0
+    for entry in requested:
+        number = entry.get("PartNumber")
+        if number is None or entry.get("ETag") is None:
+            raise X.MalformedXML(X.MalformedXML.MESSAGE)
+        if number <= previous:
+            raise X.InvalidPartOrder(X.InvalidPartOrder.MESSAGE, extra={"UploadId": upload.upload_id})
+        previous = number
+        part = uploaded.get(number)
+        sent = entry["ETag"].strip().strip('"')
+        if part is None or sent != part.md5:
+            raise X.InvalidPart(X.InvalidPart.MESSAGE, extra={"UploadId": upload.upload_id, "PartNumber": str(number),
+                                                              "ETag": entry["ETag"]})
+        if upload.checksum_algorithm:
+            sent_checksum = entry.get(f"Checksum{upload.checksum_algorithm}")
+            if sent_checksum is not None and sent_checksum != part.checksum_value:
+                raise X.InvalidPart(X.InvalidPart.MESSAGE, extra={
+                    "UploadId": upload.upload_id, "PartNumber": str(number), "ETag": entry["ETag"]})
+        chosen.append(part)
+    for part in chosen[:-1]:
+        if part.size < D.MIN_PART_SIZE:
+            raise X.EntityTooSmall(X.EntityTooSmall.MESSAGE, extra={
+                "UploadId": upload.upload_id, "PartNumber": str(part.part_number), "ETag": part.etag,
+                "ProposedSize": str(part.size), "MinSizeAllowed": str(D.MIN_PART_SIZE)})
+    return chosen
+
+
+def _object_checksum(call: Call, upload: Upload, parts: list[UploadedPart], params: Params) -> tuple[str | None, str | None]:
+    """The completed object's checksum: COMPOSITE, the checksum of the parts' checksums "-N";
+    FULL_OBJECT (CRC algorithms), the CRC of the whole body (read back, a chunk at a time)."""
+    algorithm = upload.checksum_algorithm
+    if algorithm is None:
+        return None, None
+    if upload.checksum_type == "COMPOSITE":
+        digest = C.new(algorithm)
+        for part in parts:
+            digest.update(base64.b64decode(part.checksum_value or ""))
+        return algorithm, f"{C.b64(digest.digest())}-{len(parts)}"
+    digest = C.new(algorithm)
+    key = bodies.data_key(call, upload.bucket, upload.protection)
+    for part in parts:
+        for piece in call.blobs.read(part.blob_id, key, part.size):
+            digest.update(piece)
+    value = C.b64(digest.digest())
+    sent = params.get(f"Checksum{algorithm}")
+    if sent is not None and sent != value:
+        raise X.BadDigest(f"The {algorithm} you specified did not match the calculated checksum.")
+    return algorithm, value
+
+
+@operation("CompleteMultipartUpload")
+def complete_multipart_upload(call: Call, params: Params) -> Result:
+    bucket = bucket_of(call, params["Bucket"])
+    upload = _upload(call, params)
+    repo.lock_upload(call.uow, upload.upload_id)
+    uploaded = {p.part_number: p for p in repo.parts_of(call.uow, upload.upload_id)}
+    chosen = _checked_parts(params, upload, uploaded)
+    size = sum(p.size for p in chosen)
+    if params.get("MpuObjectSize") is not None and params["MpuObjectSize"] != size:
+        raise X.InvalidRequest("The provided 'x-amz-mp-object-size' header value does not match what was "
+                               "computed.")
+    algorithm, checksum = _object_checksum(call, upload, chosen, params)
+    etag = D.multipart_etag(bytes.fromhex(p.md5) for p in chosen)
+    obj = ObjectVersion(
+        bucket=bucket.name, key=upload.key, version_id="", seq=0, is_latest=True, is_delete_marker=False, size=size,
+        etag=etag, last_modified=now(call), owner_account=bucket.account_id, storage_class=upload.storage_class,
+        headers=upload.headers, metadata=upload.metadata, tags=upload.tags, checksum_algorithm=algorithm,
+        checksum_value=checksum, checksum_type=upload.checksum_type if algorithm else None,
+        protection=upload.protection,
+        parts=tuple(Part(p.blob_id, p.size, p.md5, p.checksum_value) for p in chosen), multipart=True)
+    if_match, if_none_match = params.get("IfMatch"), params.get("IfNoneMatch")
+
+    def conditions(current: ObjectVersion | None) -> None:
+        live = current if current is not None and not current.is_delete_marker else None
+        D.check_write_conditions(if_match, if_none_match, live.etag if live else None, upload.key)
+
+    stored = V.write(call, bucket, obj, conditions if (if_match or if_none_match) else None)
+    kept = {p.blob_id for p in chosen}
+    unused = [b for b in repo.delete_upload(call.uow, upload.upload_id) if b not in kept]
+    bodies.delete_after_commit(call, unused)
+    out: Result = {"Location": f"http://{bucket.name}.s3.amazonaws.com/{upload.key}", "Bucket": bucket.name,
+                   "Key": upload.key, "ETag": etag, "ServerSideEncryption": D.AES256,
+                   **checksum_fields(algorithm, checksum, upload.checksum_type)}
+    if bucket.versioning == "Enabled":
+        out["VersionId"] = stored.version_id
+    return out
+
+
+@operation("AbortMultipartUpload")
+def abort_multipart_upload(call: Call, params: Params) -> Result:
+    upload = _upload(call, params)
+    if params.get("IfMatchInitiatedTime") is not None and params["IfMatchInitiatedTime"] != upload.initiated:
+        raise X.precondition_failed("x-amz-if-match-initiated-time")
+    bodies.delete_after_commit(call, repo.delete_upload(call.uow, upload.upload_id))
+    return {}
+
+
+@operation("ListMultipartUploads")
+def list_multipart_uploads(call: Call, params: Params) -> Result:
+    enc = encoder(check_encoding(params))
+    bucket = bucket_of(call, params["Bucket"])
+    prefix = params.get("Prefix") or ""
+    delimiter = params.get("Delimiter") or None
+    limit = params.get("MaxUploads")
+    limit = 1000 if limit is None else min(max(limit, 0), 1000)
+    key_marker = params.get("KeyMarker") or None
+    upload_marker = params.get("UploadIdMarker") or None
+    uploads, prefixes, truncated = [], [], False
+    last_key, last_upload = None, None
+    for upload in repo.scan_uploads(call.uow, bucket.name, prefix=prefix, key_marker=key_marker,
+                                    upload_marker=upload_marker, batch=10_000):
+        common = None
+        if delimiter:
+            at = upload.key.find(delimiter, len(prefix))
+            common = upload.key[:at + len(delimiter)] if at >= 0 else None
+        if common is not None and (common in prefixes or (key_marker is not None and common <= key_marker)):
+            continue
+        if len(uploads) + len(prefixes) >= limit:
+            truncated = True
+            break
+        if common is not None:
+            prefixes.append(common)
+            last_key, last_upload = common, None
+            continue
+        uploads.append({"UploadId": upload.upload_id, "Key": enc(upload.key), "Initiated": upload.initiated,
+                        "StorageClass": upload.storage_class, "Owner": owner(call, upload.owner_account),
+                        "Initiator": {"ID": upload.initiator_arn},
+                        **({"ChecksumAlgorithm": upload.checksum_algorithm,
+                            "ChecksumType": upload.checksum_type} if upload.checksum_algorithm else {})})
+        last_key, last_upload = upload.key, upload.upload_id
+    out: Result = {"Bucket": bucket.name, "KeyMarker": enc(key_marker or ""), "UploadIdMarker": upload_marker or "",
+                   "Prefix": enc(prefix), "MaxUploads": limit, "IsTruncated": truncated,
+                   "Uploads": uploads or None, "CommonPrefixes": [{"Prefix": enc(p)} for p in prefixes] or None}
+    if delimiter:
+        out["Delimiter"] = enc(delimiter)
+    if truncated:
+        out["NextKeyMarker"] = enc(last_key or "")
+        out["NextUploadIdMarker"] = last_upload or ""
+    if params.get("EncodingType"):
+        out["EncodingType"] = params["EncodingType"]
+    return out

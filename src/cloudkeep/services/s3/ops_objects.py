@@ -1,0 +1,250 @@
+"""S3 object operations: PutObject, GetObject, HeadObject, DeleteObject and object tagging.
+
+Pages: https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html, API_GetObject.html,
+API_HeadObject.html, API_DeleteObject.html, API_PutObjectTagging.html, API_GetObjectTagging.html,
+API_DeleteObjectTagging.html; conditional writes
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from cloudkeep.auth.principal import PrincipalType
+from cloudkeep.services.framework import Call, Params, Result
+from cloudkeep.wire.http import STATUS_KEY, BodyStream
+
+from . import bodies
+from . import domain as D
+from . import errors as X
+from . import repository as repo
+from . import versions as V
+from .authz import LIST_BUCKET
+from .common import bucket_of, now, operation, release_read
+from .entities import Bucket, ObjectVersion, Part
+
+RESPONSE_OVERRIDES = {"ResponseCacheControl": "CacheControl", "ResponseContentDisposition": "ContentDisposition",
+                      "ResponseContentEncoding": "ContentEncoding", "ResponseContentLanguage": "ContentLanguage",
+                      "ResponseContentType": "ContentType", "ResponseExpires": "Expires"}
+
+
+# --- request checks shared by the writes -------------------------------------------------------------
+
+
+def check_write_headers(params: Params) -> None:
+    """What a write may ask for here: SSE-S3 (AES256), no ACL but bucket-owner-full-control
+    (ACLs are disabled: BucketOwnerEnforced), none of the features not implemented yet."""
+    sse = params.get("ServerSideEncryption")
+    if sse in ("aws:kms", "aws:kms:dsse") or params.get("SSEKMSKeyId") or params.get("SSEKMSEncryptionContext"):
+        raise X.NotImplementedS3("SSE-KMS is not implemented by cloudkeep yet: use AES256 (SSE-S3).")
+    if sse is not None and sse != D.AES256:
+        raise X.invalid_argument("The encryption method specified is not supported",
+                                 "x-amz-server-side-encryption", sse)
+    if params.get("SSECustomerAlgorithm") or params.get("SSECustomerKey"):
+        raise X.NotImplementedS3("SSE-C is not implemented by cloudkeep yet.")
+    acl = params.get("ACL")
+    grants = [g for g in ("GrantFullControl", "GrantRead", "GrantReadACP", "GrantWriteACP") if params.get(g)]
+    if (acl is not None and acl != "bucket-owner-full-control") or grants:
+        # https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html
+        raise X.AccessControlListNotSupported("The bucket does not allow ACLs")
+    if params.get("ObjectLockMode") or params.get("ObjectLockRetainUntilDate") or params.get("ObjectLockLegalHoldStatus"):
+        raise X.InvalidRequest("Bucket is missing Object Lock Configuration")
+    if params.get("WriteOffsetBytes") is not None:
+        raise X.NotImplementedS3("Appending to objects is only supported for directory buckets.")
+
+
+def checksum_fields(algorithm: str | None, value: str | None, kind: str | None = "FULL_OBJECT") -> dict[str, Any]:
+    """ChecksumX and ChecksumType members of a response."""
+    if not algorithm or not value:
+        return {}
+    out: dict[str, Any] = {f"Checksum{algorithm}": value}
+    if kind:
+        out["ChecksumType"] = kind
+    return out
+
+
+# --- PutObject ------------------------------------------------------------------------------------------
+
+
+@operation("PutObject")
+def put_object(call: Call, params: Params) -> Result:
+    name, key = params["Bucket"], params["Key"]
+    D.check_key(key)
+    check_write_headers(params)
+    metadata = D.check_metadata(params.get("Metadata") or {})
+    tags = D.tags_from_header(params.get("Tagging"))
+    headers = D.standard_headers(params)
+    algorithm, sent = bodies.requested_checksum(params)
+    if_match, if_none_match = params.get("IfMatch"), params.get("IfNoneMatch")
+    body = params.get("Body")
+    release_read(call)                             # the body streams outside any transaction
+    data_key, protection = bodies.new_protection(call, name)
+    info = bodies.write(call, body, data_key, algorithm=algorithm, limit=D.MAX_PUT_SIZE)
+    try:
+        bodies.check_md5(params, info)
+        checksum_algorithm, checksum_value = bodies.stored_checksum(info, body, algorithm, sent)
+        bucket = bucket_of(call, name)
+        obj = ObjectVersion(
+            bucket=name, key=key, version_id="", seq=0, is_latest=True, is_delete_marker=False, size=info.size,
+            etag=D.etag(info.md5), last_modified=now(call), owner_account=bucket.account_id,
+            storage_class=params.get("StorageClass") or "STANDARD", headers=headers, metadata=metadata, tags=tags,
+            checksum_algorithm=checksum_algorithm, checksum_value=checksum_value, checksum_type="FULL_OBJECT",
+            protection=protection, parts=(Part(info.blob_id, info.size, info.md5.hex()),))
+
+        def conditions(current: ObjectVersion | None) -> None:
+            live = current if current is not None and not current.is_delete_marker else None
+            D.check_write_conditions(if_match, if_none_match, live.etag if live else None, key)
+
+        stored = V.write(call, bucket, obj, conditions if (if_match or if_none_match) else None)
+    except BaseException:
+        bodies.discard(call, [info.blob_id])
+        raise
+    out: Result = {"ETag": stored.etag, "ServerSideEncryption": D.AES256,
+                   **checksum_fields(checksum_algorithm, checksum_value)}
+    if bucket.versioning == "Enabled":
+        out["VersionId"] = stored.version_id
+    return out
+
+
+# --- GetObject / HeadObject -------------------------------------------------------------------------
+
+
+def _read(call: Call, params: Params, *, method: str) -> tuple[Bucket, ObjectVersion, Result, tuple[int, int] | None]:
+    """The version a GET/HEAD reads, its response headers, and the byte range to send."""
+    name, key = params["Bucket"], params["Key"]
+    bucket = bucket_of(call, name)
+    if params.get("SSECustomerAlgorithm") or params.get("SSECustomerKey"):
+        raise X.InvalidRequest("The encryption parameters are not applicable to this object.")
+    overrides = {m: params[m] for m in RESPONSE_OVERRIDES if params.get(m) is not None}
+    if overrides and call.principal.type is PrincipalType.ANONYMOUS:
+        raise X.InvalidRequest("Request specific response headers cannot be used for anonymous GET requests.")
+    try:
+        obj = V.read_target(call, bucket, key, params.get("VersionId"))
+    except V.Missing as missing:
+        raise V.missing_error(call, bucket, key, missing.marker, LIST_BUCKET) from None
+    D.check_read_conditions(D.Conditions.of(params), obj.etag or "", obj.last_modified)
+    part_number = params.get("PartNumber")
+    byte_range = None
+    out: Result = {"ETag": obj.etag, "LastModified": obj.last_modified, "AcceptRanges": "bytes",
+                   "ServerSideEncryption": D.AES256, "Metadata": dict(obj.metadata) or None,
+                   **D.headers_for_wire(obj.headers)}
+    if part_number is not None:
+        if params.get("Range"):
+            raise X.InvalidRequest("Cannot specify both Range header and partNumber query parameter")
+        byte_range = _part_range(obj, part_number)
+        out["PartsCount"] = len(obj.parts) if obj.multipart else None
+    else:
+        byte_range = D.parse_range(params.get("Range"), obj.size)
+        if obj.multipart:
+            out["PartsCount"] = len(obj.parts)
+    version = V.version_header(bucket, obj)
+    if version is not None:
+        out["VersionId"] = version
+    if obj.tags:
+        out["TagCount"] = len(obj.tags)
+    if obj.storage_class != "STANDARD":
+        out["StorageClass"] = obj.storage_class
+    if params.get("ChecksumMode") == "ENABLED" and byte_range is None:
+        out.update(checksum_fields(obj.checksum_algorithm, obj.checksum_value, obj.checksum_type))
+    for member, header in RESPONSE_OVERRIDES.items():
+        if member in overrides:
+            out[header] = overrides[member]
+    if byte_range is not None:
+        start, end = byte_range
+        out["ContentRange"] = D.content_range(start, end, obj.size)
+        out["ContentLength"] = end - start
+        out[STATUS_KEY] = 206                   # Partial Content
+    else:
+        out["ContentLength"] = obj.size
+    return bucket, obj, out, byte_range
+
+
+def _part_range(obj: ObjectVersion, number: int) -> tuple[int, int]:
+    """partNumber: that part of a multipart object; part 1 of any other is all of it."""
+    count = len(obj.parts) if obj.multipart else 1
+    if not 1 <= number <= max(count, 1) or (not obj.multipart and number != 1):
+        raise X.InvalidPartNumber("The requested partnumber is not satisfiable",
+                                  extra={"PartNumberRequested": str(number), "ActualPartCount": str(count)})
+    if not obj.multipart:
+        return 0, obj.size
+    start = sum(p.size for p in obj.parts[:number - 1])
+    return start, start + obj.parts[number - 1].size
+
+
+@operation("GetObject")
+def get_object(call: Call, params: Params) -> Result:
+    _, obj, out, byte_range = _read(call, params, method="GET")
+    start, end = byte_range if byte_range is not None else (0, obj.size)
+    out["Body"] = BodyStream(bodies.open_range(call, obj, start, end), end - start)
+    return out
+
+
+@operation("HeadObject")
+def head_object(call: Call, params: Params) -> Result:
+    return _read(call, params, method="HEAD")[2]
+
+
+# --- DeleteObject ----------------------------------------------------------------------------------------
+
+
+def delete_one(call: Call, bucket: Bucket, key: str, version_id: str | None) -> Result:
+    """DeleteObject's effect and result members (DeleteMarker, VersionId)."""
+    if version_id:
+        gone = V.delete_version(call, bucket, key, version_id)
+        out: Result = {"VersionId": version_id}
+        if gone is not None and gone.is_delete_marker:
+            out["DeleteMarker"] = True
+        return out
+    marker = V.delete_current(call, bucket, key)
+    if marker is None:
+        return {}
+    return {"DeleteMarker": True, "VersionId": marker.version_id}
+
+
+@operation("DeleteObject")
+def delete_object(call: Call, params: Params) -> Result:
+    bucket = bucket_of(call, params["Bucket"])
+    key = params["Key"]
+    if params.get("IfMatch") is not None and not params.get("VersionId"):
+        current = repo.latest(call.uow, bucket.name, key)
+        live = current if current is not None and not current.is_delete_marker else None
+        D.check_write_conditions(params["IfMatch"], None, live.etag if live else None, key)
+    return delete_one(call, bucket, key, params.get("VersionId"))
+
+
+# --- object tagging -----------------------------------------------------------------------------------
+
+
+def _tag_target(call: Call, params: Params) -> tuple[Bucket, ObjectVersion]:
+    bucket = bucket_of(call, params["Bucket"])
+    try:
+        obj = V.read_target(call, bucket, params["Key"], params.get("VersionId"))
+    except V.Missing:
+        raise X.no_such_key(params["Key"]) from None
+    return bucket, obj
+
+
+def _version_out(bucket: Bucket, obj: ObjectVersion) -> Mapping[str, Any]:
+    version = V.version_header(bucket, obj)
+    return {"VersionId": version} if version is not None else {}
+
+
+@operation("PutObjectTagging")
+def put_object_tagging(call: Call, params: Params) -> Result:
+    bucket, obj = _tag_target(call, params)
+    tags = D.check_tags(D.tag_set(params), limit=D.MAX_OBJECT_TAGS, bucket=False)
+    repo.set_object_tags(call.uow, obj, tags)
+    return dict(_version_out(bucket, obj))
+
+
+@operation("GetObjectTagging")
+def get_object_tagging(call: Call, params: Params) -> Result:
+    bucket, obj = _tag_target(call, params)
+    return {"TagSet": D.wire_tags(obj.tags), **_version_out(bucket, obj)}
+
+
+@operation("DeleteObjectTagging")
+def delete_object_tagging(call: Call, params: Params) -> Result:
+    bucket, obj = _tag_target(call, params)
+    repo.set_object_tags(call.uow, obj, {})
+    return dict(_version_out(bucket, obj))
