@@ -28,6 +28,7 @@ from cloudkeep.policy.model import (ApplicablePolicies, AuthzRequest, Decision, 
 from cloudkeep.policy.parse import parse_policy
 from cloudkeep.services.framework import AuthzContext, Check
 from cloudkeep.services.iam import authz_source
+from cloudkeep.services.organizations import authz_source as org_source
 from cloudkeep.storage.generations import ORGANIZATIONS, GenerationReader, current_in
 from cloudkeep.wire import errors as E
 
@@ -136,8 +137,6 @@ def _levels(raw: tuple[tuple[tuple[str, str], ...], ...], kind: PolicyKind) -> t
 
 
 def _org_scope(uow: Any, account_id: str) -> OrgScope | None:
-    from cloudkeep.services.organizations import authz_source as org_source  # only once an organization exists
-
     view = org_source.for_account(uow, account_id)
     if view is None:
         return None

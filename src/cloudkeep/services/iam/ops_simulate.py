@@ -19,6 +19,7 @@ from typing import Any
 from cloudkeep.policy import simulate as S
 from cloudkeep.policy.model import PolicyKind, PrincipalKind, RequestPrincipal
 from cloudkeep.services.framework import Call, Params, Result
+from cloudkeep.services.organizations import authz_source
 from cloudkeep.wire.errors import ServiceError
 
 from . import repo_groups_roles, repo_policies
@@ -118,6 +119,18 @@ def _caller(call: Call, params: Params, source_arn: str | None, entity_type: str
                               call.account_id)
 
 
+def _organization_scps(call: Call, source_arn: str) -> tuple[tuple[S.PolicyInput, ...], ...]:
+    """The SCPs of every level from the organization's root down to the account, when the
+    account is a member (not the management account) and the entity is not a service-linked
+    role: SimulatePrincipalPolicy then reports OrganizationsDecisionDetail.
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html"""
+    view = authz_source.for_account(call.uow, call.account_id)
+    if view is None or view.management_account_id == call.account_id or ":role/aws-service-role/" in source_arn:
+        return ()
+    return tuple(tuple(S.load_policy(text, PolicyKind.SCP, name, S.NONE) for name, text in level)
+                 for level in view.scp_levels)
+
+
 def _simulation(call: Call, params: Params, identity: list[S.PolicyInput], source_arn: str | None,
                 entity: tuple[str, str] | None) -> S.Simulation:
     context, multivalued = S.context_from_entries(params.get("ContextEntries") or [])
@@ -129,6 +142,7 @@ def _simulation(call: Call, params: Params, identity: list[S.PolicyInput], sourc
         boundary=_boundary(call, params, entity),
         resource_policy=(S.load_policy(resource_policy, PolicyKind.RESOURCE, "ResourcePolicy", S.RESOURCE)
                          if resource_policy is not None else None),
+        scps=_organization_scps(call, source_arn) if source_arn is not None else (),
         context=context, multivalued=multivalued,
         resource_owner=S.resource_owner(owner) if owner else None)
 
