@@ -288,3 +288,21 @@ def test_garbage_raises_nothing_but_validation_error(model, operation: str, data
         validate(shape, params, protocol=model.metadata["protocol"])
     except ValidationError as error:
         assert re.match(r"(\d+ validation errors? detected: |The specified value for )", error.message)
+
+
+@pytest.mark.parametrize("operation, params, reason", [
+    ("DescribeAccount", {"AccountId": "12345"}, "INVALID_PATTERN"),
+    ("DescribeAccount", {}, "INPUT_REQUIRED"),
+    ("ListAccounts", {"MaxResults": 21}, "MAX_VALUE_EXCEEDED"),
+    ("ListAccounts", {"MaxResults": 0}, "MIN_VALUE_EXCEEDED"),
+    ("ListPolicies", {"Filter": "NOT_A_TYPE"}, "INVALID_ENUM"),
+])
+def test_organizations_answers_bad_input_with_invalid_input_and_a_reason(operation, params, reason) -> None:
+    """Organizations' servers answer InvalidInputException with a Reason, not ValidationException
+    (https://docs.aws.amazon.com/organizations/latest/APIReference/API_InvalidInputException.html)."""
+    org = load_service("organizations")
+    with pytest.raises(Exception) as exc:
+        _check(org, operation, params)
+    assert exc.value.wire_identity("json") == ("InvalidInputException", 400)
+    assert exc.value.extra["Reason"] == reason
+    assert not isinstance(exc.value, ValidationError)

@@ -57,7 +57,7 @@ from typing import Any, Final, Mapping
 
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 
-from cloudkeep.wire.errors import ValidationError
+from cloudkeep.wire.errors import ValidationError, service_error
 from cloudkeep.wire.model import load_service
 
 #: AWS lists at most this many errors (architect/dynalite validations/index.js: ``errors.length >= 10``)
@@ -77,6 +77,10 @@ class ServiceRules:
     pattern_messages: Mapping[str, str] = field(default_factory=dict)
     #: shape names whose model pattern the service's servers do not enforce
     skip_patterns: frozenset[str] = frozenset()
+    #: (code, status) the service answers bad input with instead of the generic validation
+    #: error, with a ``Reason`` member and message per kind of constraint (``_kind``)
+    input_error: tuple[str, int] | None = None
+    reasons: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 _IAM_NAME = ("The specified value for {name} is invalid. It must contain only alphanumeric "
@@ -100,8 +104,38 @@ SERVICE_RULES: Final[Mapping[str, ServiceRules]] = {
                 "contain only alphanumeric characters and/or / characters."),
         },
     ),
+    # Organizations answers bad input with InvalidInputException and a Reason
+    # (https://docs.aws.amazon.com/organizations/latest/APIReference/API_InvalidInputException.html;
+    # "You provided a value that does not match the required pattern.",
+    # https://github.com/boto/boto3/issues/4565)
+    "organizations": ServiceRules(
+        input_error=("InvalidInputException", 400),
+        reasons={
+            "pattern": ("INVALID_PATTERN", "You provided a value that does not match the required pattern."),
+            "enum": ("INVALID_ENUM", "You specified an invalid value."),
+            "max_length": ("MAX_LENGTH_EXCEEDED", "You provided a string parameter that is longer than allowed."),
+            "min_length": ("MIN_LENGTH_EXCEEDED", "You provided a string parameter that is shorter than allowed."),
+            "max_value": ("MAX_VALUE_EXCEEDED", "You provided a numeric parameter that has a larger value than "
+                                                "allowed."),
+            "min_value": ("MIN_VALUE_EXCEEDED", "You provided a numeric parameter that has a smaller value than "
+                                                "allowed."),
+            "required": ("INPUT_REQUIRED", "You must include a value for all required parameters."),
+        },
+    ),
 }
 _DEFAULT_RULES: Final = ServiceRules()
+
+
+def _kind(constraint: str) -> str:
+    """The kind of a failed constraint, for services that name it (``ServiceRules.reasons``)."""
+    for prefix, kind in (("Member must not be null", "required"), ("Member must satisfy enum", "enum"),
+                         ("Member must have length less", "max_length"),
+                         ("Member must have length greater", "min_length"),
+                         ("Member must have value less", "max_value"),
+                         ("Member must have value greater", "min_value")):
+        if constraint.startswith(prefix):
+            return kind
+    return "pattern"
 
 
 # --- Java regex → Python re ------------------------------------------------------------------
@@ -467,16 +501,19 @@ def _render(value: Any) -> str:
 
 
 class _Walk:
-    __slots__ = ("errors", "echo", "custom")
+    __slots__ = ("errors", "echo", "custom", "first_kind")
 
     def __init__(self, rules: ServiceRules) -> None:
         self.errors: list[str] = []
         self.echo = rules.echo_values
         self.custom: str | None = None
+        self.first_kind: str | None = None
 
     def fail(self, plan: _Plan, value: Any, path: str, constraint: str) -> None:
         if len(self.errors) >= MAX_ERRORS:
             return
+        if self.first_kind is None:
+            self.first_kind = _kind(constraint)
         if not self.echo or (plan.hidden and value is not None):
             shown = "Value at"
         else:
@@ -633,6 +670,11 @@ def validate(shape: StructureShape | None, params: Mapping[str, Any], *, protoco
         walk.struct(plan, params, "")  # type: ignore[arg-type]
     except RecursionError:  # absurdly deep input for a recursive shape
         raise ValidationError("1 validation error detected: the request nests members too deeply") from None
+    if rules.input_error is not None and (walk.errors or walk.custom is not None):
+        reason, message = rules.reasons.get(walk.first_kind or "pattern", rules.reasons["pattern"])
+        error = service_error(*rules.input_error, message)
+        error.extra["Reason"] = reason
+        raise error
     if walk.errors:
         raise ValidationError(_message(walk.errors))
     if walk.custom is not None:
