@@ -170,6 +170,11 @@ def test_create_account_makes_a_tenant_reachable_only_through_its_admin_role(clo
     assert iam.get_account_summary()["SummaryMap"]["AccountAccessKeysPresent"] == 0   # root has no key
     who = _role_session(cloudkeep_account, role_arn, "sts").get_caller_identity()
     assert who["Account"] == new
+    iam.generate_credential_report()
+    report = iam.get_credential_report()["Content"].decode().splitlines()
+    header, root = report[0].split(","), report[1].split(",")
+    assert root[0] == "<root_account>"
+    assert root[header.index("access_key_1_active")] == "false"
 
 
 def test_create_account_with_a_role_name_and_tags(cloudkeep_account):
