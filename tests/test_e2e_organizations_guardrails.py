@@ -15,6 +15,7 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-ke
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -62,7 +63,8 @@ class Org:
 
     def create(self, name: str) -> tuple[str, Callable[..., Any]]:
         """A new member account, reached as OrganizationAccountAccessRole from the management account."""
-        status = self.api.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]
+        email = f"{name}-{uuid.uuid4().hex[:8]}@example.com"         # emails are unique server-wide
+        status = self.api.create_account(Email=email, AccountName=name)["CreateAccountStatus"]
         status = self.api.describe_create_account_status(CreateAccountRequestId=status["Id"])["CreateAccountStatus"]
         assert status["State"] == "SUCCEEDED", status
         account_id = status["AccountId"]
@@ -291,3 +293,22 @@ def test_a_cross_account_call_is_recorded_in_both_accounts(cloudkeep_server, sto
     assert mine["sharedEventID"] == theirs["sharedEventID"] and mine["eventID"] != theirs["eventID"]
     assert theirs["userIdentity"]["accountId"] == b.account_id
     assert theirs["resources"] == [{"accountId": a.account_id, "type": "AWS::KMS::Key", "ARN": key}]
+
+
+def test_the_aws_cli_of_a_member_root_user_meets_the_guardrails(org):
+    """The AWS CLI, as a member account's root user: a region-restriction SCP refuses another
+    region and a deny SCP refuses key deletion; the same calls pass in the allowed region."""
+    from test_e2e_kms_cli import AWS, Cli
+
+    assert AWS is not None, "the AWS CLI is missing: it comes with the test extra (scripts/_venv test)"
+    member = org.invite()
+    guard = org.scp("guardrails", DENY_TRAIL_AND_KEY_DELETION, {
+        "Sid": "DenyOutsideUsEast1", "Effect": "Deny", "NotAction": ["iam:*", "sts:*", "organizations:*"],
+        "Resource": "*", "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1"]}}})
+    org.api.attach_policy(PolicyId=guard, TargetId=member.account_id)
+    aws = Cli(member)
+    key = aws("kms", "create-key")["KeyMetadata"]["KeyId"]
+    assert "service control policy" in aws.fails("kms", "schedule-key-deletion", "--key-id", key,
+                                                 "--pending-window-in-days", "7")
+    assert "AccessDeniedException" in aws.fails("kms", "list-keys", "--region", "eu-west-1")
+    assert aws("kms", "list-keys")["Keys"]
