@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from cloudkeep.services.framework import Call, Params, Result
+from cloudkeep.wire.http import STATUS_KEY
 from cloudkeep.wire.regions import partition_regions
 
 from . import domain as D
@@ -129,7 +130,7 @@ def put_bucket_tagging(call: Call, params: Params) -> Result:
     bucket = bucket_of(call, params["Bucket"])
     tags = D.check_tags(D.tag_set(params), limit=D.MAX_BUCKET_TAGS, bucket=True)
     repo.update_bucket(call.uow, bucket.name, tags=tags)
-    return {}
+    return {STATUS_KEY: 204}      # "HTTP/1.1 204 No Content" (API_PutBucketTagging.html, example)
 
 
 @operation("GetBucketTagging")
@@ -224,7 +225,7 @@ def put_bucket_policy(call: Call, params: Params) -> Result:
     policy = params["Policy"]
     D.check_bucket_policy(policy, bucket.name, call.partition)
     repo.update_bucket(call.uow, bucket.name, policy=policy)
-    return {}
+    return {STATUS_KEY: 204}      # "HTTP/1.1 204 No Content" (API_PutBucketPolicy.html, example)
 
 
 @operation("GetBucketPolicy")
