@@ -64,9 +64,11 @@ def _service_name(ex: Exchange, signed: sigv4.SignedRequestInfo | None) -> str:
         name = service_for_target_prefix(target.rsplit(".", 1)[0])
         if name:
             return name
-    if (req.header("content-type") or "").startswith("application/x-www-form-urlencoded"):
+    form = (req.header("content-type") or "").startswith("application/x-www-form-urlencoded")
+    if form:
         req = _in_memory(req, query.MAX_BODY_BYTES)   # the Action is in the form body
-    action = query.operation_name(req)
+    # only a GET or a form POST can be a query request; any other (an anonymous S3 PUT) is not
+    action = query.operation_name(req) if req.method == "GET" or (req.method == "POST" and form) else None
     if action:
         name = service_for_unsigned_query(action)
         if name:
