@@ -1,7 +1,7 @@
 """S3 requests reach the pipeline authenticated in every payload mode, or are refused.
 
-S3 itself is not implemented yet, so an authenticated request to an S3 operation answers
-501 NotImplemented and a refused one 403: the status tells the two apart.
+An authenticated request is served (the object is written and reads back); a refused one is
+403 and writes nothing.
 """
 
 from __future__ import annotations
@@ -27,20 +27,39 @@ def _s3(account, secret: str | None = None, **config):
                       config=cfg)
 
 
-def test_signed_payload_put_object_is_authenticated_and_not_implemented(cloudkeep_account):
-    with pytest.raises(ClientError) as exc:
-        _s3(cloudkeep_account).put_object(Bucket="bucket-1", Key="dir/a.txt", Body=b"hello")
-    assert _status(exc.value) == 501
-    assert exc.value.response["Error"]["Code"] == "NotImplemented"
-    headers = exc.value.response["ResponseMetadata"]["HTTPHeaders"]
+def _name(account) -> str:
+    """The test's bucket (names are global across the server's accounts: one per account)."""
+    return f"bucket-{account.account_id}"
+
+
+def _bucket(account) -> str:
+    _s3(account).create_bucket(Bucket=_name(account))
+    return _name(account)
+
+
+def _read(account, key: str) -> bytes | None:
+    try:
+        return _s3(account).get_object(Bucket=_name(account), Key=key)["Body"].read()
+    except ClientError as err:
+        assert err.response["Error"]["Code"] == "NoSuchKey"
+        return None
+
+
+def test_signed_payload_put_object_is_authenticated_and_served(cloudkeep_account):
+    _bucket(cloudkeep_account)
+    out = _s3(cloudkeep_account).put_object(Bucket=_name(cloudkeep_account), Key="dir/a.txt", Body=b"hello")
+    headers = out["ResponseMetadata"]["HTTPHeaders"]
     assert "x-amz-request-id" in headers and "x-amz-id-2" in headers
+    assert _read(cloudkeep_account, "dir/a.txt") == b"hello"
 
 
 def test_wrong_secret_is_signature_does_not_match_403(cloudkeep_account):
+    _bucket(cloudkeep_account)
     with pytest.raises(ClientError) as exc:
-        _s3(cloudkeep_account, secret="w" * 40).put_object(Bucket="bucket-1", Key="k", Body=b"x")
+        _s3(cloudkeep_account, secret="w" * 40).put_object(Bucket=_name(cloudkeep_account), Key="k", Body=b"x")
     assert _status(exc.value) == 403
     assert exc.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+    assert _read(cloudkeep_account, "k") is None
 
 
 def test_unknown_key_is_invalid_access_key_id(cloudkeep_server):
@@ -53,10 +72,10 @@ def test_unknown_key_is_invalid_access_key_id(cloudkeep_server):
 
 
 def test_unsigned_payload_is_authenticated(cloudkeep_account):
+    _bucket(cloudkeep_account)
     s3 = _s3(cloudkeep_account, s3={"payload_signing_enabled": False}, signature_version="s3v4")
-    with pytest.raises(ClientError) as exc:
-        s3.put_object(Bucket="bucket-1", Key="k", Body=b"body")
-    assert _status(exc.value) == 501
+    s3.put_object(Bucket=_name(cloudkeep_account), Key="k", Body=b"body")
+    assert _read(cloudkeep_account, "k") == b"body"
 
 
 def _raw_put(endpoint: str, account, path: str, signed_body: bytes, sent_body: bytes) -> tuple[int, bytes]:
@@ -82,27 +101,29 @@ def _raw_put(endpoint: str, account, path: str, signed_body: bytes, sent_body: b
 
 
 def test_body_that_does_not_match_its_signed_hash_is_refused(cloudkeep_account):
-    status, body = _raw_put(cloudkeep_account.endpoint, cloudkeep_account, "/bucket-1/k", b"original", b"tampered")
+    _bucket(cloudkeep_account)
+    status, body = _raw_put(cloudkeep_account.endpoint, cloudkeep_account, f"/{_name(cloudkeep_account)}/k", b"original", b"tampered")
     assert status == 400 and b"<Code>XAmzContentSHA256Mismatch</Code>" in body
-    status, _ = _raw_put(cloudkeep_account.endpoint, cloudkeep_account, "/bucket-1/k", b"original", b"original")
-    assert status == 501
+    assert _read(cloudkeep_account, "k") is None
+    status, _ = _raw_put(cloudkeep_account.endpoint, cloudkeep_account, f"/{_name(cloudkeep_account)}/k", b"original", b"original")
+    assert status == 200
+    assert _read(cloudkeep_account, "k") == b"original"
 
 
 def test_large_body_is_spooled_and_its_hash_verified(cloudkeep_account):
+    _bucket(cloudkeep_account)
     body = b"a" * (17 * 1024 * 1024)          # past the adapter's in-memory size
-    with pytest.raises(ClientError) as exc:
-        _s3(cloudkeep_account).put_object(Bucket="bucket-1", Key="big", Body=body)
-    assert _status(exc.value) == 501
+    _s3(cloudkeep_account).put_object(Bucket=_name(cloudkeep_account), Key="big", Body=body)
+    assert _read(cloudkeep_account, "big") == body
 
 
 def test_list_buckets_and_head_object_reach_the_pipeline(cloudkeep_account):
     s3 = _s3(cloudkeep_account)
+    assert s3.list_buckets()["Buckets"] == []
+    _bucket(cloudkeep_account)
     with pytest.raises(ClientError) as exc:
-        s3.list_buckets()
-    assert _status(exc.value) == 501
-    with pytest.raises(ClientError) as exc:
-        s3.head_object(Bucket="bucket-1", Key="k")
-    assert _status(exc.value) == 501
+        s3.head_object(Bucket=_name(cloudkeep_account), Key="k")
+    assert _status(exc.value) == 404
 
 
 def _fetch(url: str, method: str = "GET") -> int:
@@ -118,14 +139,19 @@ def _s3v4(account):
 
 
 def test_presigned_url_is_authenticated(cloudkeep_account):
+    _bucket(cloudkeep_account)
+    _s3(cloudkeep_account).put_object(Bucket=_name(cloudkeep_account), Key="dir/a.txt", Body=b"x")
     url = _s3v4(cloudkeep_account).generate_presigned_url(
-        "get_object", Params={"Bucket": "bucket-1", "Key": "dir/a.txt"}, ExpiresIn=300)
-    assert _fetch(url) == 501
+        "get_object", Params={"Bucket": _name(cloudkeep_account), "Key": "dir/a.txt"}, ExpiresIn=300)
+    assert _fetch(url) == 200
 
 
 def test_presigned_url_with_a_changed_parameter_is_refused(cloudkeep_account):
+    _bucket(cloudkeep_account)
+    _s3(cloudkeep_account).put_object(Bucket=_name(cloudkeep_account), Key="dir/a.txt", Body=b"x")
+    _s3(cloudkeep_account).put_object(Bucket=_name(cloudkeep_account), Key="dir/b.txt", Body=b"x")
     url = _s3v4(cloudkeep_account).generate_presigned_url(
-        "get_object", Params={"Bucket": "bucket-1", "Key": "dir/a.txt"}, ExpiresIn=300)
+        "get_object", Params={"Bucket": _name(cloudkeep_account), "Key": "dir/a.txt"}, ExpiresIn=300)
     assert _fetch(url.replace("X-Amz-Expires=300", "X-Amz-Expires=301")) == 403
     assert _fetch(url.replace("dir/a.txt", "dir/b.txt")) == 403
 
@@ -147,9 +173,12 @@ def test_expired_presigned_url_is_access_denied_request_has_expired(cloudkeep_ac
         assert "<Code>AccessDenied</Code>" in body and "Request has expired" in body
 
 
-def test_anonymous_request_reaches_s3_as_the_anonymous_principal(cloudkeep_server):
-    # no signature at all: S3 serves anonymous requests (public access decides later)
-    assert _fetch(cloudkeep_server.endpoint + "/bucket-1/k") == 501
+def test_anonymous_request_reaches_s3_as_the_anonymous_principal(cloudkeep_account):
+    # no signature at all: S3 decides anonymous requests by the bucket policy (none: private)
+    _bucket(cloudkeep_account)
+    _s3(cloudkeep_account).put_object(Bucket=_name(cloudkeep_account), Key="k", Body=b"x")
+    assert _fetch(cloudkeep_account.endpoint + f"/{_name(cloudkeep_account)}/k") == 403
+    assert _fetch(cloudkeep_account.endpoint + "/no-such-bucket-here/k") == 404
 
 
 def test_sts_presigned_get_caller_identity_works(cloudkeep_account):

@@ -1,5 +1,6 @@
-"""S3 payload modes over HTTP and HTTPS, from real clients: boto3 and the AWS CLI reach an S3
-operation and are told 501 (authenticated: S3 is not implemented yet) or 403 (refused).
+"""S3 payload modes over HTTP and HTTPS, from real clients: boto3 and the AWS CLI upload objects
+that read back intact when the request authenticates, and are refused (403, nothing written)
+when it does not.
 
 Over HTTPS boto3 sends PutObject as aws-chunked STREAMING-UNSIGNED-PAYLOAD-TRAILER with a
 trailing checksum; the signed chunk mode (STREAMING-AWS4-HMAC-SHA256-PAYLOAD, used by the Java
@@ -24,6 +25,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from cloudkeep.auth import checksums
 from cloudkeep.testing.server import CloudkeepServer, client_for, free_port
 
 
@@ -46,38 +48,59 @@ def _status(exc: ClientError) -> int:
     return exc.value.response["ResponseMetadata"]["HTTPStatusCode"]
 
 
+def _bucket(client, account) -> str:
+    """The account's bucket (bucket names are global across the server's accounts)."""
+    name = f"bucket-{account.account_id}"
+    client.create_bucket(Bucket=name)
+    return name
+
+
+def _stored(client, bucket: str, key: str) -> bytes | None:
+    try:
+        return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as err:
+        assert err.response["Error"]["Code"] == "NoSuchKey"
+        return None
+
+
 @pytest.mark.parametrize("algorithm", [None, "CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME"])
 def test_boto3_over_https_sends_a_trailer_checksum_and_is_authenticated(tls, algorithm):
     server, port, ca = tls
     account = server.create_account()
     s3 = _https_s3(account, port, ca)
+    bucket = _bucket(s3, account)
     seen = {}
     s3.meta.events.register("before-send.s3.PutObject",
                             lambda request, **kw: seen.update(sha=request.headers.get("x-amz-content-sha256")))
     kwargs = {"ChecksumAlgorithm": algorithm} if algorithm else {}
-    with pytest.raises(ClientError) as exc:
-        s3.put_object(Bucket="bucket-1", Key="k", Body=b"x" * 70_000, **kwargs)
+    body = os.urandom(70_000)
+    s3.put_object(Bucket=bucket, Key="k", Body=body, **kwargs)
     sha = seen["sha"]
     assert (sha.decode() if isinstance(sha, bytes) else sha) == "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
-    assert _status(exc) == 501
+    got = s3.get_object(Bucket=bucket, Key="k", ChecksumMode="ENABLED")
+    assert got["Body"].read() == body
+    assert got[f"Checksum{algorithm or 'CRC32'}"] == checksums.compute(algorithm or "CRC32", body)
 
 
 def test_boto3_over_https_with_a_wrong_secret_is_refused(tls):
     server, port, ca = tls
     account = server.create_account()
+    bucket = _bucket(_https_s3(account, port, ca), account)
     with pytest.raises(ClientError) as exc:
-        _https_s3(account, port, ca, secret="v" * 40).put_object(Bucket="bucket-1", Key="k", Body=b"x")
+        _https_s3(account, port, ca, secret="v" * 40).put_object(Bucket=bucket, Key="k", Body=b"x")
     assert _status(exc) == 403
     assert exc.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+    assert _stored(_https_s3(account, port, ca), bucket, "k") is None
 
 
 def test_boto3_over_https_signed_payload_and_unsigned_payload(tls):
     server, port, ca = tls
     account = server.create_account()
-    for config in ({"s3": {"payload_signing_enabled": True}}, {"request_checksum_calculation": "when_required"}):
-        with pytest.raises(ClientError) as exc:
-            _https_s3(account, port, ca, **config).put_object(Bucket="bucket-1", Key="k", Body=b"abc")
-        assert _status(exc) == 501
+    bucket = _bucket(_https_s3(account, port, ca), account)
+    for index, config in enumerate(({"s3": {"payload_signing_enabled": True}},
+                                    {"request_checksum_calculation": "when_required"})):
+        _https_s3(account, port, ca, **config).put_object(Bucket=bucket, Key=f"k{index}", Body=b"abc")
+        assert _stored(_https_s3(account, port, ca), bucket, f"k{index}") == b"abc"
 
 
 def test_presigned_url_over_https(tls):
@@ -85,14 +108,14 @@ def test_presigned_url_over_https(tls):
     import urllib.request
     server, port, ca = tls
     account = server.create_account()
+    client = _https_s3(account, port, ca)
+    bucket = _bucket(client, account)
+    client.put_object(Bucket=bucket, Key="k", Body=b"presigned")
     url = _https_s3(account, port, ca, signature_version="s3v4").generate_presigned_url(
-        "get_object", Params={"Bucket": "bucket-1", "Key": "k"}, ExpiresIn=60)
+        "get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=60)
     context = ssl.create_default_context(cafile=ca)
-    try:
-        urllib.request.urlopen(url, context=context, timeout=30)
-        raise AssertionError("expected 501")
-    except urllib.error.HTTPError as err:
-        assert err.code == 501
+    with urllib.request.urlopen(url, context=context, timeout=30) as response:
+        assert response.status == 200 and response.read() == b"presigned"
 
 
 # --- STREAMING-AWS4-HMAC-SHA256-PAYLOAD, signed chunk by chunk ------------------------------------
@@ -148,35 +171,47 @@ def _signed_chunked_put(endpoint: str, account, path: str, payload: bytes, *, ch
 
 
 def test_signed_chunks_over_http_are_verified(cloudkeep_account):
+    client = cloudkeep_account.client("s3")
+    bucket = _bucket(client, cloudkeep_account)
     payload = os.urandom(150_000)
-    status, _ = _signed_chunked_put(cloudkeep_account.endpoint, cloudkeep_account, "/bucket-1/k", payload)
-    assert status == 501
-    status, body = _signed_chunked_put(cloudkeep_account.endpoint, cloudkeep_account, "/bucket-1/k", payload,
+    status, body = _signed_chunked_put(cloudkeep_account.endpoint, cloudkeep_account, f"/{bucket}/k", payload,
                                        forge=1)
     assert status == 403 and b"SignatureDoesNotMatch" in body
+    assert _stored(client, bucket, "k") is None
+    status, _ = _signed_chunked_put(cloudkeep_account.endpoint, cloudkeep_account, f"/{bucket}/k", payload)
+    assert status == 200
+    assert _stored(client, bucket, "k") == payload
 
 
 def test_signed_chunks_over_https_are_verified(tls):
     import ssl
     server, port, ca = tls
     account = server.create_account()
+    client = _https_s3(account, port, ca)
+    bucket = _bucket(client, account)
     context = ssl.create_default_context(cafile=ca)
-    status, _ = _signed_chunked_put(f"https://localhost:{port}", account, "/bucket-1/k", b"z" * 100_000,
-                                    secure_context=context)
-    assert status == 501
-    status, _ = _signed_chunked_put(f"https://localhost:{port}", account, "/bucket-1/k", b"z" * 100_000,
+    status, _ = _signed_chunked_put(f"https://localhost:{port}", account, f"/{bucket}/k", b"z" * 100_000,
                                     forge=0, secure_context=context)
     assert status == 403
+    assert _stored(client, bucket, "k") is None
+    status, _ = _signed_chunked_put(f"https://localhost:{port}", account, f"/{bucket}/k", b"z" * 100_000,
+                                    secure_context=context)
+    assert status == 200
+    assert _stored(client, bucket, "k") == b"z" * 100_000
 
 
 def test_large_signed_chunked_upload_is_spooled_and_verified(cloudkeep_account):
+    client = cloudkeep_account.client("s3")
+    bucket = _bucket(client, cloudkeep_account)
     payload = b"q" * (18 * 1024 * 1024)      # past the adapter's in-memory size
-    status, _ = _signed_chunked_put(cloudkeep_account.endpoint, cloudkeep_account, "/bucket-1/big", payload,
-                                    chunk=1024 * 1024)
-    assert status == 501
-    status, _ = _signed_chunked_put(cloudkeep_account.endpoint, cloudkeep_account, "/bucket-1/big", payload,
+    status, _ = _signed_chunked_put(cloudkeep_account.endpoint, cloudkeep_account, f"/{bucket}/big", payload,
                                     chunk=1024 * 1024, forge=17)
     assert status == 403
+    assert _stored(client, bucket, "big") is None
+    status, _ = _signed_chunked_put(cloudkeep_account.endpoint, cloudkeep_account, f"/{bucket}/big", payload,
+                                    chunk=1024 * 1024)
+    assert status == 200
+    assert _stored(client, bucket, "big") == payload
 
 
 # --- the AWS CLI ------------------------------------------------------------------------------------
@@ -188,16 +223,20 @@ AWS = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which
 def test_aws_cli_reaches_s3_over_http_and_https(tls, tmp_path):
     server, port, ca = tls
     account = server.create_account()
+    bucket = _bucket(_https_s3(account, port, ca), account)
     body = tmp_path / "body.bin"
     body.write_bytes(b"c" * 100_000)
     env = {**os.environ, **account.env, "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
-    for endpoint, extra in ((server.endpoint, []), (f"https://localhost:{port}", ["--ca-bundle", ca])):
-        out = subprocess.run([AWS, "s3api", "put-object", "--bucket", "bucket-1", "--key", "k", "--body", str(body),
+    for index, (endpoint, extra) in enumerate(((server.endpoint, []), (f"https://localhost:{port}", ["--ca-bundle", ca]))):
+        key = f"k{index}"
+        out = subprocess.run([AWS, "s3api", "put-object", "--bucket", bucket, "--key", key, "--body", str(body),
                               "--endpoint-url", endpoint, *extra], env=env, capture_output=True, text=True,
                              timeout=60)
-        assert out.returncode != 0 and "NotImplemented" in out.stderr, out.stderr
+        assert out.returncode == 0 and json.loads(out.stdout)["ETag"], out.stderr
+        assert _stored(_https_s3(account, port, ca), bucket, key) == b"c" * 100_000
         bad = {**env, "AWS_SECRET_ACCESS_KEY": "n" * 40}
-        out = subprocess.run([AWS, "s3api", "put-object", "--bucket", "bucket-1", "--key", "k", "--body", str(body),
+        out = subprocess.run([AWS, "s3api", "put-object", "--bucket", bucket, "--key", "refused", "--body", str(body),
                               "--endpoint-url", endpoint, *extra], env=bad, capture_output=True, text=True,
                              timeout=60)
         assert out.returncode != 0 and "SignatureDoesNotMatch" in out.stderr, out.stderr
+        assert _stored(_https_s3(account, port, ca), bucket, "refused") is None
