@@ -514,3 +514,14 @@ def test_streamed_body_serializes_as_a_stream_with_its_length():
     assert b"".join(response.stream) == b"abcd"
     head = serialize_response(operation, {"Body": BodyStream(iter([b"x"]), 1)}, "r", method="HEAD")
     assert head.stream is None and head.body == b""
+
+
+def test_unknown_storage_class_and_checksum_algorithm_get_s3s_errors(cloudkeep_account, bucket):
+    client, name = bucket
+    code, message, status = fails(client.put_object, Bucket=name, Key="k", Body=b"x", StorageClass="FANCY")
+    assert (code, message, status) == ("InvalidStorageClass", "The storage class you specified is not valid", 400)
+    client.put_object(Bucket=name, Key="k", Body=b"x", StorageClass="STANDARD_IA")
+    assert client.head_object(Bucket=name, Key="k")["StorageClass"] == "STANDARD_IA"
+    status, _, body = raw(cloudkeep_account, "PUT", f"/{name}/k2", body=b"x",
+                          headers={"x-amz-sdk-checksum-algorithm": "MD4"})
+    assert status == 400 and b"<Code>InvalidRequest</Code>" in body

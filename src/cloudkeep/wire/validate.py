@@ -77,6 +77,8 @@ class ServiceRules:
     pattern_messages: Mapping[str, str] = field(default_factory=dict)
     #: shape names whose model pattern the service's servers do not enforce
     skip_patterns: frozenset[str] = frozenset()
+    #: the service's servers check enumerated values themselves, each with an error of its own
+    skip_enums: bool = False
     #: (code, status) the service answers bad input with instead of the generic validation
     #: error, with a ``Reason`` member and message per kind of constraint (``_kind``)
     input_error: tuple[str, int] | None = None
@@ -122,6 +124,11 @@ SERVICE_RULES: Final[Mapping[str, ServiceRules]] = {
             "required": ("INPUT_REQUIRED", "You must include a value for all required parameters."),
         },
     ),
+    # S3 has no ValidationError: an unknown enumerated value gets the error of its own header or
+    # element (InvalidLocationConstraint, InvalidStorageClass, InvalidArgument, MalformedXML, …),
+    # checked by the S3 operations
+    # (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList)
+    "s3": ServiceRules(skip_enums=True),
 }
 _DEFAULT_RULES: Final = ServiceRules()
 
@@ -426,7 +433,7 @@ class _Builder:
         node.pattern = pattern
         node.regex = compile_pattern(pattern) if pattern is not None else None
         node.custom = self.rules.pattern_messages.get(pattern) if pattern is not None else None
-        enum = meta.get("enum") if node.kind == _STRING else None
+        enum = meta.get("enum") if node.kind == _STRING and not self.rules.skip_enums else None
         node.enum = frozenset(enum) if enum else None
         node.enum_text = f"Member must satisfy enum value set: [{', '.join(enum)}]" if enum else ""
         node.hidden = bool(meta.get("sensitive")) or node.kind == _BLOB

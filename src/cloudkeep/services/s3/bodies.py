@@ -71,19 +71,15 @@ def requested_checksum(params: Mapping[str, Any]) -> tuple[str | None, str | Non
         raise X.NotImplementedS3("The checksum algorithm you specified is not implemented by cloudkeep.")
     if len(sent) > 1:
         raise X.InvalidRequest("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
-    declared = params.get("ChecksumAlgorithm")
+    declared = D.checksum_algorithm(params.get("ChecksumAlgorithm"))
     if sent:
         algorithm, value = sent[0]
         if not C.is_valid_value(algorithm, value):
             raise X.InvalidRequest(f"Value for x-amz-checksum-{algorithm.lower()} header is invalid.")
-        if declared and declared.upper() != algorithm:
-            raise X.InvalidRequest(f"Value for x-amz-sdk-checksum-algorithm header is invalid.")
+        if declared and declared != algorithm:
+            raise X.InvalidRequest("Value for x-amz-sdk-checksum-algorithm header is invalid.")
         return algorithm, value
-    if declared:
-        if declared.upper() not in C.ALGORITHMS:
-            raise X.NotImplementedS3("The checksum algorithm you specified is not implemented by cloudkeep.")
-        return declared.upper(), None
-    return None, None
+    return declared, None
 
 
 def _rewound(body: Any) -> Any:

@@ -10,7 +10,6 @@ import base64
 import binascii
 import datetime as _dt
 import secrets
-from typing import Any
 
 from cloudkeep.services.framework import Call, Operations
 from cloudkeep.storage.uow import NeedsWrite

@@ -168,6 +168,41 @@ def check_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+#: storage classes of general purpose buckets whose objects read back at once; the archive classes
+#: (reads need a restore) are not implemented yet
+STORAGE_CLASSES: Final = frozenset({"STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA",
+                                    "INTELLIGENT_TIERING", "GLACIER_IR"})
+ARCHIVE_CLASSES: Final = frozenset({"GLACIER", "DEEP_ARCHIVE"})
+#: checksum algorithms S3 knows; cloudkeep computes the first five (auth/checksums.py)
+KNOWN_CHECKSUMS: Final = frozenset({"CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256", "SHA512", "MD5", "XXHASH64",
+                                    "XXHASH3", "XXHASH128"})
+
+
+def storage_class(value: str | None) -> str:
+    """x-amz-storage-class: InvalidStorageClass for a class general purpose buckets do not have."""
+    if value is None:
+        return "STANDARD"
+    if value in ARCHIVE_CLASSES:
+        raise X.NotImplementedS3(f"The {value} storage class is not implemented by cloudkeep yet.")
+    if value not in STORAGE_CLASSES:
+        raise X.InvalidStorageClass("The storage class you specified is not valid",
+                                    extra={"StorageClassRequested": value})
+    return value
+
+
+def checksum_algorithm(value: str | None, header: str = "x-amz-sdk-checksum-algorithm") -> str | None:
+    """A checksum algorithm named by a request: InvalidRequest for an unknown one, NotImplemented
+    for one S3 has that cloudkeep cannot compute yet."""
+    if value is None:
+        return None
+    algorithm = value.upper()
+    if algorithm not in KNOWN_CHECKSUMS:
+        raise X.InvalidRequest(f"Value for {header} header is invalid.")
+    if algorithm not in ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"):
+        raise X.NotImplementedS3("The checksum algorithm you specified is not implemented by cloudkeep.")
+    return algorithm
+
+
 def standard_headers(params: Mapping[str, Any]) -> dict[str, Any]:
     """The standard headers of a request worth storing (Expires as an ISO text)."""
     out: dict[str, Any] = {}

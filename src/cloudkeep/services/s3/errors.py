@@ -101,6 +101,10 @@ class InvalidRange(ServiceError):
     MESSAGE: ClassVar[str] = "The requested range is not satisfiable"
 
 
+class InvalidStorageClass(ServiceError):
+    code = "InvalidStorageClass"; status = 400
+
+
 class InvalidPartNumber(ServiceError):
     code = "InvalidPartNumber"; status = 416
 

@@ -105,9 +105,9 @@ def copy_object(call: Call, params: Params) -> Result:
         tags = D.tags_from_header(params.get("Tagging"))
     else:
         tags = dict(source.tags)
-    algorithm = (params.get("ChecksumAlgorithm") or "").upper() or None
-    if algorithm is not None and algorithm not in C.ALGORITHMS:
-        raise X.NotImplementedS3("The checksum algorithm you specified is not implemented by cloudkeep.")
+    algorithm = D.checksum_algorithm(params.get("ChecksumAlgorithm"), "x-amz-checksum-algorithm")
+    if params.get("StorageClass") is not None:
+        D.storage_class(params["StorageClass"])
     if algorithm is None and source.checksum_algorithm and source.checksum_type == "FULL_OBJECT":
         algorithm = source.checksum_algorithm
     algorithm = algorithm or bodies.DEFAULT_ALGORITHM

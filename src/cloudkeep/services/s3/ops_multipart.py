@@ -53,10 +53,10 @@ def create_multipart_upload(call: Call, params: Params) -> Result:
     D.check_key(key)
     check_write_headers(params)
     bucket = bucket_of(call, name)
-    algorithm = (params.get("ChecksumAlgorithm") or "").upper() or None
-    if algorithm is not None and algorithm not in C.ALGORITHMS:
-        raise X.NotImplementedS3("The checksum algorithm you specified is not implemented by cloudkeep.")
+    algorithm = D.checksum_algorithm(params.get("ChecksumAlgorithm"))
     kind = params.get("ChecksumType")
+    if kind not in (None, "COMPOSITE", "FULL_OBJECT"):
+        raise X.InvalidRequest("Value for x-amz-checksum-type header is invalid.")
     if kind is not None and algorithm is None:
         raise X.InvalidRequest("The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm "
                                "header.")
@@ -71,7 +71,7 @@ def create_multipart_upload(call: Call, params: Params) -> Result:
     upload = Upload(upload_id=base64.urlsafe_b64encode(call.ids.token_bytes(48)).decode().rstrip("="),
                     bucket=name, key=key, initiated=now(call), initiator_arn=call.principal.arn,
                     initiator_id=call.principal.principal_id, owner_account=bucket.account_id,
-                    storage_class=params.get("StorageClass") or "STANDARD", headers=D.standard_headers(params),
+                    storage_class=D.storage_class(params.get("StorageClass")), headers=D.standard_headers(params),
                     metadata=D.check_metadata(params.get("Metadata") or {}),
                     tags=D.tags_from_header(params.get("Tagging")), checksum_algorithm=algorithm,
                     checksum_type=kind, protection=protection)

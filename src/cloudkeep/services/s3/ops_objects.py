@@ -75,6 +75,7 @@ def put_object(call: Call, params: Params) -> Result:
     tags = D.tags_from_header(params.get("Tagging"))
     headers = D.standard_headers(params)
     algorithm, sent = bodies.requested_checksum(params)
+    storage = D.storage_class(params.get("StorageClass"))
     if_match, if_none_match = params.get("IfMatch"), params.get("IfNoneMatch")
     body = params.get("Body")
     release_read(call)                             # the body streams outside any transaction
@@ -87,7 +88,7 @@ def put_object(call: Call, params: Params) -> Result:
         obj = ObjectVersion(
             bucket=name, key=key, version_id="", seq=0, is_latest=True, is_delete_marker=False, size=info.size,
             etag=D.etag(info.md5), last_modified=now(call), owner_account=bucket.account_id,
-            storage_class=params.get("StorageClass") or "STANDARD", headers=headers, metadata=metadata, tags=tags,
+            storage_class=storage, headers=headers, metadata=metadata, tags=tags,
             checksum_algorithm=checksum_algorithm, checksum_value=checksum_value, checksum_type="FULL_OBJECT",
             protection=protection, parts=(Part(info.blob_id, info.size, info.md5.hex()),))
 
