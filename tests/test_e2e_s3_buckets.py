@@ -346,3 +346,13 @@ def test_expected_bucket_owner_mismatch_is_access_denied(cloudkeep_account):
         if call != client.head_bucket:
             assert (code, message) == ("AccessDenied", "Access Denied")
     assert client.get_object(Bucket=name, Key="k")["Body"].read() == b"x"
+
+
+def test_a_configuration_body_left_out_is_malformed_xml(cloudkeep_account):
+    client = s3(cloudkeep_account)
+    name = bucket_name()
+    client.create_bucket(Bucket=name)
+    for query in ("tagging", "versioning", "encryption"):
+        status, _, body = raw(cloudkeep_account, "PUT", f"/{name}", query=query)
+        assert status == 400 and b"<Code>MalformedXML</Code>" in body, query
+        assert b"The XML you provided was not well-formed" in body

@@ -63,7 +63,10 @@ class ValidationError(ServiceError):
     # EC2 has no ValidationError: a bad value is InvalidParameterValue
     # (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html)
     protocol_codes = {"json": ("ValidationException", 400), "ec2": ("InvalidParameterValue", 400),
-                      "rest-json": ("ValidationException", 400)}
+                      "rest-json": ("ValidationException", 400),
+                      # S3 has no ValidationError: a body without the element the operation needs
+                      # is MalformedXML (its message set by the rest-xml serializer)
+                      "rest-xml": ("MalformedXML", 400)}
 
 
 class InvalidParameterValue(ServiceError):

@@ -46,6 +46,7 @@ _S3_MESSAGES: Final = {
     "SignatureDoesNotMatch": ("The request signature we calculated does not match the signature "
                               "you provided. Check your key and signing method."),
     "InternalFailure": "We encountered an internal error. Please try again.",
+    "ValidationError": errors.MalformedXML.MESSAGE,
 }
 
 

@@ -133,11 +133,11 @@ def _read(call: Call, params: Params, *, method: str) -> tuple[Bucket, ObjectVer
         if params.get("Range"):
             raise X.InvalidRequest("Cannot specify both Range header and partNumber query parameter")
         byte_range = _part_range(obj, part_number)
+        # "only returned if you specify partNumber in your request and the object was uploaded
+        # as a multipart upload" (API_GetObject.html, x-amz-mp-parts-count)
         out["PartsCount"] = len(obj.parts) if obj.multipart else None
     else:
         byte_range = D.parse_range(params.get("Range"), obj.size)
-        if obj.multipart:
-            out["PartsCount"] = len(obj.parts)
     version = V.version_header(bucket, obj)
     if version is not None:
         out["VersionId"] = version
