@@ -13,6 +13,10 @@ together and measures: calls/s over the wall time until the last one finishes, p
 over all calls, and the server's CPU per call (utime+stime of its process tree, as
 api_calls.py reads it, after a settle so batched off-path work counts).
 
+``run_rest(...)`` does the same for S3's REST calls (``RestCall``: PUT or GET of one object, signed
+with botocore's ``S3SigV4Auth``, large bodies streamed from a file and large responses read in
+blocks), for ``s3.py``.
+
 Must not: send traffic anywhere but the loopback endpoints it is given; be run by CI.
 """
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -129,5 +134,138 @@ def run(name: str, workload: str, pid: int, endpoint: str, key: str, secret: str
     total = len(latencies)
     cuts = statistics.quantiles(latencies, n=100, method="inclusive")
     return LoadResult(name, workload, concurrency, total, wall, total / wall, cuts[49] / 1e6, cuts[98] / 1e6,
+                      cpu * 1000 / total, round(cpu * base.CLK_TCK),
+                      sum(c for _, c, _ in results) * 1000 / total)
+
+
+# --- S3 (rest-xml) requests: objects PUT and GET, small or streamed ------------------------------
+#
+# The same client processes and measurement as above, for S3's REST calls: each request is signed
+# afresh with botocore's S3 signer (``S3SigV4Auth``: path-style URL, ``x-amz-content-sha256`` either
+# ``UNSIGNED-PAYLOAD`` or the body's SHA-256, given once beforehand so the signer does not hash a
+# large body again on every request) and sent with ``http.client``. A large body is streamed from a
+# file in 1 MiB blocks and a large response read in 1 MiB blocks and discarded, so a client holds
+# at most a block of either, whatever the object's size.
+
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class RestCall:
+    """One S3 object request, the same for every call but for ``{n}`` in the key."""
+
+    method: str                       # "PUT" | "GET"
+    bucket: str
+    key: str                          # "{n}" becomes "<client pid>-<call number>": every PUT a new object
+    body: bytes = b""                 # a small body, sent as is
+    body_file: str | None = None      # or a large one, streamed from this file
+    payload_sha256: str = UNSIGNED_PAYLOAD   # the signed x-amz-content-sha256 (the body's SHA-256, or UNSIGNED-PAYLOAD)
+    expect_status: int = 200
+    expect_length: int | None = None  # a GET's body length, read in blocks and counted
+    expect_body: bytes | None = None  # or its exact (small) body
+    service: str = "s3"
+    region: str = "us-east-1"
+
+    @property
+    def length(self) -> int:
+        return os.path.getsize(self.body_file) if self.body_file else len(self.body)
+
+
+def _rest_client(endpoint: str, key: str, secret: str, call: RestCall, warmup: int, n: int,
+                 ready: Any, go: Any, out: Any) -> None:
+    import http.client
+    from urllib.parse import quote, urlsplit
+
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    class Signer(S3SigV4Auth):
+        def payload(self, request: Any) -> str:  # the hash given once, not the body hashed again
+            return call.payload_sha256
+
+    try:
+        signer = Signer(Credentials(key, secret), call.service, call.region)
+        parts = urlsplit(endpoint)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120, blocksize=BLOCK)
+        base = endpoint.rstrip("/")
+        length = call.length if call.method == "PUT" else 0
+        pid = os.getpid()
+
+        def one(i: int) -> None:
+            path = f"/{call.bucket}/" + quote(call.key.replace("{n}", f"{pid}-{i}"), safe="/~")
+            headers = {"Content-Length": str(length)} if call.method == "PUT" else {}
+            request = AWSRequest(method=call.method, url=base + path, headers=headers)
+            signer.add_auth(request)
+            signed = dict(request.headers.items())
+            if call.body_file:
+                with open(call.body_file, "rb") as f:
+                    conn.request(call.method, path, body=f, headers=signed)
+            else:
+                conn.request(call.method, path, body=call.body if call.method == "PUT" else None, headers=signed)
+            response = conn.getresponse()
+            if response.status != call.expect_status:
+                raise RuntimeError(f"{call.method} {path}: HTTP {response.status}: {response.read()[:300]!r}")
+            if call.expect_length is not None:
+                got = 0
+                while chunk := response.read(BLOCK):
+                    got += len(chunk)
+                if got != call.expect_length:
+                    raise RuntimeError(f"GET {path}: {got} bytes, {call.expect_length} expected")
+            else:
+                data = response.read()
+                if call.expect_body is not None and data != call.expect_body:
+                    raise RuntimeError(f"GET {path}: wrong body ({len(data)} bytes)")
+
+        for i in range(warmup):
+            one(-1 - i)
+        ready.put(None)
+        go.wait()
+        cpu0 = time.process_time()
+        latencies: list[int] = []
+        for i in range(n):
+            started = time.perf_counter_ns()
+            one(i)
+            latencies.append(time.perf_counter_ns() - started)
+        out.put((latencies, time.process_time() - cpu0, None))
+    except BaseException as error:  # noqa: BLE001 - reported to the parent, which fails the run
+        ready.put(None)
+        out.put(([], 0.0, f"{type(error).__name__}: {error}"))
+
+
+def run_rest(name: str, workload: str, pid: int, endpoint: str, key: str, secret: str, call: RestCall, *,
+             calls: int, warmup: int, concurrency: int, settle: float) -> LoadResult:
+    """As ``run``, for S3 object requests: ``calls`` timed requests over ``concurrency`` processes."""
+    ctx = mp.get_context("fork")
+    ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    per = max(1, calls // concurrency)
+    procs = [ctx.Process(target=_rest_client, args=(endpoint, key, secret, call, warmup, per, ready, go, out),
+                         daemon=True) for _ in range(concurrency)]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready.get(timeout=600)
+    time.sleep(settle)
+    cpu0 = base.server_cpu_seconds(pid)
+    started = time.perf_counter()
+    go.set()
+    results = [out.get(timeout=1800) for _ in procs]
+    wall = time.perf_counter() - started
+    for p in procs:
+        p.join(30)
+    errors = [e for _, _, e in results if e]
+    if errors:
+        raise RuntimeError(f"{name} {workload}: {errors[0]}")
+    time.sleep(settle)
+    cpu = base.server_cpu_seconds(pid) - cpu0
+    latencies = [v for lat, _, _ in results for v in lat]
+    total = len(latencies)
+    if total >= 2:
+        cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+        p50, p99 = cuts[49] / 1e6, cuts[98] / 1e6
+    else:
+        p50 = p99 = latencies[0] / 1e6
+    return LoadResult(name, workload, concurrency, total, wall, total / wall, p50, p99,
                       cpu * 1000 / total, round(cpu * base.CLK_TCK),
                       sum(c for _, c, _ in results) * 1000 / total)
