@@ -89,39 +89,46 @@ def _client(endpoint: str, key: str, secret: str, call: JsonCall, warmup: int, n
                 raise RuntimeError(f"{call.target}: HTTP {response.status}: {data[:300]!r}")
             call.check(json.loads(data))
 
-        for _ in range(warmup):
-            one()
-        ready.put(None)
-        go.wait()
-        cpu0 = time.process_time()
-        latencies: list[int] = []
-        for _ in range(n):
-            started = time.perf_counter_ns()
-            one()
-            latencies.append(time.perf_counter_ns() - started)
-        out.put((latencies, time.process_time() - cpu0, None))
+        _timed(lambda i: one(), warmup, n, ready, go, out)
     except BaseException as error:  # noqa: BLE001 - reported to the parent, which fails the run
         ready.put(None)
         out.put(([], 0.0, f"{type(error).__name__}: {error}"))
 
 
-def run(name: str, workload: str, pid: int, endpoint: str, key: str, secret: str, call: JsonCall, *,
-        calls: int, warmup: int, concurrency: int, settle: float) -> LoadResult:
-    """``calls`` timed calls in all, split over ``concurrency`` client processes."""
+def _timed(one: Callable[[int], None], warmup: int, n: int, ready: Any, go: Any, out: Any) -> None:
+    """A client process's part: warm up (negative indexes), say ready, wait for the start, run
+    ``n`` timed calls and report (latencies in ns, client CPU seconds, no error)."""
+    for i in range(warmup):
+        one(-1 - i)
+    ready.put(None)
+    go.wait()
+    cpu0 = time.process_time()
+    latencies: list[int] = []
+    for i in range(n):
+        started = time.perf_counter_ns()
+        one(i)
+        latencies.append(time.perf_counter_ns() - started)
+    out.put((latencies, time.process_time() - cpu0, None))
+
+
+def _drive(name: str, workload: str, pid: int, client: Callable[..., None], args: tuple, *, calls: int,
+           warmup: int, concurrency: int, settle: float, timeout: float) -> LoadResult:
+    """Start ``concurrency`` processes running ``client(*args, warmup, per, ready, go, out)``,
+    start them together once all are warm, and measure (see the module docstring)."""
     ctx = mp.get_context("fork")
     ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     per = max(1, calls // concurrency)
-    procs = [ctx.Process(target=_client, args=(endpoint, key, secret, call, warmup, per, ready, go, out),
-                         daemon=True) for _ in range(concurrency)]
+    procs = [ctx.Process(target=client, args=(*args, warmup, per, ready, go, out), daemon=True)
+             for _ in range(concurrency)]
     for p in procs:
         p.start()
     for _ in procs:
-        ready.get(timeout=300)
+        ready.get(timeout=timeout)
     time.sleep(settle)
     cpu0 = base.server_cpu_seconds(pid)
     started = time.perf_counter()
     go.set()
-    results = [out.get(timeout=600) for _ in procs]
+    results = [out.get(timeout=timeout) for _ in procs]
     wall = time.perf_counter() - started
     for p in procs:
         p.join(30)
@@ -132,10 +139,21 @@ def run(name: str, workload: str, pid: int, endpoint: str, key: str, secret: str
     cpu = base.server_cpu_seconds(pid) - cpu0
     latencies = [v for lat, _, _ in results for v in lat]
     total = len(latencies)
-    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
-    return LoadResult(name, workload, concurrency, total, wall, total / wall, cuts[49] / 1e6, cuts[98] / 1e6,
+    if total >= 2:
+        cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+        p50, p99 = cuts[49] / 1e6, cuts[98] / 1e6
+    else:
+        p50 = p99 = latencies[0] / 1e6
+    return LoadResult(name, workload, concurrency, total, wall, total / wall, p50, p99,
                       cpu * 1000 / total, round(cpu * base.CLK_TCK),
                       sum(c for _, c, _ in results) * 1000 / total)
+
+
+def run(name: str, workload: str, pid: int, endpoint: str, key: str, secret: str, call: JsonCall, *,
+        calls: int, warmup: int, concurrency: int, settle: float) -> LoadResult:
+    """``calls`` timed calls in all, split over ``concurrency`` client processes."""
+    return _drive(name, workload, pid, _client, (endpoint, key, secret, call), calls=calls, warmup=warmup,
+                  concurrency=concurrency, settle=settle, timeout=600)
 
 
 # --- S3 (rest-xml) requests: objects PUT and GET, small or streamed ------------------------------
@@ -218,17 +236,7 @@ def _rest_client(endpoint: str, key: str, secret: str, call: RestCall, warmup: i
                 if call.expect_body is not None and data != call.expect_body:
                     raise RuntimeError(f"GET {path}: wrong body ({len(data)} bytes)")
 
-        for i in range(warmup):
-            one(-1 - i)
-        ready.put(None)
-        go.wait()
-        cpu0 = time.process_time()
-        latencies: list[int] = []
-        for i in range(n):
-            started = time.perf_counter_ns()
-            one(i)
-            latencies.append(time.perf_counter_ns() - started)
-        out.put((latencies, time.process_time() - cpu0, None))
+        _timed(one, warmup, n, ready, go, out)
     except BaseException as error:  # noqa: BLE001 - reported to the parent, which fails the run
         ready.put(None)
         out.put(([], 0.0, f"{type(error).__name__}: {error}"))
@@ -237,35 +245,5 @@ def _rest_client(endpoint: str, key: str, secret: str, call: RestCall, warmup: i
 def run_rest(name: str, workload: str, pid: int, endpoint: str, key: str, secret: str, call: RestCall, *,
              calls: int, warmup: int, concurrency: int, settle: float) -> LoadResult:
     """As ``run``, for S3 object requests: ``calls`` timed requests over ``concurrency`` processes."""
-    ctx = mp.get_context("fork")
-    ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    per = max(1, calls // concurrency)
-    procs = [ctx.Process(target=_rest_client, args=(endpoint, key, secret, call, warmup, per, ready, go, out),
-                         daemon=True) for _ in range(concurrency)]
-    for p in procs:
-        p.start()
-    for _ in procs:
-        ready.get(timeout=600)
-    time.sleep(settle)
-    cpu0 = base.server_cpu_seconds(pid)
-    started = time.perf_counter()
-    go.set()
-    results = [out.get(timeout=1800) for _ in procs]
-    wall = time.perf_counter() - started
-    for p in procs:
-        p.join(30)
-    errors = [e for _, _, e in results if e]
-    if errors:
-        raise RuntimeError(f"{name} {workload}: {errors[0]}")
-    time.sleep(settle)
-    cpu = base.server_cpu_seconds(pid) - cpu0
-    latencies = [v for lat, _, _ in results for v in lat]
-    total = len(latencies)
-    if total >= 2:
-        cuts = statistics.quantiles(latencies, n=100, method="inclusive")
-        p50, p99 = cuts[49] / 1e6, cuts[98] / 1e6
-    else:
-        p50 = p99 = latencies[0] / 1e6
-    return LoadResult(name, workload, concurrency, total, wall, total / wall, p50, p99,
-                      cpu * 1000 / total, round(cpu * base.CLK_TCK),
-                      sum(c for _, c, _ in results) * 1000 / total)
+    return _drive(name, workload, pid, _rest_client, (endpoint, key, secret, call), calls=calls, warmup=warmup,
+                  concurrency=concurrency, settle=settle, timeout=1800)
