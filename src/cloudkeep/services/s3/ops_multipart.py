@@ -115,7 +115,7 @@ def upload_part(call: Call, params: Params) -> Result:
         bodies.discard(call, [info.blob_id])
         raise
     out: Result = {"ETag": part.etag, "ServerSideEncryption": D.AES256}
-    if upload.checksum_algorithm:
+    if algorithm:                                   # the upload's, or the one the part was sent with
         out[f"Checksum{checksum_algorithm}"] = checksum
     return out
 
@@ -228,9 +228,9 @@ def _checked_parts(params: Params, upload: Upload, uploaded: dict[int, UploadedP
     return chosen
 
 
-def _object_checksum(call: Call, upload: Upload, parts: list[UploadedPart], params: Params) -> tuple[str | None, str | None]:
+def _object_checksum(upload: Upload, parts: list[UploadedPart], params: Params) -> tuple[str | None, str | None]:
     """The completed object's checksum: COMPOSITE, the checksum of the parts' checksums "-N";
-    FULL_OBJECT (CRC algorithms), the CRC of the whole body (read back, a chunk at a time)."""
+    FULL_OBJECT (CRC algorithms), the CRC of the whole body, combined from the parts' CRCs."""
     algorithm = upload.checksum_algorithm
     if algorithm is None:
         return None, None
@@ -239,16 +239,29 @@ def _object_checksum(call: Call, upload: Upload, parts: list[UploadedPart], para
         for part in parts:
             digest.update(base64.b64decode(part.checksum_value or ""))
         return algorithm, f"{C.b64(digest.digest())}-{len(parts)}"
-    digest = C.new(algorithm)
-    key = bodies.data_key(call, upload.bucket, upload.protection)
-    for part in parts:
-        for piece in call.blobs.read(part.blob_id, key, part.size):
-            digest.update(piece)
-    value = C.b64(digest.digest())
+    value = _combined_crc(algorithm, parts)
     sent = params.get(f"Checksum{algorithm}")
     if sent is not None and sent != value:
         raise X.BadDigest(f"The {algorithm} you specified did not match the calculated checksum.")
     return algorithm, value
+
+
+#: (awscrt combine function, digest size) of each CRC: a whole body's CRC follows from its parts'
+_COMBINE = {"CRC32": ("combine_crc32", 4), "CRC32C": ("combine_crc32c", 4), "CRC64NVME": ("combine_crc64nvme", 8)}
+
+
+def _combined_crc(algorithm: str, parts: list[UploadedPart]) -> str:
+    """The CRC of the whole body from the parts' CRCs and sizes (awscrt's combine), without
+    reading the body again."""
+    from awscrt import checksums as crt  # the runtime auth/checksums.py computes these CRCs with
+
+    name, size = _COMBINE[algorithm]
+    combine = getattr(crt, name)
+    total = None
+    for part in parts:
+        value = int.from_bytes(base64.b64decode(part.checksum_value or ""), "big")
+        total = value if total is None else combine(total, value, part.size)
+    return base64.b64encode((total or 0).to_bytes(size, "big")).decode()
 
 
 @operation("CompleteMultipartUpload")
@@ -262,7 +275,7 @@ def complete_multipart_upload(call: Call, params: Params) -> Result:
     if params.get("MpuObjectSize") is not None and params["MpuObjectSize"] != size:
         raise X.InvalidRequest("The provided 'x-amz-mp-object-size' header value does not match what was "
                                "computed.")
-    algorithm, checksum = _object_checksum(call, upload, chosen, params)
+    algorithm, checksum = _object_checksum(upload, chosen, params)
     etag = D.multipart_etag(bytes.fromhex(p.md5) for p in chosen)
     obj = ObjectVersion(
         bucket=bucket.name, key=upload.key, version_id="", seq=0, is_latest=True, is_delete_marker=False, size=size,
