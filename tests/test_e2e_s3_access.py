@@ -254,3 +254,35 @@ def test_resource_account_condition_key(owned):
     _, elsewhere = user(account, "elsewhere", _allow("s3:GetObject", "*", Condition={
         "StringEquals": {"aws:ResourceAccount": "111122223333"}}))
     assert fails(elsewhere().get_object, Bucket=name, Key="doc.txt")[0] == "AccessDenied"
+
+
+# --- Organizations: an RCP on the bucket owner's account --------------------------------------------------
+
+
+def test_an_rcp_of_the_bucket_owners_account_stops_outside_principals(cloudkeep_server):
+    """The bucket's owner is the resource account (a bucket ARN has none): the RCPs of its
+    account apply to every caller, here a data perimeter that keeps outsiders out although the
+    bucket policy lets them in.
+    https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html"""
+    management, owner, outsider = (cloudkeep_server.create_account() for _ in range(3))
+    org = management.client("organizations")
+    org_id = org.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    root_id = org.list_roots()["Roots"][0]["Id"]
+    org.enable_policy_type(RootId=root_id, PolicyType="RESOURCE_CONTROL_POLICY")
+    handshake = org.invite_account_to_organization(Target={"Type": "ACCOUNT", "Id": owner.account_id})["Handshake"]
+    owner.client("organizations").accept_handshake(HandshakeId=handshake["Id"])
+    client = s3(owner)
+    name = bucket_name()
+    client.create_bucket(Bucket=name)
+    client.put_object(Bucket=name, Key="doc.txt", Body=b"content")
+    client.put_bucket_policy(Bucket=name, Policy=policy({
+        "Effect": "Allow", "Principal": {"AWS": outsider.account_id}, "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{name}/*"}))
+    assert s3(outsider).get_object(Bucket=name, Key="doc.txt")["Body"].read() == b"content"
+    rcp = org.create_policy(Name="perimeter", Description="perimeter", Type="RESOURCE_CONTROL_POLICY",
+                            Content=policy({"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
+                                            "Condition": {"StringNotEqualsIfExists": {
+                                                "aws:PrincipalOrgID": org_id}}}))["Policy"]["PolicySummary"]["Id"]
+    org.attach_policy(PolicyId=rcp, TargetId=owner.account_id)
+    assert fails(s3(outsider).get_object, Bucket=name, Key="doc.txt")[:3:2] == ("AccessDenied", 403)
+    assert client.get_object(Bucket=name, Key="doc.txt")["Body"].read() == b"content"
