@@ -525,3 +525,13 @@ def test_unknown_storage_class_and_checksum_algorithm_get_s3s_errors(cloudkeep_a
     status, _, body = raw(cloudkeep_account, "PUT", f"/{name}/k2", body=b"x",
                           headers={"x-amz-sdk-checksum-algorithm": "MD4"})
     assert status == 400 and b"<Code>InvalidRequest</Code>" in body
+
+
+def test_an_empty_version_id_is_invalid(cloudkeep_account, bucket):
+    client, name = bucket
+    client.put_object(Bucket=name, Key="k", Body=b"x")
+    for method in ("GET", "DELETE"):
+        status, _, body = raw(cloudkeep_account, method, f"/{name}/k", query="versionId=")
+        assert status == 400 and b"<Code>InvalidArgument</Code>" in body, method
+        assert b"Version id cannot be the empty string" in body
+    assert client.get_object(Bucket=name, Key="k")["Body"].read() == b"x"

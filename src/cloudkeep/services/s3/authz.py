@@ -204,7 +204,7 @@ def target_object(ctx: AuthzContext) -> ObjectVersion | None:
     if ctx.uow is None or "Bucket" not in ctx.params or "Key" not in ctx.params:
         return None
     version = ctx.params.get("VersionId")
-    found = (repo.version(ctx.uow, ctx.params["Bucket"], ctx.params["Key"], version) if version
+    found = (repo.version(ctx.uow, ctx.params["Bucket"], ctx.params["Key"], version) if version is not None
              else repo.latest(ctx.uow, ctx.params["Bucket"], ctx.params["Key"]))
     return None if found is None or found.is_delete_marker else found
 
@@ -282,11 +282,11 @@ def object_check(action: str, *, keys: tuple[str, ...] = (), extra: Extra | None
 
 
 def _unversioned(ctx: AuthzContext) -> bool:
-    return not ctx.params.get("VersionId")
+    return ctx.params.get("VersionId") is None
 
 
 def _versioned(ctx: AuthzContext) -> bool:
-    return bool(ctx.params.get("VersionId"))
+    return ctx.params.get("VersionId") is not None
 
 
 def _resolve_only(ctx: AuthzContext) -> bool:

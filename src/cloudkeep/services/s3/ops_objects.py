@@ -190,7 +190,7 @@ def head_object(call: Call, params: Params) -> Result:
 
 def delete_one(call: Call, bucket: Bucket, key: str, version_id: str | None) -> Result:
     """DeleteObject's effect and result members (DeleteMarker, VersionId)."""
-    if version_id:
+    if version_id is not None:
         gone = V.delete_version(call, bucket, key, version_id)
         out: Result = {"VersionId": version_id}
         if gone is not None and gone.is_delete_marker:

@@ -36,6 +36,8 @@ _VERSION_ID = re.compile(r"[A-Za-z0-9._\-]{1,64}")
 
 def check_version_id(version_id: str) -> None:
     """A version id this server could have issued ("null" or ours), else InvalidArgument."""
+    if version_id == "":
+        raise X.invalid_argument("Version id cannot be the empty string", "versionId", version_id)
     if version_id != D.NULL_VERSION and _VERSION_ID.fullmatch(version_id) is None:
         raise X.invalid_argument("Invalid version id specified", "versionId", version_id)
 
@@ -89,7 +91,7 @@ def read_target(call: Call, bucket: Bucket, key: str, version_id: str | None) ->
     id, 405 MethodNotAllowed for a delete marker named by id, NoSuchKey (with the delete
     marker's headers when the current version is one) for the current version. The 403-or-404
     question for a missing key is the caller's (``missing``)."""
-    if version_id:
+    if version_id is not None:
         check_version_id(version_id)
         found = repo.version(call.uow, bucket.name, key, version_id)
         if found is None:
