@@ -535,3 +535,15 @@ def test_an_empty_version_id_is_invalid(cloudkeep_account, bucket):
         assert status == 400 and b"<Code>InvalidArgument</Code>" in body, method
         assert b"Version id cannot be the empty string" in body
     assert client.get_object(Bucket=name, Key="k")["Body"].read() == b"x"
+
+
+def test_ranges_of_an_empty_object(bucket):
+    client, name = bucket
+    client.put_object(Bucket=name, Key="empty", Body=b"")
+    with pytest.raises(Exception) as exc:
+        client.get_object(Bucket=name, Key="empty", Range="bytes=0-0")
+    response = exc.value.response
+    assert response["Error"]["Code"] == "InvalidRange" and response["ResponseMetadata"]["HTTPStatusCode"] == 416
+    assert response["ResponseMetadata"]["HTTPHeaders"]["content-range"] == "bytes */0"
+    got = client.get_object(Bucket=name, Key="empty", Range="bytes=-10")
+    assert got["ResponseMetadata"]["HTTPStatusCode"] == 200 and got["Body"].read() == b""

@@ -276,7 +276,8 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
 
     A header S3 cannot parse as one range (another unit, several ranges, garbage) is ignored
     and the whole object sent, as S3 does; a syntactically valid range that starts beyond the
-    object (or any range of an empty object) is 416 InvalidRange."""
+    object (so any first-byte range of an empty object) is 416 InvalidRange, with
+    ``Content-Range: bytes */<size>`` (RFC 9110 §15.5.17)."""
     if header is None:
         return None
     match = _RANGE.fullmatch(header)
@@ -287,8 +288,12 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         return None
     if not first:                                # suffix: the last N bytes
         length = int(last)
-        if length == 0 or size == 0:
+        if length == 0:
             raise _unsatisfiable(header, size)
+        if size == 0:
+            # the tail of an empty object is the empty object (readers such as Trino's rely on
+            # S3 answering it: https://github.com/floci-io/floci/issues/1141)
+            return None
         return max(size - length, 0), size
     start = int(first)
     end = size if not last else int(last) + 1
@@ -301,7 +306,8 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
 
 def _unsatisfiable(header: str, size: int) -> X.InvalidRange:
     return X.InvalidRange(X.InvalidRange.MESSAGE, extra={"RangeRequested": header.strip(),
-                                                        "ActualObjectSize": str(size)})
+                                                        "ActualObjectSize": str(size)},
+                          headers={"Content-Range": f"bytes */{size}"})
 
 
 def content_range(start: int, end: int, size: int) -> str:
