@@ -2,7 +2,8 @@
 objects with their versions, metadata, tags and checksums, conditional and ranged reads, copies,
 multipart uploads; bodies encrypted at rest in the blob store under per-object data keys.
 
-Module map: ``domain.py`` (rules), ``entities.py`` (values), ``repository.py`` (SQL),
+Module map: ``domain.py`` (rules), ``conditions.py`` (ranges, conditional requests),
+``entities.py`` (values), ``repository.py`` (SQL),
 ``bodies.py`` (data keys, blobs, checksums), ``versions.py`` (versioning semantics),
 ``authz.py`` (the authorization table), ``ops_*.py`` (operations), ``errors.py``.
 """

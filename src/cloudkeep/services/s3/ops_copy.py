@@ -15,6 +15,7 @@ from cloudkeep.services.framework import Call, Params, Result
 from cloudkeep.storage.blobs import BlobInfo
 
 from . import bodies
+from . import conditions as Q
 from . import domain as D
 from . import errors as X
 from . import repository as repo
@@ -45,7 +46,7 @@ def read_source(call: Call, params: Params) -> tuple[ObjectVersion, Bucket, str 
         found = repo.latest(call.uow, name, key)
         if found is None or found.is_delete_marker:
             raise X.no_such_key(key)
-    D.check_copy_conditions(D.Conditions.of(params, "CopySource"), found.etag or "", found.last_modified)
+    Q.check_copy_conditions(Q.Conditions.of(params, "CopySource"), found.etag or "", found.last_modified)
     return found, bucket, V.version_header(bucket, found)
 
 
@@ -127,7 +128,7 @@ def copy_object(call: Call, params: Params) -> Result:
 
         def conditions(current: ObjectVersion | None) -> None:
             live = current if current is not None and not current.is_delete_marker else None
-            D.check_write_conditions(if_match, if_none_match, live.etag if live else None, key)
+            Q.check_write_conditions(if_match, if_none_match, live.etag if live else None, key)
 
         stored = V.write(call, bucket, obj, conditions if (if_match or if_none_match) else None)
     except BaseException:

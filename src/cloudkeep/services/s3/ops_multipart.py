@@ -21,6 +21,7 @@ from cloudkeep.auth import checksums as C
 from cloudkeep.services.framework import Call, Params, Result
 
 from . import bodies
+from . import conditions as Q
 from . import domain as D
 from . import errors as X
 from . import repository as repo
@@ -288,7 +289,7 @@ def complete_multipart_upload(call: Call, params: Params) -> Result:
 
     def conditions(current: ObjectVersion | None) -> None:
         live = current if current is not None and not current.is_delete_marker else None
-        D.check_write_conditions(if_match, if_none_match, live.etag if live else None, upload.key)
+        Q.check_write_conditions(if_match, if_none_match, live.etag if live else None, upload.key)
 
     stored = V.write(call, bucket, obj, conditions if (if_match or if_none_match) else None)
     kept = {p.blob_id for p in chosen}

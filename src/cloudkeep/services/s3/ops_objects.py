@@ -15,6 +15,7 @@ from cloudkeep.services.framework import Call, Params, Result
 from cloudkeep.wire.http import STATUS_KEY, BodyStream
 
 from . import bodies
+from . import conditions as Q
 from . import domain as D
 from . import errors as X
 from . import repository as repo
@@ -94,7 +95,7 @@ def put_object(call: Call, params: Params) -> Result:
 
         def conditions(current: ObjectVersion | None) -> None:
             live = current if current is not None and not current.is_delete_marker else None
-            D.check_write_conditions(if_match, if_none_match, live.etag if live else None, key)
+            Q.check_write_conditions(if_match, if_none_match, live.etag if live else None, key)
 
         stored = V.write(call, bucket, obj, conditions if (if_match or if_none_match) else None)
     except BaseException:
@@ -123,7 +124,7 @@ def _read(call: Call, params: Params, *, method: str) -> tuple[Bucket, ObjectVer
         obj = V.read_target(call, bucket, key, params.get("VersionId"))
     except V.Missing as missing:
         raise V.missing_error(call, bucket, key, missing.marker, LIST_BUCKET) from None
-    D.check_read_conditions(D.Conditions.of(params), obj.etag or "", obj.last_modified)
+    Q.check_read_conditions(Q.Conditions.of(params), obj.etag or "", obj.last_modified)
     part_number = params.get("PartNumber")
     byte_range = None
     out: Result = {"ETag": obj.etag, "LastModified": obj.last_modified, "AcceptRanges": "bytes",
@@ -137,7 +138,7 @@ def _read(call: Call, params: Params, *, method: str) -> tuple[Bucket, ObjectVer
         # as a multipart upload" (API_GetObject.html, x-amz-mp-parts-count)
         out["PartsCount"] = len(obj.parts) if obj.multipart else None
     else:
-        byte_range = D.parse_range(params.get("Range"), obj.size)
+        byte_range = Q.parse_range(params.get("Range"), obj.size)
     version = V.version_header(bucket, obj)
     if version is not None:
         out["VersionId"] = version
@@ -152,7 +153,7 @@ def _read(call: Call, params: Params, *, method: str) -> tuple[Bucket, ObjectVer
             out[header] = overrides[member]
     if byte_range is not None:
         start, end = byte_range
-        out["ContentRange"] = D.content_range(start, end, obj.size)
+        out["ContentRange"] = Q.content_range(start, end, obj.size)
         out["ContentLength"] = end - start
         out[STATUS_KEY] = 206                   # Partial Content
     else:
@@ -209,7 +210,7 @@ def delete_object(call: Call, params: Params) -> Result:
     if params.get("IfMatch") is not None and not params.get("VersionId"):
         current = repo.latest(call.uow, bucket.name, key)
         live = current if current is not None and not current.is_delete_marker else None
-        D.check_write_conditions(params["IfMatch"], None, live.etag if live else None, key)
+        Q.check_write_conditions(params["IfMatch"], None, live.etag if live else None, key)
     return delete_one(call, bucket, key, params.get("VersionId"))
 
 
