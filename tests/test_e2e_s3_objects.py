@@ -547,3 +547,18 @@ def test_ranges_of_an_empty_object(bucket):
     assert response["ResponseMetadata"]["HTTPHeaders"]["content-range"] == "bytes */0"
     got = client.get_object(Bucket=name, Key="empty", Range="bytes=-10")
     assert got["ResponseMetadata"]["HTTPStatusCode"] == 200 and got["Body"].read() == b""
+
+
+def test_conditional_delete_and_expected_source_bucket_owner(cloudkeep_account, bucket):
+    client, name = bucket
+    etag = client.put_object(Bucket=name, Key="k", Body=b"x")["ETag"]
+    code, _, status = fails(client.delete_object, Bucket=name, Key="k", IfMatch='"0000"')
+    assert (code, status) == ("PreconditionFailed", 412)
+    client.delete_object(Bucket=name, Key="k", IfMatch=etag)
+    assert fails(client.head_object, Bucket=name, Key="k")[2] == 404
+    client.put_object(Bucket=name, Key="src", Body=b"y")
+    code, message, status = fails(client.copy_object, Bucket=name, Key="dst", CopySource=f"{name}/src",
+                                  ExpectedSourceBucketOwner="111122223333")
+    assert (code, message, status) == ("AccessDenied", "Access Denied", 403)
+    client.copy_object(Bucket=name, Key="dst", CopySource=f"{name}/src",
+                       ExpectedSourceBucketOwner=cloudkeep_account.account_id)
