@@ -356,3 +356,19 @@ def test_a_configuration_body_left_out_is_malformed_xml(cloudkeep_account):
         status, _, body = raw(cloudkeep_account, "PUT", f"/{name}", query=query)
         assert status == 400 and b"<Code>MalformedXML</Code>" in body, query
         assert b"The XML you provided was not well-formed" in body
+
+
+def test_presigned_url_for_another_region_names_the_buckets_region(cloudkeep_account):
+    import urllib.error
+    import urllib.request
+
+    name = _eu_bucket(cloudkeep_account)
+    s3(cloudkeep_account, region="eu-west-1").put_object(Bucket=name, Key="k", Body=b"x")
+    url = s3(cloudkeep_account, region="us-west-2", signature_version="s3v4").generate_presigned_url(
+        "get_object", Params={"Bucket": name, "Key": "k"}, ExpiresIn=60)
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(url, timeout=30)
+    body = exc.value.read()
+    assert exc.value.code == 400 and exc.value.headers["x-amz-bucket-region"] == "eu-west-1"
+    assert b"<Code>AuthorizationQueryParametersError</Code>" in body
+    assert b"the region 'us-west-2' is wrong; expecting 'eu-west-1'" in body
