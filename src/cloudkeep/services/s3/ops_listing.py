@@ -20,6 +20,7 @@ from cloudkeep.services.framework import Call, Params, Result
 
 from . import errors as X
 from . import repository as repo
+from .versions import check_version_id
 from .common import bucket_of, decode_token, encode_token, operation, owner
 from .entities import ObjectVersion
 
@@ -139,7 +140,10 @@ def list_objects(call: Call, params: Params) -> Result:
     enc = encoder(check_encoding(params))
     marker = params.get("Marker") or None
     page, bucket, prefix, limit = _list_current(call, params, marker)
-    out: Result = {"Name": bucket.name, "Prefix": enc(prefix), "Marker": enc(marker or ""), "MaxKeys": limit,
+    # ListObjects (v1) returns Prefix as sent, even with encoding-type=url: only Delimiter, Marker,
+    # NextMarker, Contents.Key and CommonPrefixes.Prefix are encoded (botocore decodes exactly
+    # those: handlers.decode_list_object; Ceph's s3-tests test_bucket_list_prefix_unreadable)
+    out: Result = {"Name": bucket.name, "Prefix": prefix, "Marker": enc(marker or ""), "MaxKeys": limit,
                    "IsTruncated": page.truncated,
                    "Contents": [_object_entry(call, o, enc, True) for o in page.items] or None,
                    "CommonPrefixes": [{"Prefix": enc(p)} for p in page.prefixes] or None}
@@ -190,9 +194,14 @@ def _versions_after(call: Call, bucket: str, prefix: str, key_marker: str | None
         return
     start = repo.key_bytes(key_marker)
     if version_marker:
+        check_version_id(version_marker)
         marker = repo.version(call.uow, bucket, key_marker, version_marker)
         if marker is None:
-            raise X.invalid_argument("Invalid version id specified", "version-id-marker", version_marker)
+            # the marker version is gone (deleted between two pages, as a cleanup loop does):
+            # the listing goes on after the key marker
+            yield from repo.scan_versions(call.uow, bucket, prefix=prefix, start=start, inclusive=False,
+                                          batch=_BATCH)
+            return
         for obj in repo.scan_versions(call.uow, bucket, prefix=prefix, start=start, inclusive=True, batch=_BATCH):
             if obj.key == key_marker and obj.seq >= marker.seq:
                 continue
