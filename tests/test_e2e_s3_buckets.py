@@ -239,15 +239,6 @@ def test_new_buckets_encrypt_with_sse_s3_and_delete_resets_to_it(cloudkeep_accou
     assert rules[0]["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
 
 
-def test_sse_kms_default_encryption_is_not_implemented_yet(cloudkeep_account):
-    client = s3(cloudkeep_account)
-    name = bucket_name()
-    client.create_bucket(Bucket=name)
-    code, _, status = fails(client.put_bucket_encryption, Bucket=name, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]})
-    assert (code, status) == ("NotImplemented", 501)
-
-
 # --- bucket policies ------------------------------------------------------------------------------------------
 
 

@@ -96,12 +96,11 @@ def test_key_and_metadata_limits(bucket):
     assert (code, status) == ("MetadataTooLarge", 400)
 
 
-def test_acls_are_refused_on_objects_and_sse_kms_not_implemented(bucket):
+def test_acls_are_refused_on_objects(bucket):
     client, name = bucket
     assert fails(client.put_object, Bucket=name, Key="k", Body=b"x", ACL="public-read")[0] == \
         "AccessControlListNotSupported"
     client.put_object(Bucket=name, Key="k", Body=b"x", ACL="bucket-owner-full-control")
-    assert fails(client.put_object, Bucket=name, Key="k", Body=b"x", ServerSideEncryption="aws:kms")[2] == 501
     client.put_object(Bucket=name, Key="k", Body=b"x", ServerSideEncryption="AES256")
 
 

@@ -55,6 +55,8 @@ class Call:
     port: ServicePort | None = None
     blobs: Any = None          # storage.blobs.BlobStore: object bodies, encrypted on disk (S3)
     authorizer: Authorizer | None = None
+    #: the request came over TLS (S3 refuses SSE-C keys sent in the clear)
+    secure: bool = False
 
 
 Handler = Callable[[Call, Params], Result]

@@ -130,7 +130,8 @@ class KmsKey:
         }
         if self.state == PENDING_DELETION and self.deletion_date is not None:
             out["DeletionDate"] = self.deletion_date
-        out.update({"Origin": self.origin, "KeyManager": "CUSTOMER",
+        from .managed import is_aws_managed
+        out.update({"Origin": self.origin, "KeyManager": "AWS" if is_aws_managed(self) else "CUSTOMER",
                     "CustomerMasterKeySpec": self.key_spec, "KeySpec": self.key_spec})
         out.update(self.spec.algorithms(self.key_usage))
         out["MultiRegion"] = False

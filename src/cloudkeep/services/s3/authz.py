@@ -309,7 +309,9 @@ def _read_checks(plain: str, versioned: str) -> list[Check]:
 def _put_keys(ctx: AuthzContext) -> Keys:
     p = ctx.params
     out = dict(_request_tags(ctx))
-    for key, member in (("s3:x-amz-server-side-encryption", "ServerSideEncryption"), ("s3:x-amz-acl", "ACL"),
+    for key, member in (("s3:x-amz-server-side-encryption", "ServerSideEncryption"),
+                        ("s3:x-amz-server-side-encryption-aws-kms-key-id", "SSEKMSKeyId"),
+                        ("s3:x-amz-server-side-encryption-customer-algorithm", "SSECustomerAlgorithm"), ("s3:x-amz-acl", "ACL"),
                         ("s3:x-amz-storage-class", "StorageClass"), ("s3:x-amz-metadata-directive", "MetadataDirective"),
                         ("s3:x-amz-copy-source", "CopySource"), ("s3:if-match", "IfMatch"),
                         ("s3:if-none-match", "IfNoneMatch"),
@@ -319,7 +321,8 @@ def _put_keys(ctx: AuthzContext) -> Keys:
     return out
 
 
-PUT_KEYS = (*REQUEST_TAGS, "s3:x-amz-server-side-encryption", "s3:x-amz-acl", "s3:x-amz-storage-class",
+PUT_KEYS = (*REQUEST_TAGS, "s3:x-amz-server-side-encryption", "s3:x-amz-server-side-encryption-aws-kms-key-id",
+            "s3:x-amz-server-side-encryption-customer-algorithm", "s3:x-amz-acl", "s3:x-amz-storage-class",
             "s3:x-amz-metadata-directive", "s3:x-amz-copy-source", "s3:if-match", "s3:if-none-match",
             "s3:x-amz-website-redirect-location")
 

@@ -54,8 +54,8 @@ def new_protection(call: Any, bucket: str) -> tuple[bytes, Protection]:
 
 
 def data_key(call: Any, bucket: str, protection: Protection) -> bytes:
-    if protection.sse_algorithm != D.AES256:   # pragma: no cover - the only scheme so far
-        raise X.NotImplementedS3(X.NotImplementedS3.MESSAGE)
+    if protection.sse_algorithm != D.AES256:   # SSE-KMS and SSE-C keys are opened by sse.open_key
+        raise RuntimeError(f"not an SSE-S3 protection: {protection.sse_algorithm}")
     return call.sealer.open(protection.sealed_key, context=_context(bucket, protection.key_id))
 
 
@@ -128,12 +128,14 @@ def check_md5(params: Mapping[str, Any], info: BlobInfo) -> None:
 # --- reading -----------------------------------------------------------------------------------------
 
 
-def open_range(call: Any, obj: ObjectVersion, start: int, end: int) -> Iterator[bytes]:
-    """The plaintext bytes [start, end) of a version, a chunk at a time. The first blob is opened
-    and authenticated now (an error is a clean 500 before any byte is sent); later ones as the
+def open_range(call: Any, obj: ObjectVersion, start: int, end: int, key: bytes | None = None) -> Iterator[bytes]:
+    """The plaintext bytes [start, end) of a version, a chunk at a time (``key``: its data key,
+    when the caller opened it already: SSE-KMS, SSE-C). The first blob is opened and
+    authenticated now (an error is a clean 500 before any byte is sent); later ones as the
     stream reaches them."""
     assert obj.protection is not None
-    key = data_key(call, obj.bucket, obj.protection)
+    if key is None:
+        key = data_key(call, obj.bucket, obj.protection)
     pieces: list[tuple[Part, int, int]] = []
     offset = 0
     for part in obj.parts:
@@ -166,8 +168,9 @@ def _chain(call: Any, key: bytes, head: bytes, first: Iterator[bytes],
             close()
 
 
-def read_all(call: Any, obj: ObjectVersion, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-    return open_range(call, obj, start, obj.size if end is None else end)
+def read_all(call: Any, obj: ObjectVersion, start: int = 0, end: int | None = None,
+             key: bytes | None = None) -> Iterator[bytes]:
+    return open_range(call, obj, start, obj.size if end is None else end, key)
 
 
 # --- deleting ----------------------------------------------------------------------------------------

@@ -73,6 +73,16 @@ def release_read(call: Call) -> None:
     call.uow.memo.clear()
 
 
+def end_read(call: Call) -> None:
+    """``release_read`` for a write that may already have written before its body streams (the
+    AWS managed KMS key made on first use): that change commits now, on its own."""
+    if call.uow.wrote:
+        call.uow.commit()
+        call.uow.memo.clear()
+    else:
+        release_read(call)
+
+
 def encode_token(value: str) -> str:
     return base64.urlsafe_b64encode(value.encode("utf-8", "surrogatepass")).decode("ascii")
 

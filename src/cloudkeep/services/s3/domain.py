@@ -33,8 +33,12 @@ US_EAST_1: Final = "us-east-1"
 #: the legacy location constraint "EU" is Europe (Ireland)
 LEGACY_CONSTRAINTS: Final = {"EU": "eu-west-1"}
 
+#: a new bucket's default encryption: SSE-S3, and SSE-C blocked for new objects ("Starting April
+#: 2026, Amazon S3 automatically disables … SSE-C for all new general purpose buckets":
+#: https://docs.aws.amazon.com/AmazonS3/latest/userguide/blocking-unblocking-s3-c-encryption-gpb.html)
 DEFAULT_ENCRYPTION: Final = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
-                                        "BucketKeyEnabled": False}]}
+                                        "BucketKeyEnabled": False,
+                                        "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]}}]}
 AES256: Final = "AES256"
 BUCKET_OWNER_ENFORCED: Final = "BucketOwnerEnforced"
 

@@ -180,6 +180,10 @@ def get_bucket_versioning(call: Call, params: Params) -> Result:
 
 @operation("PutBucketEncryption")
 def put_bucket_encryption(call: Call, params: Params) -> Result:
+    """SSE-S3, SSE-KMS (with KMSMasterKeyID, else the aws/s3 key) or DSSE-KMS by default, S3 Bucket
+    Keys, and the encryption types blocked for new objects (SSE-C; a request without
+    BlockedEncryptionTypes keeps the bucket's). https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketEncryption.html,
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/blocking-unblocking-s3-c-encryption-gpb.html"""
     bucket = bucket_of(call, params["Bucket"])
     config = params.get("ServerSideEncryptionConfiguration") or {}
     rules = config.get("Rules") or []
@@ -187,16 +191,25 @@ def put_bucket_encryption(call: Call, params: Params) -> Result:
         raise X.MalformedXML(X.MalformedXML.MESSAGE)
     default = rules[0].get("ApplyServerSideEncryptionByDefault") or {}
     algorithm = default.get("SSEAlgorithm")
-    if algorithm in ("aws:kms", "aws:kms:dsse"):
-        raise X.NotImplementedS3("Default encryption with SSE-KMS is not implemented by cloudkeep yet: use AES256.")
-    if algorithm != D.AES256:
+    if algorithm not in (D.AES256, "aws:kms", "aws:kms:dsse"):
         raise X.MalformedXML(X.MalformedXML.MESSAGE)
+    applied: dict[str, Any] = {"SSEAlgorithm": algorithm}
     if default.get("KMSMasterKeyID"):
-        raise X.InvalidArgument("a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms "
-                                "or aws:kms:dsse",
-                                extra={"ArgumentName": "ApplyServerSideEncryptionByDefault"})
-    rule: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": D.AES256},
+        if algorithm == D.AES256:
+            raise X.InvalidArgument("a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms "
+                                    "or aws:kms:dsse",
+                                    extra={"ArgumentName": "ApplyServerSideEncryptionByDefault"})
+        applied["KMSMasterKeyID"] = default["KMSMasterKeyID"]
+    rule: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": applied,
                             "BucketKeyEnabled": bool(rules[0].get("BucketKeyEnabled", False))}
+    blocked = rules[0].get("BlockedEncryptionTypes")
+    if blocked is None:
+        blocked = ((bucket.encryption or {}).get("Rules") or [{}])[0].get("BlockedEncryptionTypes")
+    if blocked is not None:
+        types = list(blocked.get("EncryptionType") or [])
+        if "NONE" in types and len(types) > 1:
+            raise X.MalformedXML(X.MalformedXML.MESSAGE)
+        rule["BlockedEncryptionTypes"] = {"EncryptionType": types}
     repo.update_bucket(call.uow, bucket.name, encryption={"Rules": [rule]})
     return {}
 

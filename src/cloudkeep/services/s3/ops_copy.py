@@ -19,9 +19,10 @@ from . import conditions as Q
 from . import domain as D
 from . import errors as X
 from . import repository as repo
+from . import sse
 from . import versions as V
 from .authz import DELETE_OBJECT, DELETE_OBJECT_VERSION, parse_copy_source
-from .common import bucket_of, now, operation, release_read
+from .common import bucket_of, end_read, now, operation
 from .entities import Bucket, ObjectVersion, Part
 from .ops_objects import check_write_headers, checksum_fields, delete_one
 
@@ -50,10 +51,19 @@ def read_source(call: Call, params: Params) -> tuple[ObjectVersion, Bucket, str 
     return found, bucket, V.version_header(bucket, found)
 
 
+def source_key(call: Call, params: Params, source: ObjectVersion) -> bytes:
+    """The copy source's data key (SSE-KMS through KMS's Decrypt, SSE-C with the
+    x-amz-copy-source-server-side-encryption-customer-* headers)."""
+    assert source.protection is not None
+    customer = sse.customer_key(params, secure=call.secure, prefix="CopySourceSSECustomer",
+                                header="x-amz-copy-source-server-side-encryption-customer")
+    return sse.open_key(call, source.bucket, source.protection, customer)
+
+
 def copy_range(call: Call, source: ObjectVersion, start: int, end: int, key: bytes, *,
-               algorithm: str | None, extra: tuple[str, ...] = ()) -> BlobInfo:
+               algorithm: str | None, extra: tuple[str, ...] = (), source_key: bytes | None = None) -> BlobInfo:
     """Re-encrypt bytes [start, end) of ``source`` under ``key`` into a new blob."""
-    pieces = bodies.open_range(call, source, start, end)
+    pieces = bodies.open_range(call, source, start, end, source_key)
     wanted = tuple(a for a in ((algorithm,) if algorithm else ()) + extra if a)
     return call.blobs.write(pieces, key, checksums=wanted or (bodies.DEFAULT_ALGORITHM,))
 
@@ -69,8 +79,7 @@ def _is_noop_self_copy(params: Params, source: ObjectVersion, dest_bucket: str, 
         return False
     if params.get("WebsiteRedirectLocation"):
         return False
-    if params.get("ServerSideEncryption") and params["ServerSideEncryption"] != (
-            source.protection.sse_algorithm if source.protection else None):
+    if params.get("ServerSideEncryption") or params.get("SSECustomerAlgorithm") or params.get("SSEKMSKeyId"):
         return False
     if (params.get("TaggingDirective") or "COPY") == "REPLACE":
         return False
@@ -112,10 +121,13 @@ def copy_object(call: Call, params: Params) -> Result:
     if algorithm is None and source.checksum_algorithm and source.checksum_type == "FULL_OBJECT":
         algorithm = source.checksum_algorithm
     algorithm = algorithm or bodies.DEFAULT_ALGORITHM
-    data_key, protection = bodies.new_protection(call, name)
+    read_key = source_key(call, params, source)
+    target = bucket_of(call, name)
+    encryption = sse.requested(params, target, secure=call.secure)
+    data_key, protection = sse.protect(call, target, key, encryption)
     if_match, if_none_match = params.get("IfMatch"), params.get("IfNoneMatch")
-    release_read(call)
-    info = copy_range(call, source, 0, source.size, data_key, algorithm=algorithm)
+    end_read(call)
+    info = copy_range(call, source, 0, source.size, data_key, algorithm=algorithm, source_key=read_key)
     try:
         bucket = bucket_of(call, name)
         obj = ObjectVersion(
@@ -136,7 +148,7 @@ def copy_object(call: Call, params: Params) -> Result:
         raise
     out: Result = {"CopyObjectResult": {"ETag": stored.etag, "LastModified": stored.last_modified,
                                         **checksum_fields(algorithm, stored.checksum_value)},
-                   "ServerSideEncryption": D.AES256}
+                   **sse.written(protection, encryption)}
     if source_version is not None:
         out["CopySourceVersionId"] = source_version
     if bucket.versioning == "Enabled":

@@ -25,10 +25,11 @@ from . import conditions as Q
 from . import domain as D
 from . import errors as X
 from . import repository as repo
+from . import sse
 from . import versions as V
-from .common import bucket_of, now, operation, owner, release_read
+from .common import bucket_of, end_read, now, operation, owner
 from .entities import ObjectVersion, Part, Upload, UploadedPart
-from .ops_copy import copy_range, read_source
+from .ops_copy import copy_range, read_source, source_key
 from .ops_listing import check_encoding, encoder
 from .ops_objects import check_write_headers, checksum_fields
 
@@ -68,7 +69,8 @@ def create_multipart_upload(call: Call, params: Params) -> Result:
         raise X.InvalidRequest("The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.")
     if algorithm is not None and kind is None:
         kind = "FULL_OBJECT" if algorithm == "CRC64NVME" else "COMPOSITE"
-    _, protection = bodies.new_protection(call, name)
+    encryption = sse.requested(params, bucket, secure=call.secure)
+    _, protection = sse.protect(call, bucket, key, encryption)
     upload = Upload(upload_id=base64.urlsafe_b64encode(call.ids.token_bytes(48)).decode().rstrip("="),
                     bucket=name, key=key, initiated=now(call), initiator_arn=call.principal.arn,
                     initiator_id=call.principal.principal_id, owner_account=bucket.account_id,
@@ -77,7 +79,7 @@ def create_multipart_upload(call: Call, params: Params) -> Result:
                     tags=D.tags_from_header(params.get("Tagging")), checksum_algorithm=algorithm,
                     checksum_type=kind, protection=protection)
     repo.add_upload(call.uow, upload)
-    out: Result = {"Bucket": name, "Key": key, "UploadId": upload.upload_id, "ServerSideEncryption": D.AES256}
+    out: Result = {"Bucket": name, "Key": key, "UploadId": upload.upload_id, **sse.written(protection, encryption)}
     if algorithm:
         out["ChecksumAlgorithm"] = algorithm
         out["ChecksumType"] = kind
@@ -105,8 +107,9 @@ def upload_part(call: Call, params: Params) -> Result:
                                f"{upload.checksum_algorithm.lower()}, actual checksum Type: {algorithm.lower()}")
     algorithm = algorithm or upload.checksum_algorithm
     body = params.get("Body")
-    key = bodies.data_key(call, upload.bucket, upload.protection)
-    release_read(call)
+    customer = sse.customer_key(params, secure=call.secure)
+    key = sse.open_key(call, upload.bucket, upload.protection, customer)
+    end_read(call)
     info = bodies.write(call, body, key, algorithm=algorithm, limit=D.MAX_PART_SIZE)
     try:
         bodies.check_md5(params, info)
@@ -115,7 +118,7 @@ def upload_part(call: Call, params: Params) -> Result:
     except BaseException:
         bodies.discard(call, [info.blob_id])
         raise
-    out: Result = {"ETag": part.etag, "ServerSideEncryption": D.AES256}
+    out: Result = {"ETag": part.etag, **sse.describe(upload.protection, customer[1] if customer else None)}
     if algorithm:                                   # the upload's, or the one the part was sent with
         out[f"Checksum{checksum_algorithm}"] = checksum
     return out
@@ -132,10 +135,12 @@ def upload_part_copy(call: Call, params: Params) -> Result:
     if end - start > D.MAX_PART_SIZE:
         raise X.InvalidRequest("The specified copy source is larger than the maximum allowable size for a copy "
                                "source: 5368709120")
-    key = bodies.data_key(call, upload.bucket, upload.protection)
+    customer = sse.customer_key(params, secure=call.secure)
+    key = sse.open_key(call, upload.bucket, upload.protection, customer)
+    read_key = source_key(call, params, source)
     algorithm = upload.checksum_algorithm
-    release_read(call)
-    info = copy_range(call, source, start, end, key, algorithm=algorithm)
+    end_read(call)
+    info = copy_range(call, source, start, end, key, algorithm=algorithm, source_key=read_key)
     try:
         part = _store_part(call, params, upload, info,
                            C.b64(info.checksums[algorithm]) if algorithm else None)
@@ -145,7 +150,7 @@ def upload_part_copy(call: Call, params: Params) -> Result:
     result: dict[str, Any] = {"ETag": part.etag, "LastModified": part.last_modified}
     if algorithm:
         result[f"Checksum{algorithm}"] = part.checksum_value
-    out: Result = {"CopyPartResult": result, "ServerSideEncryption": D.AES256}
+    out: Result = {"CopyPartResult": result, **sse.describe(upload.protection, customer[1] if customer else None)}
     if source_version is not None:
         out["CopySourceVersionId"] = source_version
     return out
@@ -296,7 +301,7 @@ def complete_multipart_upload(call: Call, params: Params) -> Result:
     unused = [b for b in repo.delete_upload(call.uow, upload.upload_id) if b not in kept]
     bodies.delete_after_commit(call, unused)
     out: Result = {"Location": f"http://{bucket.name}.s3.amazonaws.com/{upload.key}", "Bucket": bucket.name,
-                   "Key": upload.key, "ETag": etag, "ServerSideEncryption": D.AES256,
+                   "Key": upload.key, "ETag": etag, **sse.describe(upload.protection),
                    **checksum_fields(algorithm, checksum, upload.checksum_type)}
     if bucket.versioning == "Enabled":
         out["VersionId"] = stored.version_id

@@ -19,9 +19,10 @@ from . import conditions as Q
 from . import domain as D
 from . import errors as X
 from . import repository as repo
+from . import sse
 from . import versions as V
 from .authz import LIST_BUCKET
-from .common import bucket_of, now, operation, release_read
+from .common import bucket_of, end_read, now, operation
 from .entities import Bucket, ObjectVersion, Part
 
 RESPONSE_OVERRIDES = {"ResponseCacheControl": "CacheControl", "ResponseContentDisposition": "ContentDisposition",
@@ -33,16 +34,8 @@ RESPONSE_OVERRIDES = {"ResponseCacheControl": "CacheControl", "ResponseContentDi
 
 
 def check_write_headers(params: Params) -> None:
-    """What a write may ask for here: SSE-S3 (AES256), no ACL but bucket-owner-full-control
-    (ACLs are disabled: BucketOwnerEnforced), none of the features not implemented yet."""
-    sse = params.get("ServerSideEncryption")
-    if sse in ("aws:kms", "aws:kms:dsse") or params.get("SSEKMSKeyId") or params.get("SSEKMSEncryptionContext"):
-        raise X.NotImplementedS3("SSE-KMS is not implemented by cloudkeep yet: use AES256 (SSE-S3).")
-    if sse is not None and sse != D.AES256:
-        raise X.invalid_argument("The encryption method specified is not supported",
-                                 "x-amz-server-side-encryption", sse)
-    if params.get("SSECustomerAlgorithm") or params.get("SSECustomerKey"):
-        raise X.NotImplementedS3("SSE-C is not implemented by cloudkeep yet.")
+    """What a write may ask for here: no ACL but bucket-owner-full-control (ACLs are disabled:
+    BucketOwnerEnforced), none of the features not implemented yet (encryption: ``sse.py``)."""
     acl = params.get("ACL")
     grants = [g for g in ("GrantFullControl", "GrantRead", "GrantReadACP", "GrantWriteACP") if params.get(g)]
     if (acl is not None and acl != "bucket-owner-full-control") or grants:
@@ -79,8 +72,10 @@ def put_object(call: Call, params: Params) -> Result:
     storage = D.storage_class(params.get("StorageClass"))
     if_match, if_none_match = params.get("IfMatch"), params.get("IfNoneMatch")
     body = params.get("Body")
-    release_read(call)                             # the body streams outside any transaction
-    data_key, protection = bodies.new_protection(call, name)
+    target = bucket_of(call, name)
+    encryption = sse.requested(params, target, secure=call.secure)
+    data_key, protection = sse.protect(call, target, key, encryption)
+    end_read(call)                                 # the body streams outside any transaction
     info = bodies.write(call, body, data_key, algorithm=algorithm, limit=D.MAX_PUT_SIZE)
     try:
         bodies.check_md5(params, info)
@@ -101,7 +96,7 @@ def put_object(call: Call, params: Params) -> Result:
     except BaseException:
         bodies.discard(call, [info.blob_id])
         raise
-    out: Result = {"ETag": stored.etag, "ServerSideEncryption": D.AES256,
+    out: Result = {"ETag": stored.etag, **sse.written(protection, encryption),
                    **checksum_fields(checksum_algorithm, checksum_value)}
     if bucket.versioning == "Enabled":
         out["VersionId"] = stored.version_id
@@ -115,8 +110,7 @@ def _read(call: Call, params: Params, *, method: str) -> tuple[Bucket, ObjectVer
     """The version a GET/HEAD reads, its response headers, and the byte range to send."""
     name, key = params["Bucket"], params["Key"]
     bucket = bucket_of(call, name)
-    if params.get("SSECustomerAlgorithm") or params.get("SSECustomerKey"):
-        raise X.InvalidRequest("The encryption parameters are not applicable to this object.")
+    customer = sse.customer_key(params, secure=call.secure)
     overrides = {m: params[m] for m in RESPONSE_OVERRIDES if params.get(m) is not None}
     if overrides and call.principal.type is PrincipalType.ANONYMOUS:
         raise X.InvalidRequest("Request specific response headers cannot be used for anonymous GET requests.")
@@ -124,11 +118,13 @@ def _read(call: Call, params: Params, *, method: str) -> tuple[Bucket, ObjectVer
         obj = V.read_target(call, bucket, key, params.get("VersionId"))
     except V.Missing as missing:
         raise V.missing_error(call, bucket, key, missing.marker, LIST_BUCKET) from None
+    sse.check_readable(obj.protection, customer)
     Q.check_read_conditions(Q.Conditions.of(params), obj.etag or "", obj.last_modified)
     part_number = params.get("PartNumber")
     byte_range = None
     out: Result = {"ETag": obj.etag, "LastModified": obj.last_modified, "AcceptRanges": "bytes",
-                   "ServerSideEncryption": D.AES256, "Metadata": dict(obj.metadata) or None,
+                   **sse.describe(obj.protection, customer[1] if customer else None),
+                   "Metadata": dict(obj.metadata) or None,
                    **D.headers_for_wire(obj.headers)}
     if part_number is not None:
         if params.get("Range"):
@@ -175,9 +171,11 @@ def _part_range(obj: ObjectVersion, number: int) -> tuple[int, int]:
 
 @operation("GetObject")
 def get_object(call: Call, params: Params) -> Result:
-    _, obj, out, byte_range = _read(call, params, method="GET")
+    bucket, obj, out, byte_range = _read(call, params, method="GET")
     start, end = byte_range if byte_range is not None else (0, obj.size)
-    out["Body"] = BodyStream(bodies.open_range(call, obj, start, end), end - start)
+    assert obj.protection is not None
+    data_key = sse.open_key(call, bucket.name, obj.protection, sse.customer_key(params, secure=call.secure))
+    out["Body"] = BodyStream(bodies.open_range(call, obj, start, end, data_key), end - start)
     return out
 
 
