@@ -175,6 +175,7 @@ def test_anonymous_callers_need_a_public_bucket_policy(owned):
     with pytest.raises(urllib.error.HTTPError) as exc:
         urllib.request.urlopen(url, timeout=30)
     assert exc.value.code == 403 and b"<Message>Access Denied</Message>" in exc.value.read()
+    client.delete_public_access_block(Bucket=name)      # new buckets block public policies
     client.put_bucket_policy(Bucket=name, Policy=policy({
         "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/*"}))
     with urllib.request.urlopen(url, timeout=30) as response:

@@ -630,6 +630,8 @@ s3_buckets = Table(
     Column("encryption", Text, nullable=False),
     Column("object_ownership", String(32), nullable=False),
     Column("next_seq", BigInteger, nullable=False),
+    Column("acl", Text, nullable=True),                    # JSON grants (services/s3/acl.py)
+    Column("public_access_block", Text, nullable=True),    # JSON of the four settings
     Index("ix_s3_buckets_account", "account_id", "name"),
 )
 
@@ -664,6 +666,7 @@ s3_objects = Table(
     Column("sealed_key", LargeBinary, nullable=True),
     Column("blobs", Text, nullable=True),
     Column("parts", Text, nullable=True),
+    Column("acl", Text, nullable=True),                    # JSON grants; NULL: the owner's FULL_CONTROL
     Index("ix_s3_objects_latest", "bucket", "is_latest", "key"),
     Index("ix_s3_objects_seq", "bucket", "key", "seq"),
 )
@@ -687,6 +690,7 @@ s3_uploads = Table(
     Column("sse_algorithm", String(16), nullable=False),
     Column("key_id", String(32), nullable=False),
     Column("sealed_key", LargeBinary, nullable=False),
+    Column("acl", Text, nullable=True),
     Index("ix_s3_uploads_bucket_key", "bucket", "key", "initiated"),
 )
 
@@ -699,6 +703,13 @@ s3_upload_parts = Table(
     Column("md5", String(32), nullable=False),
     Column("last_modified", UtcDateTime, nullable=False),
     Column("checksum_value", String(128), nullable=True),
+)
+
+# An account's Block Public Access settings (S3 Control PutPublicAccessBlock), JSON.
+s3_account_public_access_blocks = Table(
+    "s3_account_public_access_blocks", metadata,
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), primary_key=True),
+    Column("config", Text, nullable=False),
 )
 
 # Each account's S3 canonical user id (64 hex digits, random, stable): the Owner ID S3 shows.

@@ -11,6 +11,7 @@ Module map: ``domain.py`` (rules), ``conditions.py`` (ranges, conditional reques
 from cloudkeep.services.framework import Service
 
 from . import ops_attributes  # noqa: F401  (GetObjectAttributes)
+from . import ops_access  # noqa: F401  (Object Ownership, ACLs, Block Public Access)
 from . import ops_buckets  # noqa: F401  (registers the bucket operations)
 from . import ops_copy  # noqa: F401  (CopyObject, DeleteObjects)
 from . import ops_listing  # noqa: F401  (ListObjects, ListObjectsV2, ListObjectVersions)

@@ -34,6 +34,7 @@ from urllib.parse import unquote
 from cloudkeep.auth.principal import PrincipalType
 from cloudkeep.services.framework import AuthzContext, Check
 
+from . import access
 from . import domain as D
 from . import errors as X
 from . import repository as repo
@@ -165,6 +166,9 @@ def transport_keys(ctx: AuthzContext, owner: str | None) -> dict[str, tuple[str,
         sha = ctx.request.header("x-amz-content-sha256")
         if sha:
             out["s3:x-amz-content-sha256"] = (sha,)
+        referer = ctx.request.header("referer")
+        if referer:
+            out["aws:Referer"] = (referer,)       # a global key S3 fills from the Referer header
     return out
 
 
@@ -223,7 +227,8 @@ Extra = Callable[[AuthzContext], Keys]
 
 def _check(action: str, resource: Callable[[AuthzContext], str], bucket: Resolver, *, keys: tuple[str, ...] = (),
            extra: Extra | None = None, applies: Callable[[AuthzContext], bool] | None = None,
-           owner_root_exempt: bool = False) -> Check:
+           owner_root_exempt: bool = False, target: "Callable[[AuthzContext], ObjectVersion | None] | None" = None
+           ) -> Check:
     """A check on a bucket or one of its objects: the bucket resolved first (its errors), the
     bucket policy as resource policy, the owner as resource account, S3's denial wording.
     ``owner_root_exempt``: the bucket policy does not bind the owner account's root user (S3's
@@ -231,16 +236,18 @@ def _check(action: str, resource: Callable[[AuthzContext], str], bucket: Resolve
 
     def owner(ctx: AuthzContext, uow: Any) -> str | None:
         found = bucket(ctx)
-        return found.account_id if found is not None else None
+        if found is None:
+            return None
+        return access.resource_owner(found, target(ctx) if target is not None else None)
 
     def policy(ctx: AuthzContext, uow: Any) -> tuple[str, str] | None:
         found = bucket(ctx)
-        if found is None or not found.policy:
+        if found is None:
             return None
         if (owner_root_exempt and ctx.principal.type is PrincipalType.ROOT
                 and ctx.principal.account_id == found.account_id):
             return None
-        return (f"bucket policy of {found.name}", found.policy)
+        return access.resource_policy(ctx, uow, found, target(ctx) if target is not None else None)
 
     def context(ctx: AuthzContext) -> Keys:
         found = bucket(ctx)
@@ -277,8 +284,11 @@ def bucket_check(action: str, *, keys: tuple[str, ...] = (), extra: Extra | None
 
 
 def object_check(action: str, *, keys: tuple[str, ...] = (), extra: Extra | None = None,
-                 applies: Callable[[AuthzContext], bool] | None = None) -> Check:
-    return _check(action, object_arn, _destination, keys=keys, extra=extra, applies=applies)
+                 applies: Callable[[AuthzContext], bool] | None = None, existing: bool = False) -> Check:
+    """``existing``: the check acts on the object the request names (reads, ACLs, tags): its
+    ACL takes part, and its owner's context decides when another account owns it."""
+    return _check(action, object_arn, _destination, keys=keys, extra=extra, applies=applies,
+                  target=target_object if existing else None)
 
 
 def _unversioned(ctx: AuthzContext) -> bool:
@@ -302,16 +312,18 @@ def _read_checks(plain: str, versioned: str) -> list[Check]:
     def tags_and_version(ctx: AuthzContext) -> Keys:
         return {**tags(ctx), **_version_key(ctx)}
 
-    return [object_check(plain, keys=(EXISTING_TAG,), extra=tags, applies=_unversioned),
-            object_check(versioned, keys=(EXISTING_TAG, VERSION_ID), extra=tags_and_version, applies=_versioned)]
+    return [object_check(plain, keys=(EXISTING_TAG,), extra=tags, applies=_unversioned, existing=True),
+            object_check(versioned, keys=(EXISTING_TAG, VERSION_ID), extra=tags_and_version, applies=_versioned,
+                         existing=True)]
 
 
 def _put_keys(ctx: AuthzContext) -> Keys:
     p = ctx.params
     out = dict(_request_tags(ctx))
+    out.update(_acl_keys(ctx))
     for key, member in (("s3:x-amz-server-side-encryption", "ServerSideEncryption"),
                         ("s3:x-amz-server-side-encryption-aws-kms-key-id", "SSEKMSKeyId"),
-                        ("s3:x-amz-server-side-encryption-customer-algorithm", "SSECustomerAlgorithm"), ("s3:x-amz-acl", "ACL"),
+                        ("s3:x-amz-server-side-encryption-customer-algorithm", "SSECustomerAlgorithm"),
                         ("s3:x-amz-storage-class", "StorageClass"), ("s3:x-amz-metadata-directive", "MetadataDirective"),
                         ("s3:x-amz-copy-source", "CopySource"), ("s3:if-match", "IfMatch"),
                         ("s3:if-none-match", "IfNoneMatch"),
@@ -321,8 +333,26 @@ def _put_keys(ctx: AuthzContext) -> Keys:
     return out
 
 
+#: s3:x-amz-acl and s3:x-amz-grant-* (https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html#acl-condition-keys)
+ACL_KEYS = ("s3:x-amz-acl", "s3:x-amz-grant-full-control", "s3:x-amz-grant-read", "s3:x-amz-grant-read-acp",
+            "s3:x-amz-grant-write", "s3:x-amz-grant-write-acp")
+_GRANT_MEMBERS = (("s3:x-amz-acl", "ACL"), ("s3:x-amz-grant-full-control", "GrantFullControl"),
+                  ("s3:x-amz-grant-read", "GrantRead"), ("s3:x-amz-grant-read-acp", "GrantReadACP"),
+                  ("s3:x-amz-grant-write", "GrantWrite"), ("s3:x-amz-grant-write-acp", "GrantWriteACP"))
+
+
+def _acl_keys(ctx: AuthzContext) -> Keys:
+    """s3:x-amz-acl and s3:x-amz-grant-* (each grant header's grantees, e.g. id=…, uri=…)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for key, member in _GRANT_MEMBERS:
+        value = ctx.params.get(member)
+        if value is not None:
+            out[key] = tuple(v.strip() for v in str(value).split(",")) if member != "ACL" else (str(value),)
+    return out
+
+
 PUT_KEYS = (*REQUEST_TAGS, "s3:x-amz-server-side-encryption", "s3:x-amz-server-side-encryption-aws-kms-key-id",
-            "s3:x-amz-server-side-encryption-customer-algorithm", "s3:x-amz-acl", "s3:x-amz-storage-class",
+            "s3:x-amz-server-side-encryption-customer-algorithm", *ACL_KEYS, "s3:x-amz-storage-class",
             "s3:x-amz-metadata-directive", "s3:x-amz-copy-source", "s3:if-match", "s3:if-none-match",
             "s3:x-amz-website-redirect-location")
 
@@ -342,10 +372,17 @@ def _source_check(plain: str, versioned: str) -> list[Check]:
             out[VERSION_ID] = (version,)
         return out
 
+    def source_object(ctx: AuthzContext) -> ObjectVersion | None:
+        bucket, key, version = copy_source(ctx)
+        if ctx.uow is None or bucket == "*":
+            return None
+        found = repo.version(ctx.uow, bucket, key, version) if version else repo.latest(ctx.uow, bucket, key)
+        return found if found is not None and not found.is_delete_marker else None
+
     return [_check(plain, _source_arn, _source, keys=(EXISTING_TAG,), extra=existing,
-                   applies=lambda ctx: not has_version(ctx)),
+                   applies=lambda ctx: not has_version(ctx), target=source_object),
             _check(versioned, _source_arn, _source, keys=(EXISTING_TAG, VERSION_ID), extra=existing,
-                   applies=has_version)]
+                   applies=has_version, target=source_object)]
 
 
 def _location_constraint(ctx: AuthzContext) -> Keys:
@@ -355,8 +392,7 @@ def _location_constraint(ctx: AuthzContext) -> Keys:
         out["s3:locationconstraint"] = (config["LocationConstraint"],)
     if ctx.params.get("ObjectOwnership"):
         out["s3:x-amz-object-ownership"] = (ctx.params["ObjectOwnership"],)
-    if ctx.params.get("ACL"):
-        out["s3:x-amz-acl"] = (ctx.params["ACL"],)
+    out.update(_acl_keys(ctx))
     return out
 
 
@@ -376,7 +412,7 @@ DELETE_OBJECT_VERSION = object_check("s3:DeleteObjectVersion", keys=(VERSION_ID,
 AUTHZ: dict[str, Any] = {
     # buckets
     "CreateBucket": [Check("s3:CreateBucket", resource=bucket_arn,
-                           keys=(*COMMON, "s3:locationconstraint", "s3:x-amz-object-ownership", "s3:x-amz-acl"),
+                           keys=(*COMMON, "s3:locationconstraint", "s3:x-amz-object-ownership", *ACL_KEYS),
                            context=_create_bucket_keys, denial_style="s3")],
     "HeadBucket": [bucket_check("s3:ListBucket")],
     "ListBuckets": [Check("s3:ListAllMyBuckets", keys=COMMON, context=_list_all_keys, denial_style="s3")],
@@ -401,10 +437,29 @@ AUTHZ: dict[str, Any] = {
     "ListObjectsV2": [LIST_BUCKET],
     "ListObjectVersions": [bucket_check("s3:ListBucketVersions", keys=LIST_KEYS, extra=_list_keys)],
     "ListMultipartUploads": [bucket_check("s3:ListBucketMultipartUploads")],
+    # access control (ops_access.py)
+    "PutBucketAcl": [bucket_check("s3:PutBucketAcl", keys=ACL_KEYS, extra=_acl_keys)],
+    "GetBucketAcl": [bucket_check("s3:GetBucketAcl")],
+    "PutObjectAcl": [object_check("s3:PutObjectAcl", keys=(*ACL_KEYS, EXISTING_TAG),
+                                  extra=lambda ctx: {**_acl_keys(ctx), **_existing_tags(ctx, target_object(ctx))},
+                                  applies=_unversioned, existing=True),
+                     object_check("s3:PutObjectVersionAcl", keys=(*ACL_KEYS, EXISTING_TAG, VERSION_ID),
+                                  extra=lambda ctx: {**_acl_keys(ctx), **_existing_tags(ctx, target_object(ctx)),
+                                                     **_version_key(ctx)},
+                                  applies=_versioned, existing=True)],
+    "GetObjectAcl": _read_checks("s3:GetObjectAcl", "s3:GetObjectVersionAcl"),
+    "PutBucketOwnershipControls": [bucket_check("s3:PutBucketOwnershipControls")],
+    "GetBucketOwnershipControls": [bucket_check("s3:GetBucketOwnershipControls")],
+    "DeleteBucketOwnershipControls": [bucket_check("s3:PutBucketOwnershipControls")],
+    "PutPublicAccessBlock": [bucket_check("s3:PutBucketPublicAccessBlock")],
+    "GetPublicAccessBlock": [bucket_check("s3:GetBucketPublicAccessBlock")],
+    "DeletePublicAccessBlock": [bucket_check("s3:PutBucketPublicAccessBlock")],
+    "GetBucketPolicyStatus": [bucket_check("s3:GetBucketPolicyStatus")],
     # objects
     "PutObject": [object_check("s3:PutObject", keys=PUT_KEYS, extra=_put_keys)],
     "GetObject": _read_checks("s3:GetObject", "s3:GetObjectVersion"),
     "HeadObject": _read_checks("s3:GetObject", "s3:GetObjectVersion"),
+    "GetObjectAttributes": _read_checks("s3:GetObjectAttributes", "s3:GetObjectVersionAttributes"),
     "DeleteObject": [object_check("s3:DeleteObject", applies=_unversioned),
                      object_check("s3:DeleteObjectVersion", keys=(VERSION_ID,), extra=_version_key,
                                   applies=_versioned)],

@@ -23,6 +23,10 @@ class Bucket:
     tags: Mapping[str, str]
     encryption: Mapping[str, Any]
     object_ownership: str
+    #: the bucket ACL's grants (services/s3/acl.py); None: the owner's FULL_CONTROL only
+    acl: "tuple[tuple[str, str, str], ...] | None" = None
+    #: the bucket's Block Public Access settings; None: none configured
+    public_access_block: "Mapping[str, bool] | None" = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,8 @@ class ObjectVersion:
     #: the body's blobs in order; one per part for a multipart upload
     parts: tuple[Part, ...] = ()
     multipart: bool = False
+    #: the object ACL's grants (services/s3/acl.py); None: the owner's FULL_CONTROL only
+    acl: "tuple[tuple[str, str, str], ...] | None" = None
 
     @property
     def blob_ids(self) -> tuple[str, ...]:
@@ -91,6 +97,7 @@ class Upload:
     checksum_algorithm: str | None
     checksum_type: str | None
     protection: Protection
+    acl: "tuple[tuple[str, str, str], ...] | None" = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -197,6 +197,36 @@ class InvalidBucketAclWithObjectOwnership(ServiceError):
     code = "InvalidBucketAclWithObjectOwnership"; status = 400
 
 
+class MalformedACLError(ServiceError):
+    code = "MalformedACLError"; status = 400
+    MESSAGE: ClassVar[str] = ("The XML you provided was not well-formed or did not validate against our "
+                              "published schema")
+
+
+class UnsupportedArgument(ServiceError):
+    code = "UnsupportedArgument"; status = 400
+
+
+class UnexpectedContent(ServiceError):
+    code = "UnexpectedContent"; status = 400
+    MESSAGE: ClassVar[str] = "This request does not support content"
+
+
+class MissingSecurityHeader(ServiceError):
+    code = "MissingSecurityHeader"; status = 400
+    MESSAGE: ClassVar[str] = "Your request was missing a required header"
+
+
+class OwnershipControlsNotFoundError(ServiceError):
+    code = "OwnershipControlsNotFoundError"; status = 404
+    MESSAGE: ClassVar[str] = "The bucket ownership controls were not found"
+
+
+class NoSuchPublicAccessBlockConfiguration(ServiceError):
+    code = "NoSuchPublicAccessBlockConfiguration"; status = 404
+    MESSAGE: ClassVar[str] = "The public access block configuration was not found"
+
+
 class NotImplementedS3(ServiceError):
     """A header or feature S3 has that cloudkeep does not implement yet (501, S3's code)."""
     code = "NotImplemented"; status = 501; sender_fault = False

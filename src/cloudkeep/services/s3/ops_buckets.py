@@ -16,6 +16,8 @@ from cloudkeep.wire.http import STATUS_KEY
 from cloudkeep.wire.regions import partition_regions
 
 from . import domain as D
+from . import ops_access
+from . import public as P
 from . import errors as X
 from . import repository as repo
 from .bodies import delete_after_commit
@@ -27,21 +29,8 @@ def _arn(call: Call, name: str) -> str:
     return D.bucket_arn(call.partition, name)
 
 
-def _check_acl(params: Params) -> None:
-    """New buckets have Object Ownership "bucket owner enforced": ACLs are off, so a request
-    that sets any but the private ACL is refused; other ownership settings and Object Lock
-    are not implemented yet.
-    https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html"""
-    acl = params.get("ACL")
-    grants = [g for g in ("GrantFullControl", "GrantRead", "GrantReadACP", "GrantWrite", "GrantWriteACP")
-              if params.get(g)]
-    if (acl not in (None, "private", "bucket-owner-full-control")) or grants:
-        raise X.InvalidBucketAclWithObjectOwnership(
-            "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
-    ownership = params.get("ObjectOwnership")
-    if ownership not in (None, D.BUCKET_OWNER_ENFORCED):
-        raise X.NotImplementedS3(f"Object Ownership {ownership} is not implemented by cloudkeep yet: buckets "
-                                 f"have BucketOwnerEnforced.")
+def _check_create(params: Params) -> None:
+    """Object Lock is not implemented yet."""
     if params.get("ObjectLockEnabledForBucket"):
         raise X.NotImplementedS3("S3 Object Lock is not implemented by cloudkeep yet.")
 
@@ -62,14 +51,19 @@ def create_bucket(call: Call, params: Params) -> Result:
             # in the North Virginia Region, Amazon S3 returns 200 OK" (API_CreateBucket.html)
             return {"Location": f"/{name}", "BucketArn": _arn(call, name)}
         raise X.BucketAlreadyOwnedByYou(X.BucketAlreadyOwnedByYou.MESSAGE, extra={"BucketName": name})
-    _check_acl(params)
+    _check_create(params)
+    # Object Ownership (BucketOwnerEnforced unless x-amz-object-ownership says otherwise), the
+    # bucket ACL, and Block Public Access on: S3's defaults for new buckets since April 2023
+    ownership = ops_access.check_ownership(params.get("ObjectOwnership"))
+    acl = ops_access.bucket_acl_for_create(call, params, ownership)
     tags = D.check_tags([(t.get("Key", ""), t.get("Value", "")) for t in config.get("Tags") or []],
                         limit=D.MAX_BUCKET_TAGS, bucket=True)
     canonical_id(call, call.account_id)
     repo.add_bucket(call.uow, Bucket(
         name=name, account_id=call.account_id, region=region,
         location_constraint=constraint if constraint else None, created_at=now(call), versioning=None,
-        policy=None, tags=tags, encryption=D.DEFAULT_ENCRYPTION, object_ownership=D.BUCKET_OWNER_ENFORCED))
+        policy=None, tags=tags, encryption=D.DEFAULT_ENCRYPTION, object_ownership=ownership, acl=acl,
+        public_access_block=P.ALL_ON))
     location = f"/{name}" if region == D.US_EAST_1 else f"http://{name}.s3.amazonaws.com/"
     return {"Location": location, "BucketArn": _arn(call, name)}
 
@@ -237,6 +231,7 @@ def put_bucket_policy(call: Call, params: Params) -> Result:
     bucket = bucket_of(call, params["Bucket"])
     policy = params["Policy"]
     D.check_bucket_policy(policy, bucket.name, call.partition)
+    ops_access.refuse_public_policy(call, bucket, policy)
     repo.update_bucket(call.uow, bucket.name, policy=policy)
     return {STATUS_KEY: 204}      # "HTTP/1.1 204 No Content" (API_PutBucketPolicy.html, example)
 

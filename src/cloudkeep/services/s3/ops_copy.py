@@ -18,6 +18,7 @@ from . import bodies
 from . import conditions as Q
 from . import domain as D
 from . import errors as X
+from . import ops_access
 from . import repository as repo
 from . import sse
 from . import versions as V
@@ -123,6 +124,7 @@ def copy_object(call: Call, params: Params) -> Result:
     algorithm = algorithm or bodies.DEFAULT_ALGORITHM
     read_key = source_key(call, params, source)
     target = bucket_of(call, name)
+    owner_account, grants = ops_access.object_acl_for_write(call, target, params)
     encryption = sse.requested(params, target, secure=call.secure)
     data_key, protection = sse.protect(call, target, key, encryption)
     if_match, if_none_match = params.get("IfMatch"), params.get("IfNoneMatch")
@@ -132,7 +134,7 @@ def copy_object(call: Call, params: Params) -> Result:
         bucket = bucket_of(call, name)
         obj = ObjectVersion(
             bucket=name, key=key, version_id="", seq=0, is_latest=True, is_delete_marker=False, size=info.size,
-            etag=D.etag(info.md5), last_modified=now(call), owner_account=bucket.account_id,
+            etag=D.etag(info.md5), last_modified=now(call), owner_account=owner_account, acl=grants,
             storage_class=params.get("StorageClass") or source.storage_class, headers=headers, metadata=metadata,
             tags=tags, checksum_algorithm=algorithm, checksum_value=C.b64(info.checksums[algorithm]),
             checksum_type="FULL_OBJECT", protection=protection,

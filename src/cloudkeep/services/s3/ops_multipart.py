@@ -24,6 +24,7 @@ from . import bodies
 from . import conditions as Q
 from . import domain as D
 from . import errors as X
+from . import ops_access
 from . import repository as repo
 from . import sse
 from . import versions as V
@@ -69,11 +70,12 @@ def create_multipart_upload(call: Call, params: Params) -> Result:
         raise X.InvalidRequest("The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.")
     if algorithm is not None and kind is None:
         kind = "FULL_OBJECT" if algorithm == "CRC64NVME" else "COMPOSITE"
+    owner_account, grants = ops_access.object_acl_for_write(call, bucket, params)
     encryption = sse.requested(params, bucket, secure=call.secure)
     _, protection = sse.protect(call, bucket, key, encryption)
     upload = Upload(upload_id=base64.urlsafe_b64encode(call.ids.token_bytes(48)).decode().rstrip("="),
                     bucket=name, key=key, initiated=now(call), initiator_arn=call.principal.arn,
-                    initiator_id=call.principal.principal_id, owner_account=bucket.account_id,
+                    initiator_id=call.principal.principal_id, owner_account=owner_account, acl=grants,
                     storage_class=D.storage_class(params.get("StorageClass")), headers=D.standard_headers(params),
                     metadata=D.check_metadata(params.get("Metadata") or {}),
                     tags=D.tags_from_header(params.get("Tagging")), checksum_algorithm=algorithm,
@@ -285,7 +287,8 @@ def complete_multipart_upload(call: Call, params: Params) -> Result:
     etag = D.multipart_etag(bytes.fromhex(p.md5) for p in chosen)
     obj = ObjectVersion(
         bucket=bucket.name, key=upload.key, version_id="", seq=0, is_latest=True, is_delete_marker=False, size=size,
-        etag=etag, last_modified=now(call), owner_account=bucket.account_id, storage_class=upload.storage_class,
+        etag=etag, last_modified=now(call), owner_account=upload.owner_account, acl=upload.acl,
+        storage_class=upload.storage_class,
         headers=upload.headers, metadata=upload.metadata, tags=upload.tags, checksum_algorithm=algorithm,
         checksum_value=checksum, checksum_type=upload.checksum_type if algorithm else None,
         protection=upload.protection,

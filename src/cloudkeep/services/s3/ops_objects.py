@@ -18,6 +18,7 @@ from . import bodies
 from . import conditions as Q
 from . import domain as D
 from . import errors as X
+from . import ops_access
 from . import repository as repo
 from . import sse
 from . import versions as V
@@ -34,13 +35,8 @@ RESPONSE_OVERRIDES = {"ResponseCacheControl": "CacheControl", "ResponseContentDi
 
 
 def check_write_headers(params: Params) -> None:
-    """What a write may ask for here: no ACL but bucket-owner-full-control (ACLs are disabled:
-    BucketOwnerEnforced), none of the features not implemented yet (encryption: ``sse.py``)."""
-    acl = params.get("ACL")
-    grants = [g for g in ("GrantFullControl", "GrantRead", "GrantReadACP", "GrantWriteACP") if params.get(g)]
-    if (acl is not None and acl != "bucket-owner-full-control") or grants:
-        # https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html
-        raise X.AccessControlListNotSupported("The bucket does not allow ACLs")
+    """What a write may ask for here: none of the features not implemented yet (encryption:
+    ``sse.py``; ACLs: ``ops_access.object_acl_for_write``)."""
     if params.get("ObjectLockMode") or params.get("ObjectLockRetainUntilDate") or params.get("ObjectLockLegalHoldStatus"):
         raise X.InvalidRequest("Bucket is missing Object Lock Configuration")
     if params.get("WriteOffsetBytes") is not None:
@@ -73,6 +69,7 @@ def put_object(call: Call, params: Params) -> Result:
     if_match, if_none_match = params.get("IfMatch"), params.get("IfNoneMatch")
     body = params.get("Body")
     target = bucket_of(call, name)
+    owner_account, grants = ops_access.object_acl_for_write(call, target, params)
     encryption = sse.requested(params, target, secure=call.secure)
     data_key, protection = sse.protect(call, target, key, encryption)
     end_read(call)                                 # the body streams outside any transaction
@@ -83,7 +80,7 @@ def put_object(call: Call, params: Params) -> Result:
         bucket = bucket_of(call, name)
         obj = ObjectVersion(
             bucket=name, key=key, version_id="", seq=0, is_latest=True, is_delete_marker=False, size=info.size,
-            etag=D.etag(info.md5), last_modified=now(call), owner_account=bucket.account_id,
+            etag=D.etag(info.md5), last_modified=now(call), owner_account=owner_account, acl=grants,
             storage_class=storage, headers=headers, metadata=metadata, tags=tags,
             checksum_algorithm=checksum_algorithm, checksum_value=checksum_value, checksum_type="FULL_OBJECT",
             protection=protection, parts=(Part(info.blob_id, info.size, info.md5.hex()),))

@@ -18,7 +18,8 @@ from typing import Any, Iterator, Mapping
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 
-from cloudkeep.storage.schema import s3_buckets, s3_canonical_users, s3_objects, s3_upload_parts, s3_uploads
+from cloudkeep.storage.schema import (s3_account_public_access_blocks, s3_buckets, s3_canonical_users, s3_objects,
+                                      s3_upload_parts, s3_uploads)
 
 from .entities import Bucket, ObjectVersion, Part, Protection, Upload, UploadedPart
 
@@ -44,6 +45,14 @@ def _load(text: str | None, default: Any) -> Any:
     return json.loads(text) if text else default
 
 
+def _acl_text(grants: Any) -> str | None:
+    return None if grants is None else json.dumps([list(g) for g in grants], separators=(",", ":"))
+
+
+def _acl(text: str | None) -> tuple[tuple[str, str, str], ...] | None:
+    return None if text is None else tuple((g[0], g[1], g[2]) for g in json.loads(text))
+
+
 # --- buckets ----------------------------------------------------------------------------------------
 
 
@@ -51,7 +60,8 @@ def _bucket(row: Any) -> Bucket:
     return Bucket(name=row.name, account_id=row.account_id, region=row.region,
                   location_constraint=row.location_constraint, created_at=row.created_at,
                   versioning=row.versioning, policy=row.policy, tags=dict(_load(row.tags, [])),
-                  encryption=json.loads(row.encryption), object_ownership=row.object_ownership)
+                  encryption=json.loads(row.encryption), object_ownership=row.object_ownership,
+                  acl=_acl(row.acl), public_access_block=_load(row.public_access_block, None))
 
 
 _GET_BUCKET = select(s3_buckets).where(_B.name == bindparam("name"))
@@ -72,7 +82,9 @@ def add_bucket(uow: Any, bucket: Bucket) -> None:
         name=bucket.name, account_id=bucket.account_id, region=bucket.region,
         location_constraint=bucket.location_constraint, created_at=bucket.created_at,
         versioning=bucket.versioning, policy=bucket.policy, tags=_json(list(bucket.tags.items())),
-        encryption=json.dumps(bucket.encryption), object_ownership=bucket.object_ownership, next_seq=0))
+        encryption=json.dumps(bucket.encryption), object_ownership=bucket.object_ownership, next_seq=0,
+        acl=_acl_text(bucket.acl),
+        public_access_block=json.dumps(dict(bucket.public_access_block)) if bucket.public_access_block else None))
 
 
 def update_bucket(uow: Any, name: str, **fields: Any) -> None:
@@ -82,6 +94,11 @@ def update_bucket(uow: Any, name: str, **fields: Any) -> None:
         values["tags"] = _json(list(values["tags"].items())) if values["tags"] else None
     if "encryption" in values:
         values["encryption"] = json.dumps(values["encryption"])
+    if "acl" in values:
+        values["acl"] = _acl_text(values["acl"])
+    if "public_access_block" in values:
+        values["public_access_block"] = (json.dumps(dict(values["public_access_block"]))
+                                         if values["public_access_block"] is not None else None)
     uow.execute(update(s3_buckets).where(_B.name == name).values(**values))
 
 
@@ -143,7 +160,7 @@ def _version(row: Any) -> ObjectVersion:
         storage_class=row.storage_class, headers=_load(row.headers, {}), metadata=_load(row.metadata, {}),
         tags=dict(_load(row.tags, [])), checksum_algorithm=row.checksum_algorithm,
         checksum_value=row.checksum_value, checksum_type=row.checksum_type, protection=protection,
-        parts=_parts(row), multipart=row.parts is not None)
+        parts=_parts(row), multipart=row.parts is not None, acl=_acl(row.acl))
 
 
 def _columns(obj: ObjectVersion) -> dict[str, Any]:
@@ -159,7 +176,8 @@ def _columns(obj: ObjectVersion) -> dict[str, Any]:
         key_id=protection.key_id if protection else None,
         sealed_key=protection.sealed_key if protection else None,
         blobs=json.dumps([[p.blob_id, p.size] for p in obj.parts]) if obj.parts else None,
-        parts=json.dumps([[p.md5, p.checksum] for p in obj.parts]) if obj.multipart else None)
+        parts=json.dumps([[p.md5, p.checksum] for p in obj.parts]) if obj.multipart else None,
+        acl=_acl_text(obj.acl))
 
 
 _LATEST = select(s3_objects).where(and_(_O.bucket == bindparam("bucket"), _O.key == bindparam("key"),
@@ -311,7 +329,7 @@ def _upload(row: Any) -> Upload:
                   headers=_load(row.headers, {}), metadata=_load(row.metadata, {}),
                   tags=dict(_load(row.tags, [])), checksum_algorithm=row.checksum_algorithm,
                   checksum_type=row.checksum_type,
-                  protection=Protection(row.sse_algorithm, row.key_id, bytes(row.sealed_key)))
+                  protection=Protection(row.sse_algorithm, row.key_id, bytes(row.sealed_key)), acl=_acl(row.acl))
 
 
 def add_upload(uow: Any, upload: Upload) -> None:
@@ -322,7 +340,7 @@ def add_upload(uow: Any, upload: Upload) -> None:
         metadata=_json(dict(upload.metadata)), tags=_json(list(upload.tags.items())),
         checksum_algorithm=upload.checksum_algorithm, checksum_type=upload.checksum_type,
         sse_algorithm=upload.protection.sse_algorithm, key_id=upload.protection.key_id,
-        sealed_key=upload.protection.sealed_key))
+        sealed_key=upload.protection.sealed_key, acl=_acl_text(upload.acl)))
 
 
 def get_upload(uow: Any, bucket: str, key: str, upload_id: str) -> Upload | None:
@@ -416,3 +434,36 @@ def canonical_id(uow: Any, account_id: str) -> str | None:
 
 def add_canonical_id(uow: Any, account_id: str, canonical: str) -> None:
     uow.execute(insert(s3_canonical_users).values(account_id=account_id, canonical_id=canonical))
+
+
+def account_of_canonical(uow: Any, canonical: str) -> str | None:
+    """The account whose canonical user id this is, or None."""
+    return uow.execute(select(s3_canonical_users.c.account_id)
+                       .where(s3_canonical_users.c.canonical_id == canonical)).scalar()
+
+
+def set_object_acl(uow: Any, obj: ObjectVersion, grants: Any) -> None:
+    uow.execute(update(s3_objects).where(and_(_O.bucket == obj.bucket, _O.key == key_bytes(obj.key),
+                                              _O.version_id == obj.version_id)).values(acl=_acl_text(grants)))
+
+
+# --- account-level Block Public Access (S3 Control) ------------------------------------------------
+
+_APAB = s3_account_public_access_blocks.c
+
+
+def account_public_access_block(uow: Any, account_id: str) -> dict[str, bool] | None:
+    memo_key = ("s3-account-pab", account_id)
+    if memo_key in uow.memo:
+        return uow.memo[memo_key]
+    text = uow.execute(select(_APAB.config).where(_APAB.account_id == account_id)).scalar()
+    found = json.loads(text) if text else None
+    uow.memo[memo_key] = found
+    return found
+
+
+def put_account_public_access_block(uow: Any, account_id: str, config: Mapping[str, bool] | None) -> None:
+    uow.execute(delete(s3_account_public_access_blocks).where(_APAB.account_id == account_id))
+    if config is not None:
+        uow.execute(insert(s3_account_public_access_blocks).values(account_id=account_id,
+                                                                   config=json.dumps(dict(config))))
