@@ -35,9 +35,15 @@ def test_new_bucket_is_bucket_owner_enforced_and_refuses_acls(cloudkeep_account)
     client.create_bucket(Bucket=name)
     rules = client.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"]
     assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    # Block Public Access (on for new buckets) answers first: AccessDenied
+    assert fails(client.put_bucket_acl, Bucket=name, ACL="public-read")[::2] == ("AccessDenied", 403)
+    assert fails(client.put_object, Bucket=name, Key="k", Body=b"x", ACL="public-read")[::2] == ("AccessDenied", 403)
+    client.delete_public_access_block(Bucket=name)
     assert fails(client.put_bucket_acl, Bucket=name, ACL="public-read")[::2] == ("AccessControlListNotSupported", 400)
     assert fails(client.put_object, Bucket=name, Key="k", Body=b"x", ACL="public-read") == (
         "AccessControlListNotSupported", "The bucket does not allow ACLs", 400)
+    assert fails(client.put_bucket_acl, Bucket=name, AccessControlPolicy={
+        "Owner": {"ID": _canonical(client)}, "Grants": []})[0] == "AccessControlListNotSupported"
     assert fails(client.put_object, Bucket=name, Key="k", Body=b"x", GrantRead=f'uri="{ALL_USERS}"')[0] == \
         "AccessControlListNotSupported"
     client.put_object(Bucket=name, Key="k", Body=b"x", ACL="bucket-owner-full-control")
@@ -48,6 +54,16 @@ def test_new_bucket_is_bucket_owner_enforced_and_refuses_acls(cloudkeep_account)
                               "Permission": "FULL_CONTROL"}]
     code, _, status = fails(s3(cloudkeep_account).create_bucket, Bucket=bucket_name("acl"), ACL="public-read")
     assert (code, status) == ("InvalidBucketAclWithObjectOwnership", 400)
+    # re-creating one's own us-east-1 bucket is 200, but not with an ACL
+    client.create_bucket(Bucket=name)
+    assert fails(client.create_bucket, Bucket=name, ACL="private")[::2] == ("BucketAlreadyExists", 409)
+
+
+def test_an_empty_acl_revokes_every_grant_on_a_bucket_with_acls(cloudkeep_account):
+    client = s3(cloudkeep_account)
+    name = _acl_bucket(client)
+    client.put_bucket_acl(Bucket=name, AccessControlPolicy={"Owner": {"ID": _canonical(client)}, "Grants": []})
+    assert client.get_bucket_acl(Bucket=name)["Grants"] == []
 
 
 def test_ownership_controls_put_get_delete(cloudkeep_account):

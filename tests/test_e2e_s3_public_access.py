@@ -217,3 +217,28 @@ def test_secure_transport_deny_refuses_plain_http(cloudkeep_account):
         "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/*",
         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}))
     assert fails(client.get_object, Bucket=name, Key="k")[::2] == ("AccessDenied", 403)
+
+
+def test_principal_org_id_in_a_bucket_policy_admits_the_organization_and_refuses_others(
+        cloudkeep_account, cloudkeep_server):
+    management = cloudkeep_server.create_account()
+    org = management.client("organizations")
+    org_id = org.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    members = []
+    for _ in range(2):
+        member = cloudkeep_server.create_account()
+        handshake = org.invite_account_to_organization(Target={"Type": "ACCOUNT", "Id": member.account_id})
+        member.client("organizations").accept_handshake(HandshakeId=handshake["Handshake"]["Id"])
+        members.append(member)
+    owner, inside = members
+    client = s3(owner)
+    name = bucket_name("org")
+    client.create_bucket(Bucket=name)
+    client.put_object(Bucket=name, Key="k", Body=b"org")
+    # pinned by aws:PrincipalOrgID: not public, so Block Public Access lets it in
+    client.put_bucket_policy(Bucket=name, Policy=_policy(name, _public_read(
+        name, Condition={"StringEquals": {"aws:PrincipalOrgID": org_id}})))
+    assert client.get_bucket_policy_status(Bucket=name)["PolicyStatus"]["IsPublic"] is False
+    assert s3(inside).get_object(Bucket=name, Key="k")["Body"].read() == b"org"
+    assert fails(s3(cloudkeep_account).get_object, Bucket=name, Key="k")[::2] == ("AccessDenied", 403)
+    assert _anonymous_get(owner, f"/{name}/k")[0] == 403

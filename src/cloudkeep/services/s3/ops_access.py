@@ -64,8 +64,9 @@ def _requested_grants(call: Call, params: Params, owner_account: str, bucket: Bu
 
 
 def _only_owner(grants: A.Grants, owner_account: str) -> bool:
-    return all(kind == A.ACCOUNT and grantee == owner_account and permission == A.FULL_CONTROL
-               for kind, grantee, permission in grants)
+    """The ACL is the owner's FULL_CONTROL alone (what a bucket with ACLs disabled accepts)."""
+    return bool(grants) and all(kind == A.ACCOUNT and grantee == owner_account and permission == A.FULL_CONTROL
+                                for kind, grantee, permission in grants)
 
 
 def _refuse_public(call: Call, bucket: Bucket, grants: A.Grants | None, action: str, resource: str) -> None:
@@ -82,15 +83,17 @@ def object_acl_for_write(call: Call, bucket: Bucket, params: Params) -> tuple[st
     the object to the bucket owner; ObjectWriter gives it to the writer's account;
     BucketOwnerPreferred to the bucket owner when written with bucket-owner-full-control."""
     writer = call.principal.account_id or bucket.account_id       # anonymous writes: the bucket owner's
+    preferred = bucket.object_ownership == "BucketOwnerPreferred" and params.get("ACL") == "bucket-owner-full-control"
+    owner_account = bucket.account_id if preferred or not access.acls_enabled(bucket) else writer
+    grants = _requested_grants(call, params, owner_account, bucket, bucket_level=False)
+    # Block Public Access answers before Object Ownership: a public ACL is AccessDenied even
+    # where ACLs are disabled (as s3-tests' test_block_public_object_canned_acls expects of AWS)
+    _refuse_public(call, bucket, grants, "s3:PutObject",
+                   D.object_arn(call.partition, bucket.name, params.get("Key", "")))
     if not access.acls_enabled(bucket):
         if A.non_default(params, allowed=("private", "bucket-owner-full-control")):
             raise X.AccessControlListNotSupported(_DISABLED)
         return bucket.account_id, None
-    preferred = bucket.object_ownership == "BucketOwnerPreferred" and params.get("ACL") == "bucket-owner-full-control"
-    owner_account = bucket.account_id if preferred else writer
-    grants = _requested_grants(call, params, owner_account, bucket, bucket_level=False)
-    _refuse_public(call, bucket, grants, "s3:PutObject",
-                   D.object_arn(call.partition, bucket.name, params.get("Key", "")))
     if grants is None or _only_owner(grants, owner_account):
         return owner_account, None
     return owner_account, grants
@@ -174,11 +177,11 @@ def _set_acl(call: Call, params: Params, bucket: Bucket, owner_account: str, *, 
     if grants is None:
         raise X.MissingSecurityHeader(X.MissingSecurityHeader.MESSAGE,
                                       extra={"MissingHeaderName": "x-amz-acl"})
+    _refuse_public(call, bucket, grants, action, resource)      # before Object Ownership, as for PutObject
     if not access.acls_enabled(bucket):
         if not _only_owner(grants, owner_account):
             raise X.AccessControlListNotSupported(_DISABLED)
         return None
-    _refuse_public(call, bucket, grants, action, resource)
     return None if _only_owner(grants, owner_account) else grants
 
 

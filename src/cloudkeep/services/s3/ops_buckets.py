@@ -16,6 +16,7 @@ from cloudkeep.wire.http import STATUS_KEY
 from cloudkeep.wire.regions import partition_regions
 
 from . import domain as D
+from . import acl as acl_mod
 from . import ops_access
 from . import public as P
 from . import errors as X
@@ -47,6 +48,9 @@ def create_bucket(call: Call, params: Params) -> Result:
         if existing.account_id != call.account_id:
             raise X.BucketAlreadyExists(X.BucketAlreadyExists.MESSAGE, extra={"BucketName": name})
         if existing.region == D.US_EAST_1 and region == D.US_EAST_1:
+            if acl_mod.requested(params):
+                # re-creating it with an ACL: BucketAlreadyExists (s3-tests test_bucket_recreate_new_acl)
+                raise X.BucketAlreadyExists(X.BucketAlreadyExists.MESSAGE, extra={"BucketName": name})
             # "For legacy compatibility, if you re-create an existing bucket that you already own
             # in the North Virginia Region, Amazon S3 returns 200 OK" (API_CreateBucket.html)
             return {"Location": f"/{name}", "BucketArn": _arn(call, name)}
