@@ -378,3 +378,19 @@ def test_no_plaintext_or_customer_key_on_disk(env, tls):
                 continue
             for needle in needles:
                 assert needle not in data, path
+
+
+def test_get_and_head_refuse_the_sse_header(env):
+    """"x-amz-server-side-encryption header is not supported for this operation." (400)."""
+    name = env.bucket()
+    client = env.http()
+    client.put_object(Bucket=name, Key="k", Body=b"x", ServerSideEncryption="aws:kms")
+
+    def add(params, **_):
+        params["headers"]["x-amz-server-side-encryption"] = "aws:kms"
+    client.meta.events.register("before-call.s3.GetObject", add)
+    client.meta.events.register("before-call.s3.HeadObject", add)
+    code, message, status = fails(client.get_object, Bucket=name, Key="k")
+    assert (code, status) == ("InvalidArgument", 400)
+    assert message == "x-amz-server-side-encryption header is not supported for this operation."
+    assert fails(client.head_object, Bucket=name, Key="k")[2] == 400

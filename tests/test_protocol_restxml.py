@@ -242,7 +242,10 @@ def test_s3_patch_names_only_existing_shapes() -> None:
     assert set(patch) == {"metadata", "shapes"}
     assert set(patch["shapes"]) <= set(raw["shapes"]), set(patch["shapes"]) - set(raw["shapes"])
     for name, change in patch["shapes"].items():
-        assert set(change) == {"locationName"} and raw["shapes"][name]["type"] == "structure"
+        assert set(change) <= {"locationName", "members"} and raw["shapes"][name]["type"] == "structure"
+        for member, spec in change.get("members", {}).items():   # a header member S3 reads (README.md)
+            assert member not in raw["shapes"][name]["members"] and spec["shape"] in raw["shapes"]
+            assert spec["location"] == "header"
 
 
 S3 = load_service("s3")

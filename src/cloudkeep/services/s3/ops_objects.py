@@ -107,6 +107,9 @@ def _read(call: Call, params: Params, *, method: str) -> tuple[Bucket, ObjectVer
     """The version a GET/HEAD reads, its response headers, and the byte range to send."""
     name, key = params["Bucket"], params["Key"]
     bucket = bucket_of(call, name)
+    if params.get("ServerSideEncryption") is not None:      # a model patch lets the header through
+        raise X.invalid_argument("x-amz-server-side-encryption header is not supported for this operation.",
+                                 "x-amz-server-side-encryption", params["ServerSideEncryption"])
     customer = sse.customer_key(params, secure=call.secure)
     overrides = {m: params[m] for m in RESPONSE_OVERRIDES if params.get(m) is not None}
     if overrides and call.principal.type is PrincipalType.ANONYMOUS:
