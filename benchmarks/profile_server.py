@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/profile_server.py                     # GetCallerIdentity, 2000 calls
     .venv/bin/python benchmarks/profile_server.py --workload getuser --calls 1000 --top 40
+    .venv/bin/python benchmarks/profile_server.py --workload s3-put1k --calls 1000   # also s3-get1k
 
 The server runs here (``uvicorn.Server`` around ``cloudkeep.server.create_app``, bootstrapped as
 ``cloudkeep serve`` does); a boto3 client runs in a child process so that the profile holds the
@@ -39,7 +40,11 @@ calls, warmup = int(calls), int(warmup)
 cfg = Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=1)
 mk = lambda s: boto3.client(s, endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key,
                             aws_secret_access_key=secret, config=cfg)
-sts, iam, kms = mk("sts"), mk("iam"), mk("kms")
+sts, iam, kms, s3 = mk("sts"), mk("iam"), mk("kms"), mk("s3")
+small = bytes(range(256)) * 4
+if workload.startswith("s3"):
+    s3.create_bucket(Bucket="bench-profile")
+    s3.put_object(Bucket="bench-profile", Key="existing", Body=small)
 iam.create_user(UserName="bench-existing")
 ctx = {"purpose": "benchmark", "tenant": "acme"}
 key_id = kms.create_key()["KeyMetadata"]["Arn"] if workload.startswith("kms") else None
@@ -55,6 +60,10 @@ def one():
         kms.decrypt(CiphertextBlob=blob, EncryptionContext=ctx)
     elif workload == "kms-gdk":
         kms.generate_data_key(KeyId=key_id, KeySpec="AES_256", EncryptionContext=ctx)
+    elif workload == "s3-put1k":
+        s3.put_object(Bucket="bench-profile", Key=f"k{count[0]}", Body=small)
+    elif workload == "s3-get1k":
+        assert s3.get_object(Bucket="bench-profile", Key="existing")["Body"].read() == small
     elif workload == "getuser":
         iam.get_user(UserName="bench-existing")
     else:
@@ -172,7 +181,8 @@ def breakdown(stats: pstats.Stats, calls: int, unit: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="cProfile of cloudkeep's server on one workload")
-    p.add_argument("--workload", choices=("gci", "getuser", "createdelete", "kms-encrypt", "kms-decrypt", "kms-gdk"), default="gci")
+    p.add_argument("--workload", choices=("gci", "getuser", "createdelete", "kms-encrypt", "kms-decrypt", "kms-gdk",
+                                              "s3-put1k", "s3-get1k"), default="gci")
     p.add_argument("--calls", type=int, default=2000)
     p.add_argument("--warmup", type=int, default=200)
     p.add_argument("--settle", type=float, default=1.5)

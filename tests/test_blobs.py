@@ -196,3 +196,19 @@ def test_memory_is_bounded_by_one_chunk(tmp_path):
     tracemalloc.stop()
     assert total == 32 * 1024 * 1024
     assert peak < 8 * 1024 * 1024, peak
+
+
+@pytest.mark.parametrize("sync", [True, False])
+def test_blobs_are_fsynced_only_with_full_durability(tmp_path, monkeypatch, sync):
+    """--durability full: each blob and its directory reach the disk before the blob is named;
+    normal (SQLite synchronous=NORMAL's promise: survive a killed process): no fsync per blob."""
+    calls = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real(fd))[1])
+    store = BlobStore(tmp_path / "b", chunk_size=CHUNK, sync=sync)
+    key = new_data_key()
+    data = os.urandom(CHUNK * 3 + 5)
+    info = store.write(data, key)
+    assert b"".join(store.read(info.blob_id, key, info.size)) == data
+    assert info.md5 == hashlib.md5(data).digest()
+    assert len(calls) == (2 if sync else 0)

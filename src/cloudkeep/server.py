@@ -134,7 +134,7 @@ def build_deps(cfg: _config.ServerConfig) -> Deps:
                 resolvers=(StsCredentialResolver(store, sealer), IamCredentialResolver(store, sealer)),
                 recorder=recorder, key_use=key_use,
                 services=SERVICES, policy_cache=PolicyCache(store),
-                blobs=BlobStore(cfg.data_dir / "blobs"))
+                blobs=BlobStore(cfg.data_dir / "blobs", sync=cfg.durability == "full"))
 
 
 def shutdown(deps: Deps) -> None:

@@ -130,10 +130,16 @@ def list_buckets(uow: Any, account_id: str, *, prefix: str | None, after: str | 
     return [_bucket(r) for r in rows[:limit]], len(rows) > limit
 
 
+# statements of the write path built once (building and cache-keying a statement per request
+# cost more than running it)
+_BUMP = update(s3_buckets).where(_B.name == bindparam("b_name")).values(next_seq=_B.next_seq + 1)
+_SEQ = select(_B.next_seq).where(_B.name == bindparam("b_name"))
+
+
 def _bump(uow: Any, bucket: str) -> int:
     """The bucket's next version sequence number (locks the bucket row until commit)."""
-    uow.execute(update(s3_buckets).where(_B.name == bucket).values(next_seq=_B.next_seq + 1))
-    return int(uow.execute(select(_B.next_seq).where(_B.name == bucket)).scalar_one())
+    uow.execute(_BUMP, {"b_name": bucket})
+    return int(uow.execute(_SEQ, {"b_name": bucket}).scalar_one())
 
 
 # --- object versions ----------------------------------------------------------------------------------
@@ -221,12 +227,17 @@ def add_version(uow: Any, obj: ObjectVersion, *, replaces_null: bool) -> list[st
         old = version(uow, obj.bucket, obj.key, "null")
         if old is not None:
             gone += list(old.blob_ids)
-            uow.execute(delete(s3_objects).where(and_(_O.bucket == obj.bucket, _O.key == raw,
-                                                      _O.version_id == "null")))
-    uow.execute(update(s3_objects).where(and_(_O.bucket == obj.bucket, _O.key == raw, _O.is_latest.is_(True)))
-                .values(is_latest=False))
-    uow.execute(insert(s3_objects).values(**_columns(obj)))
+            uow.execute(_DELETE_NULL, {"b_bucket": obj.bucket, "b_key": raw})
+    uow.execute(_UNSET_LATEST, {"b_bucket": obj.bucket, "b_key": raw})
+    uow.execute(_INSERT_VERSION, _columns(obj))
     return gone
+
+
+_DELETE_NULL = delete(s3_objects).where(and_(_O.bucket == bindparam("b_bucket"), _O.key == bindparam("b_key"),
+                                             _O.version_id == "null"))
+_UNSET_LATEST = update(s3_objects).where(and_(_O.bucket == bindparam("b_bucket"), _O.key == bindparam("b_key"),
+                                              _O.is_latest.is_(True))).values(is_latest=False)
+_INSERT_VERSION = insert(s3_objects)
 
 
 def remove_version(uow: Any, obj: ObjectVersion) -> list[str]:
