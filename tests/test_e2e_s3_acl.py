@@ -10,6 +10,8 @@ https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-auth-workfl
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.s3_support import bucket_name, fails, s3
@@ -191,3 +193,59 @@ def test_malformed_grant_header_is_invalid_argument(cloudkeep_account, header):
     client = s3(cloudkeep_account)
     name = _acl_bucket(client)
     assert fails(client.put_bucket_acl, Bucket=name, **{header: "nonsense"})[::2] == ("InvalidArgument", 400)
+
+
+def test_a_bucket_owner_deny_applies_to_objects_of_other_accounts(cloudkeep_account, cloudkeep_server):
+    owner = s3(cloudkeep_account)
+    other = cloudkeep_server.create_account()
+    writer = s3(other)
+    name = _acl_bucket(owner, "ObjectWriter")
+    owner.put_bucket_acl(Bucket=name, GrantWrite=f'id="{_canonical(writer)}"')
+    writer.put_object(Bucket=name, Key="theirs", Body=b"mine")
+    assert writer.get_object(Bucket=name, Key="theirs")["Body"].read() == b"mine"   # its owner reads it
+    owner.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/*"}]}))
+    assert fails(writer.get_object, Bucket=name, Key="theirs")[::2] == ("AccessDenied", 403)
+
+
+def test_a_bucket_policy_cannot_grant_objects_the_bucket_owner_does_not_own(cloudkeep_account, cloudkeep_server):
+    owner = s3(cloudkeep_account)
+    writer_account, reader_account = cloudkeep_server.create_account(), cloudkeep_server.create_account()
+    writer, reader = s3(writer_account), s3(reader_account)
+    name = _acl_bucket(owner, "ObjectWriter")
+    owner.put_bucket_acl(Bucket=name, GrantWrite=f'id="{_canonical(writer)}"')
+    owner.put_object(Bucket=name, Key="ours", Body=b"o")
+    writer.put_object(Bucket=name, Key="theirs", Body=b"t")
+    owner.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{reader_account.account_id}:root"},
+        "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/*"}]}))
+    assert reader.get_object(Bucket=name, Key="ours")["Body"].read() == b"o"
+    assert fails(reader.get_object, Bucket=name, Key="theirs")[::2] == ("AccessDenied", 403)
+
+
+def test_multipart_upload_under_object_writer_belongs_to_the_writer(cloudkeep_account, cloudkeep_server):
+    owner = s3(cloudkeep_account)
+    writer = s3(cloudkeep_server.create_account())
+    name = _acl_bucket(owner, "ObjectWriter")
+    owner.put_bucket_acl(Bucket=name, GrantWrite=f'id="{_canonical(writer)}"')
+    upload = writer.create_multipart_upload(Bucket=name, Key="mp", GrantRead=f'id="{_canonical(owner)}"')
+    part = writer.upload_part(Bucket=name, Key="mp", UploadId=upload["UploadId"], PartNumber=1, Body=b"p" * 10)
+    writer.complete_multipart_upload(Bucket=name, Key="mp", UploadId=upload["UploadId"], MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    assert writer.get_object_acl(Bucket=name, Key="mp")["Owner"]["ID"] == _canonical(writer)
+    assert owner.get_object(Bucket=name, Key="mp")["Body"].read() == b"p" * 10      # granted READ
+
+
+def test_grant_header_condition_key(cloudkeep_account, cloudkeep_server):
+    owner = s3(cloudkeep_account)
+    other = cloudkeep_server.create_account()
+    writer = s3(other)
+    name = _acl_bucket(owner)
+    me = _canonical(owner)
+    owner.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{other.account_id}:root"},
+        "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{name}/*",
+        "Condition": {"StringEquals": {"s3:x-amz-grant-full-control": f"id={me}"}}}]}))
+    assert fails(writer.put_object, Bucket=name, Key="k", Body=b"x")[0] == "AccessDenied"
+    writer.put_object(Bucket=name, Key="k", Body=b"x", GrantFullControl=f'id="{me}"')
+    assert owner.get_object(Bucket=name, Key="k")["Body"].read() == b"x"

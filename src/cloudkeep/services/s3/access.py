@@ -66,7 +66,9 @@ def _acl_statements(grants: A.Grants | None, *, resource_owner: str, bucket: Buc
 
 
 def resource_policy(ctx: AuthzContext, uow: Any, bucket: Bucket, obj: ObjectVersion | None) -> tuple[str, str] | None:
-    """(name, JSON) of the policy the engine evaluates as the resource policy, or None."""
+    """(name, JSON) of the policy the engine evaluates as the resource policy, or None. The
+    bucket policy is handed over as stored unless ACLs, Block Public Access or the object-owner
+    context change it (the common case costs no parsing and no extra read)."""
     cache: dict[str, dict[str, bool]] = {}
 
     def settings() -> dict[str, bool]:
@@ -74,16 +76,15 @@ def resource_policy(ctx: AuthzContext, uow: Any, bucket: Bucket, obj: ObjectVers
             cache["s"] = block_settings(uow, bucket)
         return cache["s"]
 
-    version, statements = _statements(bucket.policy)
     principal = ctx.principal
-    if statements and principal.account_id != bucket.account_id and principal.type is not PrincipalType.AWS_SERVICE:
-        if P.policy_is_public(bucket.policy) and settings()["RestrictPublicBuckets"]:
-            statements = [s for s in statements if s.get("Effect") == "Deny"]
+    restrict = bool(bucket.policy and principal.account_id != bucket.account_id
+                    and principal.type is not PrincipalType.AWS_SERVICE
+                    and P.policy_is_public(bucket.policy) and settings()["RestrictPublicBuckets"])
+    other_owner = (obj is not None and acls_enabled(bucket) and object_owner(bucket, obj) != bucket.account_id)
     extra: list[dict[str, Any]] = []
     if acls_enabled(bucket):
-        if obj is not None and object_owner(bucket, obj) != bucket.account_id:
+        if obj is not None and other_owner:
             owner = object_owner(bucket, obj)
-            statements = [s for s in statements if s.get("Effect") == "Deny"]
             extra = _acl_statements(A.grants_of(obj.acl, owner), resource_owner=owner, bucket=bucket,
                                     bucket_level=False, ctx=ctx, settings=settings)
         else:
@@ -92,11 +93,13 @@ def resource_policy(ctx: AuthzContext, uow: Any, bucket: Bucket, obj: ObjectVers
             if obj is not None:
                 extra += _acl_statements(obj.acl, resource_owner=bucket.account_id, bucket=bucket,
                                          bucket_level=False, ctx=ctx, settings=settings)
-    if not extra:
-        if not statements:
-            return None
-        if len(statements) == len(_statements(bucket.policy)[1]):
-            return (f"bucket policy of {bucket.name}", bucket.policy or "")
+    if not extra and not restrict and not other_owner:
+        return (f"bucket policy of {bucket.name}", bucket.policy) if bucket.policy else None
+    version, statements = _statements(bucket.policy)
+    if restrict or other_owner:         # only the bucket policy's denials still apply
+        statements = [s for s in statements if s.get("Effect") == "Deny"]
+    if not statements and not extra:
+        return None
     name = f"bucket policy and ACLs of {bucket.name}" if extra else f"bucket policy of {bucket.name}"
     return (name, json.dumps({"Version": version, "Statement": statements + extra}, sort_keys=True,
                              separators=(",", ":")))

@@ -342,12 +342,17 @@ _GRANT_MEMBERS = (("s3:x-amz-acl", "ACL"), ("s3:x-amz-grant-full-control", "Gran
 
 
 def _acl_keys(ctx: AuthzContext) -> Keys:
-    """s3:x-amz-acl and s3:x-amz-grant-* (each grant header's grantees, e.g. id=…, uri=…)."""
+    """s3:x-amz-acl and s3:x-amz-grant-* (each grant header's grantees as ``id=…``/``uri=…``,
+    quotes removed: https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html#acl-condition-keys)."""
     out: dict[str, tuple[str, ...]] = {}
     for key, member in _GRANT_MEMBERS:
         value = ctx.params.get(member)
-        if value is not None:
-            out[key] = tuple(v.strip() for v in str(value).split(",")) if member != "ACL" else (str(value),)
+        if value is None:
+            continue
+        if member == "ACL":
+            out[key] = (str(value),)
+        else:
+            out[key] = tuple(v.strip().replace('"', "") for v in str(value).split(",") if v.strip())
     return out
 
 

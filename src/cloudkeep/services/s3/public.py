@@ -16,6 +16,7 @@ Must not: read storage (callers pass the settings), decide access.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 from typing import Any, Mapping
@@ -91,6 +92,7 @@ def _public_principal(statement: Mapping[str, Any]) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=4096)
 def policy_is_public(text: str | None) -> bool:
     """True when some Allow statement of the policy grants to the public."""
     if not text:
