@@ -394,3 +394,33 @@ def test_get_and_head_refuse_the_sse_header(env):
     assert (code, status) == ("InvalidArgument", 400)
     assert message == "x-amz-server-side-encryption header is not supported for this operation."
     assert fails(client.head_object, Bucket=name, Key="k")[2] == 400
+
+
+def test_sse_c_multipart_upload_needs_the_key_on_every_part(env):
+    name = _unblocked(env)
+    client = env.https()
+    key = os.urandom(32)
+    upload = client.create_multipart_upload(Bucket=name, Key="m", **_ssec(key))
+    assert upload["SSECustomerAlgorithm"] == "AES256"
+    code, _, status = fails(client.upload_part, Bucket=name, Key="m", UploadId=upload["UploadId"], PartNumber=1,
+                            Body=b"a" * 10)
+    assert (code, status) == ("InvalidRequest", 400)
+    assert fails(client.upload_part, Bucket=name, Key="m", UploadId=upload["UploadId"], PartNumber=1,
+                 Body=b"a" * 10, **_ssec(os.urandom(32)))[2] == 403
+    part = client.upload_part(Bucket=name, Key="m", UploadId=upload["UploadId"], PartNumber=1, Body=b"a" * 10,
+                              **_ssec(key))
+    client.complete_multipart_upload(Bucket=name, Key="m", UploadId=upload["UploadId"],
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    assert client.get_object(Bucket=name, Key="m", **_ssec(key))["Body"].read() == b"a" * 10
+    assert fails(client.get_object, Bucket=name, Key="m")[2] == 400
+
+
+def test_the_aws_managed_key_cannot_be_disabled_by_the_account(env):
+    """The aws/s3 key policy gives the account only Describe*, Get*, List* directly."""
+    env.http().put_object(Bucket=env.bucket(), Key="k", Body=b"x", ServerSideEncryption="aws:kms")
+    kms = env.http("kms")
+    with pytest.raises(ClientError) as exc:
+        kms.disable_key(KeyId=kms.describe_key(KeyId="alias/aws/s3")["KeyMetadata"]["KeyId"])
+    assert err(exc)[0] == "AccessDeniedException"
+    aliases = [a["AliasName"] for a in kms.list_aliases()["Aliases"]]
+    assert "alias/aws/s3" in aliases
