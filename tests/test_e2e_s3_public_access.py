@@ -242,3 +242,21 @@ def test_principal_org_id_in_a_bucket_policy_admits_the_organization_and_refuses
     assert s3(inside).get_object(Bucket=name, Key="k")["Body"].read() == b"org"
     assert fails(s3(cloudkeep_account).get_object, Bucket=name, Key="k")[::2] == ("AccessDenied", 403)
     assert _anonymous_get(owner, f"/{name}/k")[0] == 403
+
+
+def test_an_anonymous_write_through_a_public_read_write_bucket_acl_belongs_to_the_bucket_owner(
+        cloudkeep_account):
+    client = s3(cloudkeep_account)
+    name = bucket_name("pab")
+    client.create_bucket(Bucket=name, ObjectOwnership="ObjectWriter")
+    client.delete_public_access_block(Bucket=name)
+    request = urllib.request.Request(f"{cloudkeep_account.endpoint}/{name}/anon", data=b"a", method="PUT")
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(request, timeout=30)
+    assert exc.value.code == 403
+    client.put_bucket_acl(Bucket=name, ACL="public-read-write")
+    request = urllib.request.Request(f"{cloudkeep_account.endpoint}/{name}/anon", data=b"a", method="PUT")
+    with urllib.request.urlopen(request, timeout=30) as response:      # urllib sends a form content type
+        assert response.status == 200
+    assert client.get_object_acl(Bucket=name, Key="anon")["Owner"]["ID"] == client.list_buckets()["Owner"]["ID"]
+    assert _anonymous_get(cloudkeep_account, f"/{name}?list-type=2")[0] == 200       # bucket READ: ListBucket

@@ -74,7 +74,10 @@ def _service_name(ex: Exchange, signed: sigv4.SignedRequestInfo | None) -> str:
         if name:
             return name
     content_type = req.header("content-type") or ""
-    if action or target or content_type.startswith(("application/x-www-form-urlencoded", "application/x-amz-json")):
+    # query and JSON protocol requests are GETs or POSTs: an unsigned PUT whatever its content
+    # type (urllib's default is a form's) is an anonymous S3 request
+    if action or target or (req.method in ("GET", "POST") and content_type.startswith(
+            ("application/x-www-form-urlencoded", "application/x-amz-json"))):
         raise E.MissingAuthenticationToken("Request is missing Authentication Token")
     return rest_service_for("s3", req)   # anonymous requests are S3's (public access)
 
