@@ -176,6 +176,11 @@ def test_object_writer_owns_its_object_and_the_bucket_owner_cannot_read_it_until
     owner.put_bucket_ownership_controls(Bucket=name, OwnershipControls={
         "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
     assert owner.get_object(Bucket=name, Key="theirs")["Body"].read() == b"secret"
+    assert owner.get_object_acl(Bucket=name, Key="theirs")["Owner"]["ID"] == _canonical(owner)
+    listed = owner.list_objects_v2(Bucket=name, FetchOwner=True)["Contents"]
+    assert {o["Owner"]["ID"] for o in listed} == {_canonical(owner)}
+    versions = owner.list_object_versions(Bucket=name)["Versions"]
+    assert {v["Owner"]["ID"] for v in versions} == {_canonical(owner)}
 
 
 def test_enforced_refused_while_the_bucket_acl_grants_others(cloudkeep_account, cloudkeep_server):

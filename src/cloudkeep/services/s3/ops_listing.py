@@ -18,11 +18,12 @@ from urllib.parse import quote
 
 from cloudkeep.services.framework import Call, Params, Result
 
+from . import access
 from . import errors as X
 from . import repository as repo
 from .versions import check_version_id
 from .common import bucket_of, decode_token, encode_token, operation, owner
-from .entities import ObjectVersion
+from .entities import Bucket, ObjectVersion
 
 MAX_KEYS = 1000
 _BATCH = 1000
@@ -109,14 +110,14 @@ def walk(rows: Any, restart: Any, *, prefix: str, delimiter: str | None, marker:
         count += 1
 
 
-def _object_entry(call: Call, obj: ObjectVersion, enc: Any, with_owner: bool) -> dict[str, Any]:
+def _object_entry(call: Call, bucket: Bucket, obj: ObjectVersion, enc: Any, with_owner: bool) -> dict[str, Any]:
     entry: dict[str, Any] = {"Key": enc(obj.key), "LastModified": obj.last_modified, "ETag": obj.etag,
                              "Size": obj.size, "StorageClass": obj.storage_class}
     if obj.checksum_algorithm:
         entry["ChecksumAlgorithm"] = [obj.checksum_algorithm]
         entry["ChecksumType"] = obj.checksum_type
     if with_owner:
-        entry["Owner"] = owner(call, obj.owner_account)
+        entry["Owner"] = owner(call, access.object_owner(bucket, obj))
     return entry
 
 
@@ -145,7 +146,7 @@ def list_objects(call: Call, params: Params) -> Result:
     # those: handlers.decode_list_object; Ceph's s3-tests test_bucket_list_prefix_unreadable)
     out: Result = {"Name": bucket.name, "Prefix": prefix, "Marker": enc(marker or ""), "MaxKeys": limit,
                    "IsTruncated": page.truncated,
-                   "Contents": [_object_entry(call, o, enc, True) for o in page.items] or None,
+                   "Contents": [_object_entry(call, bucket, o, enc, True) for o in page.items] or None,
                    "CommonPrefixes": [{"Prefix": enc(p)} for p in page.prefixes] or None}
     if params.get("Delimiter"):
         out["Delimiter"] = enc(params["Delimiter"])
@@ -167,7 +168,7 @@ def list_objects_v2(call: Call, params: Params) -> Result:
     page, bucket, prefix, limit = _list_current(call, params, after)
     out: Result = {"Name": bucket.name, "Prefix": enc(prefix), "MaxKeys": limit, "IsTruncated": page.truncated,
                    "KeyCount": len(page.items) + len(page.prefixes),
-                   "Contents": [_object_entry(call, o, enc, bool(params.get("FetchOwner"))) for o in page.items]
+                   "Contents": [_object_entry(call, bucket, o, enc, bool(params.get("FetchOwner"))) for o in page.items]
                    or None,
                    "CommonPrefixes": [{"Prefix": enc(p)} for p in page.prefixes] or None}
     if params.get("Delimiter"):
@@ -231,7 +232,7 @@ def list_object_versions(call: Call, params: Params) -> Result:
     versions, markers = [], []
     for obj in page.items:
         base = {"Key": enc(obj.key), "VersionId": obj.version_id, "IsLatest": obj.is_latest,
-                "LastModified": obj.last_modified, "Owner": owner(call, obj.owner_account)}
+                "LastModified": obj.last_modified, "Owner": owner(call, access.object_owner(bucket, obj))}
         if obj.is_delete_marker:
             markers.append(base)
         else:
