@@ -254,3 +254,11 @@ def test_grant_header_condition_key(cloudkeep_account, cloudkeep_server):
     assert fails(writer.put_object, Bucket=name, Key="k", Body=b"x")[0] == "AccessDenied"
     writer.put_object(Bucket=name, Key="k", Body=b"x", GrantFullControl=f'id="{me}"')
     assert owner.get_object(Bucket=name, Key="k")["Body"].read() == b"x"
+
+
+def test_an_acl_body_that_is_not_xml_is_malformed(cloudkeep_account):
+    from tests.s3_support import raw
+    client = s3(cloudkeep_account)
+    name = _acl_bucket(client)
+    status, _, body = raw(cloudkeep_account, "PUT", f"/{name}", query="acl", body=b"<AccessControlPolicy><Owner>")
+    assert status == 400 and b"<Code>MalformedACLError</Code>" in body, body

@@ -201,6 +201,12 @@ class MalformedXML(ServiceError):
                               "against our published schema")
 
 
+class MalformedACLError(ServiceError):
+    """S3: the same for an AccessControlPolicy body (PutBucketAcl, PutObjectAcl)."""
+    code = "MalformedACLError"; status = 400
+    MESSAGE: ClassVar[str] = MalformedXML.MESSAGE
+
+
 class InvalidArgument(ServiceError):
     """S3: a header or query parameter with a value of the wrong form (extras ArgumentName,
     ArgumentValue)."""

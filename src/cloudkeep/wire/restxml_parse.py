@@ -327,6 +327,10 @@ def _read_body(operation: OperationModel, shape: Shape, request: HttpRequest) ->
     return _read_structure(plan, parse_xml(_xml_bytes(request)))
 
 
+#: S3 operations whose body is an AccessControlPolicy: a malformed one is MalformedACLError
+_ACL_BODIES: Final = frozenset({"PutBucketAcl", "PutObjectAcl"})
+
+
 def parse_request(operation: OperationModel, request: HttpRequest, *,
                   labels: Mapping[str, str]) -> dict[str, Any]:
     """The params dict of a rest-xml request for ``operation``, as the botocore client had it.
@@ -338,6 +342,10 @@ def parse_request(operation: OperationModel, request: HttpRequest, *,
         params = _read_body(operation, shape, request)
         params.update(bind_non_body(operation, request, labels, _bad_argument))
         return params
+    except errors.MalformedXML:
+        if operation.name in _ACL_BODIES:
+            raise errors.MalformedACLError(errors.MalformedACLError.MESSAGE) from None
+        raise
     except errors.ServiceError:
         raise
     except (UnicodeError, ValueError, OverflowError, RecursionError):

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cloudkeep.wire.errors import (AccessDenied, BadDigest, InvalidArgument, InvalidRequest, MalformedXML,
-                                   PreconditionFailed, ServiceError)
+from cloudkeep.wire.errors import (AccessDenied, BadDigest, InvalidArgument, InvalidRequest, MalformedACLError,
+                                   MalformedXML, PreconditionFailed, ServiceError)
 
-__all__ = ["AccessDenied", "BadDigest", "InvalidArgument", "InvalidRequest", "MalformedXML", "PreconditionFailed"]
+__all__ = ["AccessDenied", "BadDigest", "InvalidArgument", "InvalidRequest", "MalformedACLError", "MalformedXML",
+           "PreconditionFailed"]
 
 
 class NoSuchBucket(ServiceError):
@@ -195,12 +196,6 @@ class MetadataTooLarge(ServiceError):
 
 class InvalidBucketAclWithObjectOwnership(ServiceError):
     code = "InvalidBucketAclWithObjectOwnership"; status = 400
-
-
-class MalformedACLError(ServiceError):
-    code = "MalformedACLError"; status = 400
-    MESSAGE: ClassVar[str] = ("The XML you provided was not well-formed or did not validate against our "
-                              "published schema")
 
 
 class UnsupportedArgument(ServiceError):
