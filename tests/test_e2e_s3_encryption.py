@@ -424,3 +424,19 @@ def test_the_aws_managed_key_cannot_be_disabled_by_the_account(env):
     assert err(exc)[0] == "AccessDeniedException"
     aliases = [a["AliasName"] for a in kms.list_aliases()["Aliases"]]
     assert "alias/aws/s3" in aliases
+
+
+def test_etag_is_the_md5_only_for_sse_s3(env):
+    """RESTCommonResponseHeaders.html: SSE-C and SSE-KMS objects have ETags that are not an MD5
+    digest of their data; Content-MD5 is still checked against the data."""
+    name = _unblocked(env)
+    client = env.https()
+    body = b"etag body"
+    md5 = f'"{hashlib.md5(body).hexdigest()}"'
+    assert client.put_object(Bucket=name, Key="s3", Body=body)["ETag"] == md5
+    kms_etag = client.put_object(Bucket=name, Key="kms", Body=body, ServerSideEncryption="aws:kms")["ETag"]
+    ssec_etag = client.put_object(Bucket=name, Key="c", Body=body, **_ssec(os.urandom(32)))["ETag"]
+    assert md5 not in (kms_etag, ssec_etag) and len(kms_etag) == len(ssec_etag) == len(md5)
+    assert client.head_object(Bucket=name, Key="kms")["ETag"] == kms_etag
+    client.put_object(Bucket=name, Key="kms", Body=body, ServerSideEncryption="aws:kms",
+                      ContentMD5=base64.b64encode(hashlib.md5(body).digest()).decode())

@@ -134,7 +134,7 @@ def copy_object(call: Call, params: Params) -> Result:
         bucket = bucket_of(call, name)
         obj = ObjectVersion(
             bucket=name, key=key, version_id="", seq=0, is_latest=True, is_delete_marker=False, size=info.size,
-            etag=D.etag(info.md5), last_modified=now(call), owner_account=owner_account, acl=grants,
+            etag=sse.etag(protection, info.md5), last_modified=now(call), owner_account=owner_account, acl=grants,
             storage_class=params.get("StorageClass") or source.storage_class, headers=headers, metadata=metadata,
             tags=tags, checksum_algorithm=algorithm, checksum_value=C.b64(info.checksums[algorithm]),
             checksum_type="FULL_OBJECT", protection=protection,

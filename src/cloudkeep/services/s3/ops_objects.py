@@ -80,7 +80,7 @@ def put_object(call: Call, params: Params) -> Result:
         bucket = bucket_of(call, name)
         obj = ObjectVersion(
             bucket=name, key=key, version_id="", seq=0, is_latest=True, is_delete_marker=False, size=info.size,
-            etag=D.etag(info.md5), last_modified=now(call), owner_account=owner_account, acl=grants,
+            etag=sse.etag(protection, info.md5), last_modified=now(call), owner_account=owner_account, acl=grants,
             storage_class=storage, headers=headers, metadata=metadata, tags=tags,
             checksum_algorithm=checksum_algorithm, checksum_value=checksum_value, checksum_type="FULL_OBJECT",
             protection=protection, parts=(Part(info.blob_id, info.size, info.md5.hex()),))

@@ -290,6 +290,17 @@ def describe(protection: Protection | None, customer_md5: str | None = None) -> 
     return {"ServerSideEncryption": D.AES256}
 
 
+def etag(protection: Protection, md5: bytes) -> str:
+    """The ETag of a body written in one request: the MD5 of the plaintext for SSE-S3; for SSE-C
+    and SSE-KMS an opaque value that is not ("Objects … encrypted by SSE-C or SSE-KMS, have ETags
+    that are not an MD5 digest of their object data":
+    https://docs.aws.amazon.com/AmazonS3/latest/API/RESTCommonResponseHeaders.html), here an HMAC
+    of that MD5 under the row's random key id."""
+    if protection.sse_algorithm in (KMS, DSSE, SSE_C):
+        return D.etag(hmac.new(protection.key_id.encode(), md5, hashlib.md5).digest())
+    return D.etag(md5)
+
+
 def written(protection: Protection, request: Request) -> dict[str, Any]:
     """The encryption members of a write's response."""
     out = describe(protection, request.customer_key_md5)
