@@ -440,3 +440,22 @@ def test_etag_is_the_md5_only_for_sse_s3(env):
     assert client.head_object(Bucket=name, Key="kms")["ETag"] == kms_etag
     client.put_object(Bucket=name, Key="kms", Body=body, ServerSideEncryption="aws:kms",
                       ContentMD5=base64.b64encode(hashlib.md5(body).digest()).decode())
+
+
+def test_sse_c_reads_need_no_key_md5_and_a_short_key_is_a_wrong_key(env):
+    """On a GET the key MD5 may be left out (200) and a key of the wrong length is 403, while a
+    PUT needs the MD5 and answers a short key with 400 (behaviour recorded against AWS by an S3
+    compliance suite's SSE-C tests)."""
+    name = _unblocked(env)
+    client = env.https()
+    key = os.urandom(32)
+    client.put_object(Bucket=name, Key="k", Body=b"x", **_ssec(key))
+
+    def drop_md5(params, **_):
+        params["headers"].pop("x-amz-server-side-encryption-customer-key-MD5", None)
+    client.meta.events.register("before-call.s3.GetObject", drop_md5)
+    client.meta.events.register("before-call.s3.PutObject", drop_md5)
+    assert client.get_object(Bucket=name, Key="k", **_ssec(key))["Body"].read() == b"x"
+    assert fails(client.put_object, Bucket=name, Key="k2", Body=b"x", **_ssec(key))[:3:2] == ("InvalidArgument", 400)
+    assert fails(client.get_object, Bucket=name, Key="k", **_ssec(b"short"))[:3:2] == ("AccessDenied", 403)
+    assert fails(client.put_object, Bucket=name, Key="k2", Body=b"x", **_ssec(b"short"))[2] == 400

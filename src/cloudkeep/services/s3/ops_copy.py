@@ -57,7 +57,7 @@ def source_key(call: Call, params: Params, source: ObjectVersion) -> bytes:
     x-amz-copy-source-server-side-encryption-customer-* headers)."""
     assert source.protection is not None
     customer = sse.customer_key(params, secure=call.secure, prefix="CopySourceSSECustomer",
-                                header="x-amz-copy-source-server-side-encryption-customer")
+                                header="x-amz-copy-source-server-side-encryption-customer", read=True)
     return sse.open_key(call, source.bucket, source.protection, customer)
 
 

@@ -110,7 +110,7 @@ def _read(call: Call, params: Params, *, method: str) -> tuple[Bucket, ObjectVer
     if params.get("ServerSideEncryption") is not None:      # a model patch lets the header through
         raise X.invalid_argument("x-amz-server-side-encryption header is not supported for this operation.",
                                  "x-amz-server-side-encryption", params["ServerSideEncryption"])
-    customer = sse.customer_key(params, secure=call.secure)
+    customer = sse.customer_key(params, secure=call.secure, read=True)
     overrides = {m: params[m] for m in RESPONSE_OVERRIDES if params.get(m) is not None}
     if overrides and call.principal.type is PrincipalType.ANONYMOUS:
         raise X.InvalidRequest("Request specific response headers cannot be used for anonymous GET requests.")
@@ -174,7 +174,7 @@ def get_object(call: Call, params: Params) -> Result:
     bucket, obj, out, byte_range = _read(call, params, method="GET")
     start, end = byte_range if byte_range is not None else (0, obj.size)
     assert obj.protection is not None
-    data_key = sse.open_key(call, bucket.name, obj.protection, sse.customer_key(params, secure=call.secure))
+    data_key = sse.open_key(call, bucket.name, obj.protection, sse.customer_key(params, secure=call.secure, read=True))
     out["Body"] = BodyStream(bodies.open_range(call, obj, start, end, data_key), end - start)
     return out
 
