@@ -48,7 +48,7 @@ def get_object_attributes(call: Call, params: Params) -> Result:
                                  ",".join(unknown))
     bucket = bucket_of(call, params["Bucket"])
     key = params["Key"]
-    customer = sse.customer_key(params, secure=call.secure)
+    customer = sse.customer_key(params, secure=call.secure, read=True)
     try:
         obj = V.read_target(call, bucket, key, params.get("VersionId"))
     except V.Missing as missing:
