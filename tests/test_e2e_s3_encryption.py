@@ -459,3 +459,18 @@ def test_sse_c_reads_need_no_key_md5_and_a_short_key_is_a_wrong_key(env):
     assert fails(client.put_object, Bucket=name, Key="k2", Body=b"x", **_ssec(key))[:3:2] == ("InvalidArgument", 400)
     assert fails(client.get_object, Bucket=name, Key="k", **_ssec(b"short"))[:3:2] == ("AccessDenied", 403)
     assert fails(client.put_object, Bucket=name, Key="k2", Body=b"x", **_ssec(b"short"))[2] == 400
+
+
+def test_a_deleted_key_leaves_the_object_unreadable(env):
+    """Once the key's deletion date has passed, KMS no longer has it: the GET answers KMS's
+    NotFoundException as S3 passes it on (400 KMS.NotFoundException)."""
+    arn = _kms_key(env)
+    name = env.bucket()
+    client, kms = env.http(), env.http("kms")
+    client.put_object(Bucket=name, Key="k", Body=b"gone", ServerSideEncryption="aws:kms", SSEKMSKeyId=arn)
+    kms.schedule_key_deletion(KeyId=arn, PendingWindowInDays=7)
+    env.server.advance(8 * 86400)
+    code, message, status = fails(client.get_object, Bucket=name, Key="k")
+    assert (code, status) == ("KMS.NotFoundException", 400)
+    assert arn in message
+    client.head_object(Bucket=name, Key="k")        # the object is still there, its key is not
