@@ -65,3 +65,32 @@ def test_versions_missing_keys_and_who_may_ask(cloudkeep_account):
     _, allowed = user(cloudkeep_account, "reader-with-attributes",
                       {"Effect": "Allow", "Action": "s3:GetObjectAttributes", "Resource": f"arn:aws:s3:::{name}/*"})
     assert allowed().get_object_attributes(Bucket=name, Key="v", ObjectAttributes=["ObjectSize"])["ObjectSize"] == 5
+
+
+def test_a_part_read_answers_the_parts_checksum_and_the_objects_checksum_type(cloudkeep_account):
+    """GetObject with partNumber and checksum mode on (boto3 turns it on for GetObject): the part's
+    own checksum, with the object's ChecksumType (Ceph's s3-tests multipart_checksum_3parts_helper)."""
+    import base64
+    import hashlib
+
+    client = s3(cloudkeep_account)
+    name = bucket_name()
+    client.create_bucket(Bucket=name)
+    upload = client.create_multipart_upload(Bucket=name, Key="mp", ChecksumAlgorithm="SHA256",
+                                            ChecksumType="COMPOSITE")["UploadId"]
+    bodies = [b"a" * (5 * MIB), b"b" * MIB]
+    sums = [base64.b64encode(hashlib.sha256(b).digest()).decode() for b in bodies]
+    parts = []
+    for number, (body, digest) in enumerate(zip(bodies, sums), 1):
+        sent = client.upload_part(Bucket=name, Key="mp", UploadId=upload, PartNumber=number, Body=body,
+                                  ChecksumSHA256=digest)
+        parts.append({"PartNumber": number, "ETag": sent["ETag"], "ChecksumSHA256": sent["ChecksumSHA256"]})
+    done = client.complete_multipart_upload(Bucket=name, Key="mp", UploadId=upload,
+                                            MultipartUpload={"Parts": parts})
+    assert done["ChecksumType"] == "COMPOSITE"
+    for number, digest in enumerate(sums, 1):
+        got = client.get_object(Bucket=name, Key="mp", PartNumber=number, ChecksumMode="ENABLED")
+        assert (got["ChecksumSHA256"], got["ChecksumType"]) == (digest, "COMPOSITE")
+        assert got["PartsCount"] == 2
+    whole = client.head_object(Bucket=name, Key="mp", ChecksumMode="ENABLED")
+    assert whole["ChecksumSHA256"] == done["ChecksumSHA256"] and whole["ChecksumType"] == "COMPOSITE"

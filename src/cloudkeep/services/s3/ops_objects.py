@@ -142,8 +142,13 @@ def _read(call: Call, params: Params, *, method: str) -> tuple[Bucket, ObjectVer
         out["TagCount"] = len(obj.tags)
     if obj.storage_class != "STANDARD":
         out["StorageClass"] = obj.storage_class
-    if params.get("ChecksumMode") == "ENABLED" and byte_range is None:
-        out.update(checksum_fields(obj.checksum_algorithm, obj.checksum_value, obj.checksum_type))
+    if params.get("ChecksumMode") == "ENABLED":
+        if part_number is not None and obj.multipart:
+            # a part read answers that part's checksum, with the object's checksum type
+            part = obj.parts[part_number - 1]
+            out.update(checksum_fields(obj.checksum_algorithm, part.checksum, obj.checksum_type))
+        elif byte_range is None or part_number is not None:     # the whole object (part 1 of a single part)
+            out.update(checksum_fields(obj.checksum_algorithm, obj.checksum_value, obj.checksum_type))
     for member, header in RESPONSE_OVERRIDES.items():
         if member in overrides:
             out[header] = overrides[member]
