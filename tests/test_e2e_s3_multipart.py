@@ -267,3 +267,27 @@ def test_a_1_gib_object_streams_up_and_down_with_bounded_server_memory(tmp_path:
     assert digest.hexdigest() == expected.hexdigest()
     grew_mib = (after - before) / 1024
     assert grew_mib < 96, f"the server's peak memory grew by {grew_mib:.0f} MiB for a {size // MIB} MiB object"
+
+
+def test_completing_an_upload_again_answers_the_same_result(cloudkeep_account):
+    """S3's CompleteMultipartUpload is idempotent: a client that lost the first answer retries and
+    gets the same result (Ceph's s3-tests test_multipart_upload_small; real S3 answers 200), while
+    an upload that never existed or was aborted stays NoSuchUpload."""
+    client = s3(cloudkeep_account)
+    name = bucket_name()
+    client.create_bucket(Bucket=name)
+    client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    upload = client.create_multipart_upload(Bucket=name, Key="retried")["UploadId"]
+    etag = client.upload_part(Bucket=name, Key="retried", UploadId=upload, PartNumber=1, Body=b"x")["ETag"]
+    parts = {"Parts": [{"PartNumber": 1, "ETag": etag}]}
+    first = client.complete_multipart_upload(Bucket=name, Key="retried", UploadId=upload, MultipartUpload=parts)
+    again = client.complete_multipart_upload(Bucket=name, Key="retried", UploadId=upload, MultipartUpload=parts)
+    assert (again["ETag"], again["VersionId"], again["Key"]) == (first["ETag"], first["VersionId"], "retried")
+    assert len(client.list_object_versions(Bucket=name)["Versions"]) == 1        # nothing written twice
+    code, _message, status = fails(client.complete_multipart_upload, Bucket=name, Key="other", UploadId=upload,
+                                   MultipartUpload=parts)
+    assert (code, status) == ("NoSuchUpload", 404)                               # another key: not that upload
+    aborted = client.create_multipart_upload(Bucket=name, Key="aborted")["UploadId"]
+    client.abort_multipart_upload(Bucket=name, Key="aborted", UploadId=aborted)
+    assert fails(client.complete_multipart_upload, Bucket=name, Key="aborted", UploadId=aborted,
+                 MultipartUpload=parts)[0] == "NoSuchUpload"

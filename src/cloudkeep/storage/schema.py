@@ -671,6 +671,17 @@ s3_objects = Table(
     Index("ix_s3_objects_seq", "bucket", "key", "seq"),
 )
 
+# Multipart uploads completed: a repeated CompleteMultipartUpload answers the same result
+# (no foreign key: a bucket's deletion removes them with its uploads).
+s3_completed_uploads = Table(
+    "s3_completed_uploads", metadata,
+    Column("upload_id", String(128), primary_key=True),
+    Column("bucket", String(63), nullable=False),
+    Column("key", LargeBinary, nullable=False),
+    Column("completed_at", UtcDateTime, nullable=False),
+    Column("result", Text, nullable=False),
+)
+
 # Multipart uploads in progress and their parts (each part one blob under the upload's data key).
 s3_uploads = Table(
     "s3_uploads", metadata,

@@ -275,6 +275,12 @@ def _combined_crc(algorithm: str, parts: list[UploadedPart]) -> str:
 @operation("CompleteMultipartUpload")
 def complete_multipart_upload(call: Call, params: Params) -> Result:
     bucket = bucket_of(call, params["Bucket"])
+    if repo.get_upload(call.uow, bucket.name, params["Key"], params["UploadId"]) is None:
+        # a repeated request for an upload already completed answers its result: S3's
+        # CompleteMultipartUpload is idempotent (a client retrying after a lost response)
+        done = repo.completion(call.uow, bucket.name, params["Key"], params["UploadId"])
+        if done is not None:
+            return done
     upload = _upload(call, params)
     repo.lock_upload(call.uow, upload.upload_id)
     uploaded = {p.part_number: p for p in repo.parts_of(call.uow, upload.upload_id)}
@@ -308,6 +314,8 @@ def complete_multipart_upload(call: Call, params: Params) -> Result:
                    **checksum_fields(algorithm, checksum, upload.checksum_type)}
     if bucket.versioning == "Enabled":
         out["VersionId"] = stored.version_id
+    repo.record_completion(call.uow, upload.upload_id, bucket.name, upload.key, now(call),
+                           {k: v for k, v in out.items() if v is not None})
     return out
 
 

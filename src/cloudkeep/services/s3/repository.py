@@ -18,8 +18,8 @@ from typing import Any, Iterator, Mapping
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 
-from cloudkeep.storage.schema import (s3_account_public_access_blocks, s3_buckets, s3_canonical_users, s3_objects,
-                                      s3_upload_parts, s3_uploads)
+from cloudkeep.storage.schema import (s3_account_public_access_blocks, s3_buckets, s3_canonical_users,
+                                      s3_completed_uploads, s3_objects, s3_upload_parts, s3_uploads)
 
 from .entities import Bucket, ObjectVersion, Part, Protection, Upload, UploadedPart
 
@@ -103,12 +103,14 @@ def update_bucket(uow: Any, name: str, **fields: Any) -> None:
 
 
 def delete_bucket(uow: Any, name: str) -> list[str]:
-    """Remove the bucket with its multipart uploads; returns the part blobs to delete."""
+    """Remove the bucket with its multipart uploads (and the record of completed ones); returns
+    the part blobs to delete."""
     blobs = [row.blob_id for row in uow.execute(
         select(_P.blob_id).join(s3_uploads, _U.upload_id == _P.upload_id).where(_U.bucket == name))]
     uploads = select(_U.upload_id).where(_U.bucket == name).scalar_subquery()
     uow.execute(delete(s3_upload_parts).where(_P.upload_id.in_(uploads)))
     uow.execute(delete(s3_uploads).where(_U.bucket == name))
+    uow.execute(delete(s3_completed_uploads).where(s3_completed_uploads.c.bucket == name))
     uow.execute(delete(s3_buckets).where(_B.name == name))
     return blobs
 
@@ -363,6 +365,20 @@ def get_upload(uow: Any, bucket: str, key: str, upload_id: str) -> Upload | None
 def lock_upload(uow: Any, upload_id: str) -> None:
     """Serialize writers of one upload (PostgreSQL row lock; SQLite writers are serial)."""
     uow.execute(update(s3_uploads).where(_U.upload_id == upload_id).values(initiated=_U.initiated))
+
+
+def record_completion(uow: Any, upload_id: str, bucket: str, key: str, at: Any, result: Mapping[str, Any]) -> None:
+    """What CompleteMultipartUpload answered, for a repeat of the same request."""
+    uow.execute(insert(s3_completed_uploads).values(upload_id=upload_id, bucket=bucket, key=key_bytes(key),
+                                                    completed_at=at, result=json.dumps(dict(result))))
+
+
+def completion(uow: Any, bucket: str, key: str, upload_id: str) -> dict[str, Any] | None:
+    """The answer of an upload already completed to this bucket and key, or None."""
+    c = s3_completed_uploads.c
+    row = uow.execute(select(c.result).where(and_(c.upload_id == upload_id, c.bucket == bucket,
+                                                  c.key == key_bytes(key)))).first()
+    return json.loads(row.result) if row is not None else None
 
 
 def delete_upload(uow: Any, upload_id: str) -> list[str]:
