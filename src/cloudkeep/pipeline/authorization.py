@@ -146,7 +146,7 @@ def _org_scope(uow: Any, account_id: str) -> OrgScope | None:
 
 def _service_linked(principal: Principal) -> bool:
     """Service-linked roles (path /aws-service-role/) are exempt from SCPs and RCPs."""
-    return principal.type is PrincipalType.ASSUMED_ROLE and ":role/aws-service-role/" in (principal.parent_arn or "")
+    return principal.type is PrincipalType.ASSUMED_ROLE and authz_source.is_service_linked_role(principal.parent_arn)
 
 
 class PolicyCache:

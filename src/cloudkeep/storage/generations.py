@@ -52,7 +52,17 @@ class GenerationReader:
         self._query = store.prepare_read(_CURRENT)
 
     def current(self, account_id: str, uow: Any = None) -> int:
+        """Read once per unit of work and account: the value is kept in ``uow.memo``, which every
+        write statement empties (a bump in the same transaction is a write)."""
+        memo = getattr(uow, "memo", None)
+        ident = ("generation", account_id)
+        if memo is not None and ident in memo:
+            return memo[ident]
         if uow is not None and uow.begun:
-            return current_in(uow, account_id)
-        row = self._query.first(account_id=account_id)
-        return int(row[0]) if row else 0
+            value = current_in(uow, account_id)
+        else:
+            row = self._query.first(account_id=account_id)
+            value = int(row[0]) if row else 0
+        if memo is not None:
+            memo[ident] = value
+        return value

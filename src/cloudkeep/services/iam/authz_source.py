@@ -12,6 +12,7 @@ from typing import Any
 from cloudkeep.auth.principal import Principal, PrincipalType
 
 from .domain import name_key
+from .domain_policies import SERVICE_LINKED_PATH
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,11 @@ class PrincipalPolicies:
 
 
 NONE = PrincipalPolicies()
+
+
+def is_service_linked_role(role_arn: str | None) -> bool:
+    """A role on the service-linked path (/aws-service-role/): exempt from SCPs and RCPs."""
+    return role_arn is not None and f":role{SERVICE_LINKED_PATH}" in role_arn
 
 
 def for_principal(uow: Any, principal: Principal) -> PrincipalPolicies:

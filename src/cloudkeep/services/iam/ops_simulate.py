@@ -23,6 +23,7 @@ from cloudkeep.services.organizations import authz_source
 from cloudkeep.wire.errors import ServiceError
 
 from . import repo_groups_roles, repo_policies
+from .authz_source import is_service_linked_role
 from .domain import name_key
 from .domain_policies import AWS_ACCOUNT, GROUP, ROLE, USER
 from .errors import InvalidInput, NoSuchEntity
@@ -125,7 +126,7 @@ def _organization_scps(call: Call, source_arn: str) -> tuple[tuple[S.PolicyInput
     role: SimulatePrincipalPolicy then reports OrganizationsDecisionDetail.
     https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html"""
     view = authz_source.for_account(call.uow, call.account_id)
-    if view is None or view.management_account_id == call.account_id or ":role/aws-service-role/" in source_arn:
+    if view is None or view.management_account_id == call.account_id or is_service_linked_role(source_arn):
         return ()
     return tuple(tuple(S.load_policy(text, PolicyKind.SCP, name, S.NONE) for name, text in level)
                  for level in view.scp_levels)
