@@ -276,6 +276,14 @@ def _num(v: float | None, fmt: str) -> str:
 COARSE_TICKS = 100
 
 
+def console() -> Any:
+    """A rich console that does not fold the tables when the output is piped."""
+    from rich.console import Console
+
+    out = Console()
+    return out if out.is_terminal else Console(width=max(out.width, 120))
+
+
 def _cpu(r: Result | None) -> str:
     if r is None:
         return "—"

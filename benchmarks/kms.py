@@ -220,11 +220,7 @@ def count_events(p: Prepared, operations: list[str]) -> dict[str, tuple[int, int
 # --- report --------------------------------------------------------------------------------------
 
 
-def _console() -> Any:
-    from rich.console import Console
-
-    console = Console()
-    return console if console.is_terminal else Console(width=max(console.width, 120))  # piped: do not fold
+_console = base.console
 
 
 def report(results: dict[tuple[str, str], Result], workloads: list[KmsWorkload], principal: str) -> bool:
@@ -275,39 +271,14 @@ def measure_load(p: Prepared, w: KmsWorkload, calls: int, warmup: int, concurren
 
 def report_load(results: dict[tuple[str, str, int], loadgen.LoadResult], workloads: list[KmsWorkload],
                 levels: list[int], workers: int) -> bool:
-    from rich.table import Table
-
-    console = _console()
-    table = Table(title=f"cloudkeep KMS vs moto KMS — load generator (SigV4-signed HTTP, one kept-alive connection "
-                        f"per client process); cloudkeep --workers {workers}, moto's threaded server",
-                  caption="calls/s over the wall time of all clients; server CPU as above")
-    for col, justify in (("workload", "left"), ("clients", "right"), ("metric", "left"), ("cloudkeep", "right"),
-                         ("moto", "right"), ("cloudkeep/moto", "right"), ("target", "left")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    all_met = True
-    for w in workloads:
-        for i, c in enumerate(levels):
-            ck, mo = results.get(("cloudkeep", w.key, c)), results.get(("moto", w.key, c))
-
-            def val(r: loadgen.LoadResult | None, attr: str) -> float | None:
-                return None if r is None else getattr(r, attr)
-
-            target = ""
-            if ck is not None and mo is not None:
-                met = ck.per_s >= TARGET_SPEEDUP * mo.per_s
-                all_met &= met
-                target = f"≥ {TARGET_SPEEDUP:g}× moto {'[green]✓[/green]' if met else '[red]✗[/red]'}"
-            n = (ck or mo).calls if (ck or mo) else 0
-            table.add_row(f"{w.title}\n[dim]{n} calls[/dim]" if i == 0 else "", str(c), "calls/s ↑",
-                          base._num(val(ck, "per_s"), ".0f"), base._num(val(mo, "per_s"), ".0f"),
-                          base._ratio(val(ck, "per_s"), val(mo, "per_s")), target)
-            table.add_row("", "", "p50 latency ms ↓", base._num(val(ck, "p50_ms"), ".2f"),
-                          base._num(val(mo, "p50_ms"), ".2f"), base._ratio(val(ck, "p50_ms"), val(mo, "p50_ms")), "")
-            table.add_row("", "", "[bold]server CPU ms/call ↓[/bold]", base._cpu(ck), base._cpu(mo),  # type: ignore[arg-type]
-                          base._ratio(val(ck, "server_cpu_ms"), val(mo, "server_cpu_ms")), "",
-                          end_section=i == len(levels) - 1)
-    console.print(table)
-    return all_met
+    def target(w: KmsWorkload, ck: Any, mo: Any) -> tuple[str, bool | None]:
+        if ck is None or mo is None:
+            return "", None
+        met = ck.per_s >= TARGET_SPEEDUP * mo.per_s
+        return f"≥ {TARGET_SPEEDUP:g}× moto {'[green]✓[/green]' if met else '[red]✗[/red]'}", met
+    return loadgen.print_load_table(
+        f"cloudkeep KMS vs moto KMS — load generator (SigV4-signed HTTP, one kept-alive connection per client "
+        f"process); cloudkeep --workers {workers}, moto's threaded server", results, workloads, levels, target)
 
 
 # --- main ----------------------------------------------------------------------------------------

@@ -247,3 +247,42 @@ def run_rest(name: str, workload: str, pid: int, endpoint: str, key: str, secret
     """As ``run``, for S3 object requests: ``calls`` timed requests over ``concurrency`` processes."""
     return _drive(name, workload, pid, _rest_client, (endpoint, key, secret, call), calls=calls, warmup=warmup,
                   concurrency=concurrency, settle=settle, timeout=1800)
+
+
+def print_load_table(title: str, results: dict[tuple[str, str, int], LoadResult], workloads: list[Any],
+                     levels: list[int], target: Callable[[Any, LoadResult | None, LoadResult | None],
+                                                         tuple[str, bool | None]]) -> bool:
+    """One table of load-generator results, cloudkeep against moto: for each workload (``.key``,
+    ``.title``) and client count, calls/s (with ``target(workload, ck, mo)`` → (cell, met or None
+    when it could not be judged)), p50 latency and server CPU per call. True if every judged
+    target is met."""
+    from rich.table import Table
+
+    table = Table(title=title, caption="calls/s over the wall time of all clients; server CPU = utime+stime of "
+                                       "the server process tree ÷ calls (~: coarse)")
+    for col, justify in (("workload", "left"), ("clients", "right"), ("metric", "left"), ("cloudkeep", "right"),
+                         ("moto", "right"), ("cloudkeep/moto", "right"), ("target", "left")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+
+    def val(r: LoadResult | None, attr: str) -> float | None:
+        return None if r is None else getattr(r, attr)
+
+    all_met = True
+    for w in workloads:
+        for i, c in enumerate(levels):
+            ck, mo = results.get(("cloudkeep", w.key, c)), results.get(("moto", w.key, c))
+            cell, met = target(w, ck, mo)
+            if met is not None:
+                all_met &= met
+            n = (ck or mo).calls if (ck or mo) else 0
+            table.add_row(f"{w.title}\n[dim]{n} calls[/dim]" if i == 0 else "", str(c), "calls/s ↑",
+                          base._num(val(ck, "per_s"), ".0f"), base._num(val(mo, "per_s"), ".0f"),
+                          base._ratio(val(ck, "per_s"), val(mo, "per_s")), cell)
+            table.add_row("", "", "p50 latency ms ↓", base._num(val(ck, "p50_ms"), ".2f"),
+                          base._num(val(mo, "p50_ms"), ".2f"), base._ratio(val(ck, "p50_ms"), val(mo, "p50_ms")), "")
+            table.add_row("", "", "[bold]server CPU ms/call ↓[/bold]", base._cpu(ck), base._cpu(mo),  # type: ignore[arg-type]
+                          base._ratio(val(ck, "server_cpu_ms"), val(mo, "server_cpu_ms")), "",
+                          end_section=i == len(levels) - 1)
+    base.console().print(table)
+    return all_met
+

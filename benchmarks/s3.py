@@ -197,11 +197,7 @@ def measure_rest(p: Prepared, w: S3Workload, payload: str, calls: int, warmup: i
 # --- report --------------------------------------------------------------------------------------
 
 
-def _console() -> Any:
-    from rich.console import Console
-
-    console = Console()
-    return console if console.is_terminal else Console(width=max(console.width, 120))  # piped: do not fold
+_console = base.console
 
 
 def _mark(met: bool) -> str:
@@ -259,37 +255,16 @@ def _cpu_load(r: loadgen.LoadResult | None, per: float = 1.0) -> str:
 
 def report_load(results: dict[tuple[str, str, int], loadgen.LoadResult], workloads: list[S3Workload],
                 levels: list[int], workers: int, payload: str, why_not: dict[str, str]) -> bool:
-    from rich.table import Table
+    return loadgen.print_load_table(
+        f"cloudkeep S3 vs moto S3 — load generator, 1 KiB objects (S3SigV4-signed HTTP, x-amz-content-sha256 "
+        f"{'SHA-256 of the body' if payload == 'signed' else 'UNSIGNED-PAYLOAD'}); cloudkeep --workers {workers}, "
+        f"moto's threaded server", results, workloads, levels,
+        lambda w, ck, mo: _judged(_target_cell(ck, mo, TARGET_SMALL, "per_s", why_not.get(w.key))))
 
-    console = _console()
-    table = Table(title=f"cloudkeep S3 vs moto S3 — load generator, 1 KiB objects (S3SigV4-signed HTTP, "
-                        f"x-amz-content-sha256 {'SHA-256 of the body' if payload == 'signed' else 'UNSIGNED-PAYLOAD'}); "
-                        f"cloudkeep --workers {workers}, moto's threaded server",
-                  caption="calls/s over the wall time of all clients; server CPU as above")
-    for col, justify in (("workload", "left"), ("clients", "right"), ("metric", "left"), ("cloudkeep", "right"),
-                         ("moto", "right"), ("cloudkeep/moto", "right"), ("target", "left")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    all_met = True
-    for w in workloads:
-        for i, c in enumerate(levels):
-            ck, mo = results.get(("cloudkeep", w.key, c)), results.get(("moto", w.key, c))
 
-            def val(r: loadgen.LoadResult | None, attr: str) -> float | None:
-                return None if r is None else getattr(r, attr)
-
-            target, met = _target_cell(ck, mo, TARGET_SMALL, "per_s", why_not.get(w.key))
-            all_met &= bool(met)
-            n = (ck or mo).calls if (ck or mo) else 0
-            table.add_row(f"{w.title}\n[dim]{n} calls[/dim]" if i == 0 else "", str(c), "calls/s ↑",
-                          base._num(val(ck, "per_s"), ".0f"), base._num(val(mo, "per_s"), ".0f"),
-                          base._ratio(val(ck, "per_s"), val(mo, "per_s")), target)
-            table.add_row("", "", "p50 latency ms ↓", base._num(val(ck, "p50_ms"), ".2f"),
-                          base._num(val(mo, "p50_ms"), ".2f"), base._ratio(val(ck, "p50_ms"), val(mo, "p50_ms")), "")
-            table.add_row("", "", "[bold]server CPU ms/call ↓[/bold]", _cpu_load(ck), _cpu_load(mo),
-                          base._ratio(val(ck, "server_cpu_ms"), val(mo, "server_cpu_ms")), "",
-                          end_section=i == len(levels) - 1)
-    console.print(table)
-    return all_met
+def _judged(cell: tuple[str, bool | None]) -> tuple[str, bool]:
+    """A target that could not be measured (cloudkeep's side failed) counts as missed."""
+    return cell[0], bool(cell[1])
 
 
 def report_large(results: dict[tuple[str, str], loadgen.LoadResult], workloads: list[S3Workload], payload: str,
