@@ -12,6 +12,7 @@ from typing import Any
 from cloudkeep.audit.record import EventContext, build_event
 from cloudkeep.audit.redact import redact
 from cloudkeep.auth.principal import PrincipalType
+from cloudkeep.services.framework import EXEMPT, AuthzContext
 from cloudkeep.wire.errors import ServiceError
 
 from .deps import Deps
@@ -51,7 +52,7 @@ def event_for(ex: Exchange, deps: Deps, error: ServiceError | None) -> dict[str,
         management_event=ex.management_event, request_parameters=request_parameters,
         response_elements=response_elements, error_code=code, error_message=message,
         tls_details=dict(ex.request.tls) or None, invoked_by=ex.called_via[-1] if ex.called_via else None,
-        resources=_kms_resources(ex, deps) if ex.service.service_name == "kms" else None)
+        resources=_resources(ex, deps))
     return build_event(ctx)
 
 
@@ -76,28 +77,27 @@ def events_for(ex: Exchange, deps: Deps, error: ServiceError | None) -> list[dic
     return out
 
 
-def _kms_resources(ex: Exchange, deps: Deps) -> list[dict[str, str]] | None:
-    """KMS events name the key in ``resources`` (AWS::KMS::Key): the key ARNs the response
-    gives (KeyId, SourceKeyId, KeyMetadata.Arn: aliases already resolved), else the ARN the
-    operation's authz checks build from the request without state (a key id or key ARN).
-    https://docs.aws.amazon.com/kms/latest/developerguide/ct-encrypt.html"""
-    from cloudkeep.services.framework import EXEMPT, AuthzContext
+def _resources(ex: Exchange, deps: Deps) -> list[dict[str, str]] | None:
+    """The event's ``resources``, as the service describes them (``Service.event_resources``)."""
+    service = deps.services.get(ex.service_name or "")
+    if service is None or service.event_resources is None:
+        return None
 
-    arns: list[str] = []
-    result = ex.result or {}
-    for value in (result.get("KeyId"), result.get("SourceKeyId"), (result.get("KeyMetadata") or {}).get("Arn")):
-        if isinstance(value, str) and ":key/" in value and value not in arns:
-            arns.append(value)
-    service = deps.services.get("kms")
-    entry = service.authz.get(ex.operation.name) if service is not None and ex.operation is not None else None
-    if not arns and entry and entry is not EXEMPT and ex.params is not None and ex.principal is not None:
+    def request_arns() -> list[str]:
+        """The ARNs the operation's checks build from the request alone (no unit of work)."""
+        entry = service.authz.get(ex.operation.name) if ex.operation is not None else None
+        if not entry or entry is EXEMPT or ex.params is None or ex.principal is None:
+            return []
         ctx = AuthzContext(params=ex.params, account_id=ex.principal.account_id, region=ex.region or "us-east-1",
                            partition=deps.partition, principal=ex.principal)
+        arns: list[str] = []
         for check in entry:
             try:
                 arn = check.resource_arn(ctx)
-            except Exception:  # noqa: BLE001 - a request that names no usable key has no resource
+            except Exception:  # noqa: BLE001 - a request that names no usable resource has none
                 continue
-            if ":key/" in arn and not arn.endswith("/*") and arn not in arns:
+            if arn not in arns:
                 arns.append(arn)
-    return [{"accountId": arn.split(":")[4], "type": "AWS::KMS::Key", "ARN": arn} for arn in arns] or None
+        return arns
+
+    return service.event_resources(ex.result or {}, request_arns)

@@ -176,3 +176,7 @@ class Service:
     #: https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
     session_token_needs_mfa: bool = False
     session_token_operations: frozenset[str] | None = None
+    #: the ``resources`` of its CloudTrail events: ``(result, request_arns)`` → a list of
+    #: {"accountId", "type", "ARN"} or None; ``request_arns()`` gives the ARNs the operation's
+    #: checks build from the request alone (no state), for calls that failed or return none
+    event_resources: "Callable[[Mapping[str, Any], Callable[[], list[str]]], list[dict[str, str]] | None] | None" = None

@@ -1,6 +1,10 @@
 """AWS Key Management Service: keys, key material (sealed), aliases, tags, rotation, key
 policies, grants and the cryptographic operations."""
 
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
 from cloudkeep.services.framework import Service
 
 from . import ops_crypto  # noqa: F401  (registers the cryptographic operations)
@@ -30,5 +34,19 @@ for _name, _handler in list(operation.handlers.items()):
 # rotation or deletion due run again in a write one (repository.maintain: storage.uow.NeedsWrite).
 MAINTAINING = frozenset({"ListKeys"})
 
+def event_resources(result: Mapping[str, Any], request_arns: Callable[[], list[str]]) -> list[dict[str, str]] | None:
+    """KMS events name the key in ``resources`` (AWS::KMS::Key): the key ARNs the response gives
+    (KeyId, SourceKeyId, KeyMetadata.Arn: aliases already resolved), else the key ARNs the
+    operation's checks build from the request (a key id or key ARN).
+    https://docs.aws.amazon.com/kms/latest/developerguide/ct-encrypt.html"""
+    arns: list[str] = []
+    for value in (result.get("KeyId"), result.get("SourceKeyId"), (result.get("KeyMetadata") or {}).get("Arn")):
+        if isinstance(value, str) and ":key/" in value and value not in arns:
+            arns.append(value)
+    if not arns:
+        arns = [a for a in request_arns() if ":key/" in a and not a.endswith("/*")]
+    return [{"accountId": arn.split(":")[4], "type": "AWS::KMS::Key", "ARN": arn} for arn in arns] or None
+
+
 SERVICE = Service(name="kms", action_prefix="kms", operations=operation, authz=AUTHZ, errors=ERRORS,
-                  writes_when_read_only=MAINTAINING)
+                  writes_when_read_only=MAINTAINING, event_resources=event_resources)
