@@ -24,7 +24,9 @@ from botocore.exceptions import ClientError
 from sqlalchemy import select
 
 from cloudkeep.storage.engine import Store, sqlite_url
+from cloudkeep.audit.recorder import decode_record
 from cloudkeep.storage.schema import audit_events
+from cloudkeep.testing.audit import records_mentioning, records_of_request
 from cloudkeep.testing.server import Account, CloudkeepServer, client_for
 
 
@@ -47,12 +49,11 @@ def _rows(store: Store, *where: Any) -> list[Any]:
 
 
 def _records(store: Store, *where: Any) -> list[dict[str, Any]]:
-    return [json.loads(r.record) for r in _rows(store, *where)]
+    return [decode_record(r.record) for r in _rows(store, *where)]
 
 
 def _by_request_id(store: Store, request_id: str) -> list[dict[str, Any]]:
-    return [e for e in _records(store, audit_events.c.record.contains(request_id))
-            if e["requestID"] == request_id]
+    return records_of_request(store, request_id)
 
 
 def _one(store: Store, request_id: str) -> dict[str, Any]:
@@ -196,7 +197,7 @@ def test_request_with_unknown_access_key_is_recorded_in_no_account(cloudkeep_ser
     cloudkeep_server.flush()
     assert _by_request_id(store, _rid(caught.value)) == []
     assert _rows(store, audit_events.c.access_key_id == unknown) == []
-    assert _rows(store, audit_events.c.record.contains(unknown)) == []
+    assert records_mentioning(store, unknown) == []
 
 
 def test_events_of_one_account_are_not_in_another(cloudkeep_server, store):
@@ -208,12 +209,13 @@ def test_events_of_one_account_are_not_in_another(cloudkeep_server, store):
 
     mine = _rows(store, audit_events.c.account_id == a.account_id)
     theirs = _rows(store, audit_events.c.account_id == b.account_id)
-    assert [json.loads(r.record)["requestID"] for r in mine] == [rid_a]
-    assert sorted(json.loads(r.record)["requestID"] for r in theirs) == sorted([rid_b, ident_b])
+    assert [decode_record(r.record)["requestID"] for r in mine] == [rid_a]
+    assert sorted(decode_record(r.record)["requestID"] for r in theirs) == sorted([rid_b, ident_b])
     for row in mine:
-        record = json.loads(row.record)
+        record = decode_record(row.record)
         assert record["recipientAccountId"] == a.account_id
-        assert b.account_id not in row.record and "only-b" not in row.record
+        text = json.dumps(record)
+        assert b.account_id not in text and "only-b" not in text
     assert {r.access_key_id for r in mine} == {a.access_key_id}
 
 
@@ -236,6 +238,6 @@ def test_clean_shutdown_writes_every_queued_event(tmp_path):
             rows = _rows(stopped, audit_events.c.account_id == acct.account_id)
         finally:
             stopped.close()
-    recorded = sorted(json.loads(r.record)["requestID"] for r in rows)
+    recorded = sorted(decode_record(r.record)["requestID"] for r in rows)
     assert recorded == sorted(rids)
     assert all(r.read_only for r in rows)

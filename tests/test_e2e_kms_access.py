@@ -17,10 +17,9 @@ from typing import Any, Iterator
 
 import pytest
 from botocore.exceptions import ClientError
-from sqlalchemy import select
 
 from cloudkeep.storage.engine import Store, sqlite_url
-from cloudkeep.storage.schema import audit_events
+from cloudkeep.testing.audit import records_of_request
 from cloudkeep.testing.server import client_for
 
 LOCKOUT = "The new key policy will not allow you to update the key policy in the future."
@@ -406,9 +405,7 @@ def store(cloudkeep_server: Any) -> Iterator[Store]:
 
 
 def _event(store: Store, request_id: str) -> dict:
-    with store.unit_of_work() as uow:
-        rows = uow.execute(select(audit_events).where(audit_events.c.record.contains(request_id))).all()
-    events = [json.loads(r.record) for r in rows if json.loads(r.record)["requestID"] == request_id]
+    events = records_of_request(store, request_id)
     assert len(events) == 1, events
     return events[0]
 

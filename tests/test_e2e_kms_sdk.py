@@ -38,6 +38,7 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
 
 from cloudkeep.storage.engine import Store, sqlite_url
+from cloudkeep.audit.recorder import decode_record
 from cloudkeep.storage.schema import audit_events
 
 SDK_LOGGER = "aws_encryption_sdk.key_providers.kms"
@@ -152,7 +153,7 @@ def test_sdk_calls_are_recorded_in_cloudtrail_with_the_key_and_encryption_contex
         rows = uow.execute(select(audit_events.c.record).where(
             audit_events.c.account_id == cloudkeep_account.account_id,
             audit_events.c.event_source == "kms.amazonaws.com")).all()
-    events = {e["eventName"]: e for e in (json.loads(r.record) for r in rows)
+    events = {e["eventName"]: e for e in (decode_record(r.record) for r in rows)
               if e["eventName"] in ("GenerateDataKey", "Decrypt")}
     assert set(events) == {"GenerateDataKey", "Decrypt"}
     for event in events.values():

@@ -21,10 +21,9 @@ from typing import Any, Callable, Iterator
 
 import pytest
 from botocore.exceptions import ClientError
-from sqlalchemy import select
 
 from cloudkeep.storage.engine import Store, sqlite_url
-from cloudkeep.storage.schema import audit_events
+from cloudkeep.testing.audit import records_of_request
 from cloudkeep.testing.server import client_for
 
 SCP = "SERVICE_CONTROL_POLICY"
@@ -283,10 +282,7 @@ def test_a_cross_account_call_is_recorded_in_both_accounts(cloudkeep_server, sto
          "Resource": "*"}))["KeyMetadata"]["Arn"]
     request_id = b.client("kms").encrypt(KeyId=key, Plaintext=b"x")["ResponseMetadata"]["RequestId"]
     cloudkeep_server.flush()
-    with store.unit_of_work() as uow:
-        rows = uow.execute(select(audit_events.c.account_id, audit_events.c.record)
-                           .where(audit_events.c.record.contains(request_id))).all()
-    events = {account: json.loads(record) for account, record in rows}
+    events = {record["recipientAccountId"]: record for record in records_of_request(store, request_id)}
     assert set(events) == {a.account_id, b.account_id}
     mine, theirs = events[b.account_id], events[a.account_id]
     assert mine["recipientAccountId"] == b.account_id and theirs["recipientAccountId"] == a.account_id

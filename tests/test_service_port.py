@@ -13,7 +13,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from sqlalchemy import select
 
-from cloudkeep.audit.recorder import AuditRecorder
+from cloudkeep.audit.recorder import AuditRecorder, decode_record
 from cloudkeep.crypto.envelope import Sealer
 from cloudkeep.pipeline.deps import Deps
 from cloudkeep.pipeline.keyuse import KeyUseTracker
@@ -100,7 +100,7 @@ def _signed(service: str, body: str, key: str, secret: str, target: str = "Creat
 
 def _events(store):
     with store.unit_of_work() as uow:
-        return [json.loads(r.record) for r in uow.execute(select(audit_events.c.record))]
+        return [decode_record(r.record) for r in uow.execute(select(audit_events.c.record))]
 
 
 def test_a_call_through_the_port_is_authorized_run_in_the_callers_transaction_and_audited(deps):

@@ -26,13 +26,12 @@ from botocore.exceptions import ClientError, SSLError
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from sqlalchemy import select
 
 from cloudkeep.crypto import ca
 from cloudkeep.crypto.envelope import Sealer
 from cloudkeep.crypto.rootkey import load_or_create_master_key
 from cloudkeep.storage.engine import Store, sqlite_url
-from cloudkeep.storage.schema import audit_events
+from cloudkeep.testing.audit import records_of_request
 from cloudkeep.testing.server import Account, CloudkeepServer, client_for, free_port
 
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
@@ -83,11 +82,9 @@ def assert_no_private_key_in(data_dir: Path, *keys: Any) -> None:
 def audit_records(data_dir: Path, request_id: str) -> list[dict[str, Any]]:
     store = Store.open(sqlite_url(data_dir), migrate=False)
     try:
-        with store.unit_of_work() as uow:
-            rows = uow.execute(select(audit_events).where(audit_events.c.record.contains(request_id))).all()
+        return records_of_request(store, request_id)
     finally:
         store.close()
-    return [r for r in (json.loads(row.record) for row in rows) if r["requestID"] == request_id]
 
 
 def rid(response: dict) -> str:

@@ -127,7 +127,7 @@ def build_deps(cfg: _config.ServerConfig) -> Deps:
         clock: Any = OffsetClock(lambda: float(get_setting(store, CLOCK_OFFSET_KEY) or 0.0))
     else:
         clock = SystemClock()
-    recorder = AuditRecorder(store)
+    recorder = AuditRecorder(store, clock=clock)   # clock: the event history's 90-day prune
     key_use = KeyUseTracker(store, lambda uow, uses: IamRepository(uow).record_key_use(uses))
     return Deps(store=store, sealer=sealer, clock=clock, ids=Ids(),
                 # STS first: it answers None for any key but ASIA… without a query
@@ -179,6 +179,7 @@ def _admin_app(app_ref: list[App], cfg: _config.ServerConfig) -> Any:
     async def flush(request: Request) -> JSONResponse:
         d = deps()
         d.recorder.flush()
+        d.recorder.prune()   # the event history's 90 days, by the (test) domain clock
         d.key_use.flush()
         return JSONResponse({"flushed": True})
 

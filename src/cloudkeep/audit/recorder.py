@@ -11,6 +11,13 @@ reaches the table:
   sooner when a batch fills. ``flush()`` writes everything queued so far before it returns;
   ``close()`` flushes and stops the thread, so a clean shutdown loses nothing.
 
+Rows: the record's JSON is stored zlib-compressed (``encode_record``/``decode_record``); only
+the event history's lookup attributes are columns. A management event also gets one
+``audit_event_resources`` row per resource it names (the ResourceType/ResourceName lookup
+attributes, ``lookup_resources``). ``prune`` deletes what is older than the event history's 90
+days, in small batches; the background thread runs it every ``prune_every`` wake-ups when it is
+given the domain clock.
+
 A record without a 12-digit ``recipientAccountId`` belongs to no tenant: it is refused (the
 pipeline logs such requests to the server log instead). A batch that fails to write is put back
 and retried; a record that can never be written (its event id already stored) is dropped with an
@@ -26,15 +33,62 @@ import datetime as _dt
 import json
 import logging
 import threading
+import zlib
 from typing import Any, Callable, Mapping, Protocol
 
-from sqlalchemy import exc, insert
+from sqlalchemy import delete, exc, insert, select
 
-from cloudkeep.storage.schema import audit_events
+from cloudkeep.storage.schema import audit_event_resources, audit_events
 
 _log = logging.getLogger(__name__)
 UTC = _dt.timezone.utc
 _STATEMENT = insert(audit_events)
+_RESOURCES = insert(audit_event_resources)
+#: CloudTrail's event history keeps the last 90 days
+#: (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/view-cloudtrail-events.html)
+RETENTION = _dt.timedelta(days=90)
+_PRUNE_BATCH = 500
+
+
+def encode_record(event: Mapping[str, Any]) -> bytes:
+    """The stored form of a record: compact UTF-8 JSON, zlib-compressed."""
+    text = json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=str)
+    return zlib.compress(text.encode("utf-8"), 6)
+
+
+def decode_record(data: bytes) -> dict[str, Any]:
+    """The record ``encode_record`` stored."""
+    return json.loads(zlib.decompress(bytes(data)).decode("utf-8"))
+
+
+# requestParameters fields that name a resource, as the event history shows them
+# (ResourceType, and the value as ResourceName); e.g. CreateUser → AWS::IAM::User "bob".
+_NAMED_BY_PARAMETER: dict[str, tuple[tuple[str, str], ...]] = {
+    "iam.amazonaws.com": (("userName", "AWS::IAM::User"), ("roleName", "AWS::IAM::Role"),
+                          ("groupName", "AWS::IAM::Group"), ("policyArn", "AWS::IAM::Policy"),
+                          ("accessKeyId", "AWS::IAM::AccessKey"),
+                          ("instanceProfileName", "AWS::IAM::InstanceProfile")),
+    "s3.amazonaws.com": (("bucketName", "AWS::S3::Bucket"),),
+}
+
+
+def lookup_resources(event: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The (ResourceType, ResourceName) pairs the event history shows for a record: the
+    record's ``resources`` (type and ARN; a KMS key is named by its ARN) and, for IAM and S3,
+    the resources the request names (a user, role or group by name, a bucket by name)."""
+    pairs: list[tuple[str, str]] = []
+    for resource in event.get("resources") or ():
+        if isinstance(resource, Mapping) and resource.get("type") and resource.get("ARN"):
+            pair = (str(resource["type"]), str(resource["ARN"]))
+            if pair not in pairs:
+                pairs.append(pair)
+    params = event.get("requestParameters")
+    if isinstance(params, Mapping):
+        for key, kind in _NAMED_BY_PARAMETER.get(str(event.get("eventSource")), ()):
+            value = params.get(key)
+            if isinstance(value, str) and value and (kind, value) not in pairs:
+                pairs.append((kind, value))
+    return pairs
 
 
 class _UnitOfWork(Protocol):
@@ -91,17 +145,62 @@ def event_row(event: Mapping[str, Any]) -> dict[str, Any] | None:
         "access_key_id": identity.get("accessKeyId") or None,
         "username": _username(identity),
         "error_code": event.get("errorCode"),
-        "record": json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=str),
+        "record": encode_record(event),
     }
+
+
+def resource_rows(event: Mapping[str, Any], row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``audit_event_resources`` rows of a record (management events only)."""
+    if not row["management_event"]:
+        return []
+    return [{"event_id": row["event_id"], "position": position, "account_id": row["account_id"],
+             "aws_region": row["aws_region"], "event_time": row["event_time"],
+             "resource_type": kind[:128], "resource_name": name[:2048]}
+            for position, (kind, name) in enumerate(lookup_resources(event))]
+
+
+def insert_rows(uow: _UnitOfWork, pairs: list[tuple[Mapping[str, Any], dict[str, Any]]]) -> None:
+    """Insert records' rows (and their resource rows) in the caller's transaction."""
+    uow.execute(_STATEMENT, [row for _, row in pairs] if len(pairs) > 1 else pairs[0][1])
+    resources = [r for event, row in pairs for r in resource_rows(event, row)]
+    if resources:
+        uow.execute(_RESOURCES, resources)
+
+
+def prune(store: _Store, now: _dt.datetime, *, batch: int = _PRUNE_BATCH) -> int:
+    """Delete the events (and their resource rows) older than the 90 days of the event
+    history, ``batch`` at a time, each batch in its own write unit of work. Returns how many."""
+    cutoff = now - RETENTION
+    total = 0
+    while True:
+        with store.unit_of_work(write=True) as uow:
+            found = uow.execute(select(audit_events.c.seq, audit_events.c.event_id)
+                                .where(audit_events.c.event_time < cutoff)
+                                .order_by(audit_events.c.event_time).limit(batch)).all()
+            if not found:
+                break
+            uow.execute(delete(audit_event_resources)
+                        .where(audit_event_resources.c.event_id.in_([r.event_id for r in found])))
+            uow.execute(delete(audit_events).where(audit_events.c.seq.in_([r.seq for r in found])))
+        total += len(found)
+        if len(found) < batch:
+            break
+    with store.unit_of_work(write=True) as uow:   # resource rows whose event went another way
+        uow.execute(delete(audit_event_resources).where(audit_event_resources.c.event_time < cutoff))
+    return total
 
 
 class AuditRecorder:
     """Writes records in the caller's transaction, or queued in batches off the request path."""
 
-    def __init__(self, store: _Store, *, flush_interval: float = 0.5, batch_size: int = 200) -> None:
-        if flush_interval <= 0 or batch_size < 1:
-            raise ValueError("flush_interval must be > 0 and batch_size >= 1")
+    def __init__(self, store: _Store, *, flush_interval: float = 0.5, batch_size: int = 200,
+                 clock: Any = None, prune_every: int = 600) -> None:
+        if flush_interval <= 0 or batch_size < 1 or prune_every < 1:
+            raise ValueError("flush_interval must be > 0, batch_size and prune_every >= 1")
         self._store = store
+        self._clock = clock               # the domain clock; None: no periodic prune
+        self._prune_every = prune_every
+        self._wakeups = 0
         self._interval = flush_interval
         self._batch_size = batch_size
         self._queue: collections.deque[Mapping[str, Any]] = collections.deque()
@@ -124,7 +223,7 @@ class AuditRecorder:
             _log.warning("audit record without a tenant refused: %s %s",
                          event.get("eventSource"), event.get("eventName"))
             return False
-        uow.execute(_STATEMENT, row)
+        insert_rows(uow, [(event, row)])
         return True
 
     def enqueue(self, event: Mapping[str, Any]) -> None:
@@ -171,6 +270,13 @@ class AuditRecorder:
         if self._queue:
             _log.error("audit recorder closed with %d records it could not write", len(self._queue))
 
+    def prune(self) -> int:
+        """Delete what the event history no longer keeps (older than 90 days by the domain
+        clock). 0 without a clock."""
+        if self._clock is None:
+            return 0
+        return prune(self._store, self._clock.now())
+
     def pending(self) -> int:
         """How many records are queued and not yet written."""
         return len(self._queue)
@@ -183,6 +289,12 @@ class AuditRecorder:
                 self.flush()
             except Exception:  # never let the writer die; the records stay queued
                 _log.exception("audit batch write failed")
+            self._wakeups += 1
+            if self._clock is not None and self._wakeups % self._prune_every == 0:
+                try:
+                    self.prune()
+                except Exception:  # the next round tries again
+                    _log.exception("event history prune failed")
 
     def _take(self) -> list[Mapping[str, Any]]:
         batch: list[Mapping[str, Any]] = []
@@ -221,7 +333,7 @@ class AuditRecorder:
             return len(events)
         try:
             with self._store.unit_of_work(write=True) as uow:
-                uow.execute(_STATEMENT, [row for _, row in pairs])
+                insert_rows(uow, pairs)
         except exc.IntegrityError:
             return self._write_one_by_one(pairs, len(events))
         except Exception:
@@ -233,10 +345,10 @@ class AuditRecorder:
     def _write_one_by_one(self, pairs: list[tuple[Mapping[str, Any], dict[str, Any]]],
                           taken: int) -> int:
         """After a batch hit a duplicate: write its records singly, dropping only duplicates."""
-        for index, (_, row) in enumerate(pairs):
+        for index, (event, row) in enumerate(pairs):
             try:
                 with self._store.unit_of_work(write=True) as uow:
-                    uow.execute(_STATEMENT, row)
+                    insert_rows(uow, [(event, row)])
             except exc.IntegrityError:
                 _log.error("audit record %s already stored; duplicate dropped", row["event_id"])
             except Exception:

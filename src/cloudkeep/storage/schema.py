@@ -106,10 +106,22 @@ access_keys = Table(
     Index("ix_access_keys_owner", "account_id", "user_name_key"),
 )
 
-# CloudTrail-format event records, one per request (management and, later, data events).
+# --- CloudTrail event history (migration 0013) -------------------------------------------------
+
+#: SQLite makes only an INTEGER PRIMARY KEY an auto-increment row id; PostgreSQL gets a BIGINT.
+_SEQ = BigInteger().with_variant(Integer, "sqlite")
+
+# CloudTrail-format event records, one per request (management and data events).
+# ``seq`` is a monotonic sequence assigned at insert: unique and increasing in insert order.
+# On SQLite writers are serialized, so seq order is also commit order (a reader that has seen
+# seq N will never later see a new row with seq < N). On PostgreSQL it is NOT: two transactions
+# may commit out of seq order, so a reader using seq as a cursor must allow for late commits of
+# lower values. ``record`` is the whole event as zlib-compressed UTF-8 JSON
+# (audit.recorder.encode_record/decode_record); only the looked-up attributes are columns.
 audit_events = Table(
     "audit_events", metadata,
-    Column("event_id", String(36), primary_key=True),
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False),
     Column("account_id", String(12), nullable=False),
     Column("event_time", UtcDateTime, nullable=False),
     Column("event_source", String(128), nullable=False),
@@ -120,8 +132,33 @@ audit_events = Table(
     Column("access_key_id", String(32), nullable=True),
     Column("username", String(256), nullable=True),
     Column("error_code", String(128), nullable=True),
-    Column("record", Text, nullable=False),           # the whole event as JSON
-    Index("ix_audit_events_account_time", "account_id", "event_time"),
+    Column("record", LargeBinary, nullable=False),    # zlib(JSON of the whole event)
+    Index("ix_audit_events_event_id", "event_id", unique=True),
+    Index("ix_audit_events_time", "account_id", "aws_region", "management_event", "event_time"),
+    Index("ix_audit_events_event_name", "account_id", "aws_region", "event_name", "event_time"),
+    Index("ix_audit_events_username", "account_id", "aws_region", "username", "event_time"),
+    Index("ix_audit_events_access_key", "account_id", "aws_region", "access_key_id", "event_time"),
+    Index("ix_audit_events_event_source", "account_id", "aws_region", "event_source", "event_time"),
+    Index("ix_audit_events_read_only", "account_id", "aws_region", "read_only", "event_time"),
+    Index("ix_audit_events_prune", "event_time"),
+    sqlite_autoincrement=True,
+)
+
+# The multi-valued lookup attributes ResourceType/ResourceName: one row per resource of a
+# management event (data events are not in the event history). Carries the event's time so a
+# lookup pages through this index alone; deleted with its event by the 90-day prune.
+audit_event_resources = Table(
+    "audit_event_resources", metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("aws_region", String(32), nullable=False),
+    Column("event_time", UtcDateTime, nullable=False),
+    Column("resource_type", String(128), nullable=False),
+    Column("resource_name", String(2048), nullable=False),
+    Index("ix_audit_event_resources_type", "account_id", "aws_region", "resource_type", "event_time"),
+    Index("ix_audit_event_resources_name", "account_id", "aws_region", "resource_name", "event_time"),
+    Index("ix_audit_event_resources_prune", "event_time"),
 )
 
 
@@ -728,4 +765,88 @@ s3_canonical_users = Table(
     "s3_canonical_users", metadata,
     Column("account_id", String(12), ForeignKey("accounts.account_id"), primary_key=True),
     Column("canonical_id", String(64), nullable=False, unique=True),
+)
+
+
+# --- CloudTrail trails, delivery and digests (migration 0014) ----------------------------------
+
+# A trail, kept in its home region (a multi-region trail's shadow trails in the other regions are
+# derived, never stored). ``selectors`` is the JSON of its event selectors or advanced event
+# selectors (NULL: the default, all management events); ``cursor_seq`` is the audit_events.seq
+# up to which its events have been delivered (committed with each delivery).
+cloudtrail_trails = Table(
+    "cloudtrail_trails", metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("home_region", String(32), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("arn", String(2048), nullable=False),
+    Column("s3_bucket", String(63), nullable=False),
+    Column("s3_prefix", String(200), nullable=True),
+    Column("sns_topic", String(256), nullable=True),
+    Column("include_global", Boolean, nullable=False),
+    Column("multi_region", Boolean, nullable=False),
+    Column("organization", Boolean, nullable=False),
+    Column("log_validation", Boolean, nullable=False),
+    Column("kms_key_id", String(2048), nullable=True),
+    Column("cw_log_group", String(2048), nullable=True),
+    Column("cw_role", String(2048), nullable=True),
+    Column("selectors", Text, nullable=True),
+    Column("tags", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("is_logging", Boolean, nullable=False),
+    Column("start_logging_time", UtcDateTime, nullable=True),
+    Column("stop_logging_time", UtcDateTime, nullable=True),
+    Column("cursor_seq", BigInteger, nullable=False),
+    Column("latest_delivery_time", UtcDateTime, nullable=True),
+    Column("latest_delivery_attempt_time", UtcDateTime, nullable=True),
+    Column("latest_delivery_error", String(256), nullable=True),
+    Column("latest_digest_time", UtcDateTime, nullable=True),
+    Column("latest_digest_error", String(256), nullable=True),
+)
+
+# The digest chain of a trail for one source region and one account's logs (an organization
+# trail has one per member account): the current period's start and the last digest delivered.
+cloudtrail_digest_chains = Table(
+    "cloudtrail_digest_chains", metadata,
+    Column("trail_arn", String(2048), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("log_account", String(12), primary_key=True),
+    Column("period_start", UtcDateTime, nullable=False),
+    Column("last_bucket", String(63), nullable=True),
+    Column("last_key", String(1024), nullable=True),
+    Column("last_signature", Text, nullable=True),
+    Column("last_hash", String(64), nullable=True),
+)
+
+# Log files delivered since their chain's last digest (the next digest lists and removes them).
+cloudtrail_digest_logs = Table(
+    "cloudtrail_digest_logs", metadata,
+    Column("trail_arn", String(2048), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("log_account", String(12), primary_key=True),
+    Column("s3_key", String(1024), primary_key=True),
+    Column("s3_bucket", String(63), nullable=False),
+    Column("hash_value", String(64), nullable=False),
+    Column("oldest_event_time", UtcDateTime, nullable=False),
+    Column("newest_event_time", UtcDateTime, nullable=False),
+)
+
+# The per-region RSA key pairs that sign digests: the private key sealed under the root of trust,
+# the public key as DER (PKCS#1), valid from its creation until the next key replaces it.
+cloudtrail_signing_keys = Table(
+    "cloudtrail_signing_keys", metadata,
+    Column("region", String(32), primary_key=True),
+    Column("fingerprint", String(32), primary_key=True),
+    Column("sealed_private_key", LargeBinary, nullable=False),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("valid_from", UtcDateTime, nullable=False),
+    Column("valid_to", UtcDateTime, nullable=True),
+)
+
+# Leases of background work that exactly one worker process (of all nodes) may do at a time.
+cloudtrail_leases = Table(
+    "cloudtrail_leases", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
 )

@@ -1,0 +1,42 @@
+"""Reading stored CloudTrail records in tests: ``audit_events`` keeps each record's JSON
+compressed (``audit.recorder.encode_record``), so tests read them through these helpers rather
+than matching text in the column.
+
+Must not: be used by the server (tests only).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from cloudkeep.audit.recorder import decode_record
+from cloudkeep.storage.schema import audit_events
+
+
+def stored_records(store: Any, *where: Any) -> list[dict[str, Any]]:
+    """The records of the rows matching ``where`` (column conditions), in insert order."""
+    with store.unit_of_work() as uow:
+        rows = uow.execute(select(audit_events.c.record).where(*where).order_by(audit_events.c.seq)).all()
+    return [decode_record(row.record) for row in rows]
+
+
+def stored_rows(store: Any, *where: Any) -> list[tuple[Any, dict[str, Any]]]:
+    """(row, decoded record) of the rows matching ``where``, in insert order."""
+    with store.unit_of_work() as uow:
+        rows = uow.execute(select(audit_events).where(*where).order_by(audit_events.c.seq)).all()
+    return [(row, decode_record(row.record)) for row in rows]
+
+
+def records_mentioning(store: Any, text: str, *where: Any) -> list[dict[str, Any]]:
+    """The records whose JSON contains ``text`` anywhere (e.g. a request id)."""
+    import json
+
+    return [r for r in stored_records(store, *where)
+            if text in json.dumps(r, separators=(",", ":"), ensure_ascii=False, default=str)]
+
+
+def records_of_request(store: Any, request_id: str) -> list[dict[str, Any]]:
+    """The records of one request (its ``requestID``)."""
+    return [r for r in stored_records(store) if r.get("requestID") == request_id]

@@ -1,0 +1,148 @@
+"""The event history's store on SQLite and PostgreSQL: migration 0013 (``seq``, compressed
+records, the resource side table), the recorder's rows, and the 90-day prune.
+
+https://docs.aws.amazon.com/awscloudtrail/latest/userguide/view-cloudtrail-events.html
+(event history: the last 90 days of management events).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zlib
+
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy import func, select
+
+from cloudkeep.audit.recorder import AuditRecorder, decode_record, encode_record, lookup_resources, prune
+from cloudkeep.storage.clock import FixedClock
+from cloudkeep.storage.engine import Store, alembic_config
+from cloudkeep.storage.schema import audit_event_resources, audit_events
+from cloudkeep.testing.audit import stored_records
+from storage_backends import store, store_url  # noqa: F401  (pytest fixtures)
+
+UTC = dt.timezone.utc
+ACCOUNT = "111122223333"
+NOW = dt.datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
+
+
+def event(n: int, *, when: dt.datetime = NOW, name: str = "CreateUser", management: bool = True,
+          source: str = "iam.amazonaws.com", **extra: object) -> dict:
+    record = {
+        "eventVersion": "1.11",
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": f"arn:aws:iam::{ACCOUNT}:user/Alice",
+                         "accountId": ACCOUNT, "accessKeyId": "AKIAEXAMPLEALICE0001", "userName": "Alice"},
+        "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "eventSource": source, "eventName": name,
+        "awsRegion": "us-east-1", "sourceIPAddress": "192.0.2.1", "userAgent": "test",
+        "requestParameters": {"userName": f"user-{n}"}, "responseElements": None,
+        "requestID": f"req-{n}", "eventID": f"00000000-0000-4000-8000-{n:012d}", "readOnly": False,
+        "eventType": "AwsApiCall", "managementEvent": management, "recipientAccountId": ACCOUNT,
+        "eventCategory": "Management" if management else "Data",
+    }
+    record.update(extra)
+    return record
+
+
+def _count(store: Store, table: sa.Table) -> int:
+    with store.unit_of_work() as uow:
+        return uow.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def test_migration_0013_keeps_existing_records_and_compresses_them(store_url: str) -> None:
+    opened = Store.open(store_url, migrate=False)
+    try:
+        old = sa.table("audit_events", *(sa.column(c) for c in (
+            "event_id", "account_id", "event_time", "event_source", "event_name", "aws_region",
+            "read_only", "management_event", "access_key_id", "username", "error_code", "record")))
+        records = [event(1, when=NOW - dt.timedelta(minutes=5)), event(2)]
+        with opened.engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0012")
+            for record in reversed(records):   # inserted out of time order: the copy orders them
+                connection.execute(sa.insert(old).values(
+                    event_id=record["eventID"], account_id=ACCOUNT,
+                    event_time=dt.datetime.fromisoformat(record["eventTime"]).replace(tzinfo=None),
+                    event_source=record["eventSource"], event_name=record["eventName"], aws_region="us-east-1",
+                    read_only=False, management_event=True, access_key_id="AKIAEXAMPLEALICE0001",
+                    username="Alice", error_code=None, record=json.dumps(record)))
+        opened.migrate()
+        assert stored_records(opened) == records          # seq follows event time
+        with opened.unit_of_work() as uow:
+            rows = uow.execute(select(audit_events.c.seq, audit_events.c.record)
+                               .order_by(audit_events.c.seq)).all()
+        assert rows[0].seq < rows[1].seq
+        assert zlib.decompress(rows[0].record)                # stored compressed
+    finally:
+        opened.close()
+
+
+def test_seq_increases_with_every_insert(store: Store) -> None:
+    recorder = AuditRecorder(store, flush_interval=3600)
+    try:
+        with store.unit_of_work(write=True) as uow:
+            recorder.write_in(uow, event(1))
+        for n in range(2, 12):
+            recorder.enqueue(event(n))
+        recorder.flush()
+        with store.unit_of_work(write=True) as uow:
+            recorder.write_in(uow, event(12))
+        with store.unit_of_work() as uow:
+            rows = uow.execute(select(audit_events.c.seq, audit_events.c.event_id)
+                               .order_by(audit_events.c.seq)).all()
+        assert [r.event_id for r in rows] == [event(n)["eventID"] for n in range(1, 13)]
+        assert len({r.seq for r in rows}) == 12
+    finally:
+        recorder.close()
+
+
+def test_record_round_trips_through_its_compressed_form() -> None:
+    record = event(1, requestParameters={"userName": "Zoë", "path": "/"})
+    data = encode_record(record)
+    assert isinstance(data, bytes) and decode_record(data) == record
+    assert "Zoë" in zlib.decompress(data).decode("utf-8")
+
+
+def test_resources_come_from_the_record_and_the_request() -> None:
+    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    kms = event(1, source="kms.amazonaws.com", name="Encrypt", requestParameters={"keyId": "alias/x"},
+                resources=[{"accountId": ACCOUNT, "type": "AWS::KMS::Key", "ARN": key}])
+    assert lookup_resources(kms) == [("AWS::KMS::Key", key)]
+    assert lookup_resources(event(2)) == [("AWS::IAM::User", "user-2")]
+    bucket = event(3, source="s3.amazonaws.com", name="CreateBucket", requestParameters={"bucketName": "logs"})
+    assert lookup_resources(bucket) == [("AWS::S3::Bucket", "logs")]
+    assert lookup_resources(event(4, requestParameters=None)) == []
+
+
+def test_only_management_events_get_resource_rows(store: Store) -> None:
+    recorder = AuditRecorder(store, flush_interval=3600)
+    try:
+        recorder.enqueue(event(1))
+        recorder.enqueue(event(2, management=False, source="s3.amazonaws.com", name="GetObject",
+                               requestParameters={"bucketName": "b", "key": "k"}))
+        recorder.flush()
+        with store.unit_of_work() as uow:
+            rows = uow.execute(select(audit_event_resources)).mappings().all()
+        assert [(r["event_id"], r["resource_type"], r["resource_name"]) for r in rows] == [
+            (event(1)["eventID"], "AWS::IAM::User", "user-1")]
+        assert rows[0]["event_time"] == NOW
+    finally:
+        recorder.close()
+
+
+def test_prune_deletes_only_what_is_older_than_90_days(store: Store) -> None:
+    recorder = AuditRecorder(store, flush_interval=3600, clock=FixedClock(NOW))
+    try:
+        old = [event(n, when=NOW - dt.timedelta(days=90, seconds=n)) for n in range(1, 8)]
+        kept = [event(100, when=NOW - dt.timedelta(days=89, hours=23)), event(101)]
+        for record in old + kept:
+            recorder.enqueue(record)
+        recorder.flush()
+        assert _count(store, audit_event_resources) == 9
+        assert prune(store, NOW, batch=3) == 7              # in batches smaller than the backlog
+        assert sorted(r["eventID"] for r in stored_records(store)) == sorted(r["eventID"] for r in kept)
+        assert _count(store, audit_event_resources) == 2
+        assert recorder.prune() == 0
+    finally:
+        recorder.close()
