@@ -280,7 +280,10 @@ def dispatch(ex: Exchange, deps: Deps) -> Exchange:
     if service.affects_authorization and uow.wrote:
         generations.bump(uow, call.account_id)   # cached policy sets of the account are stale now
     audited = False
-    if not ex.read_only:
+    # A mutating management call's events commit with its change, so no acknowledged change is
+    # missing from the event history. Data events (S3 object writes) are not in the event history
+    # (only trails that select them get them): they take the recorder's batch queue, as reads do.
+    if not ex.read_only and ex.management_event:
         for event in events_for(ex.evolve(result=result), deps, None):
             deps.recorder.write_in(uow, event)   # the change and its events commit together
             audited = True

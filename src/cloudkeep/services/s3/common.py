@@ -35,6 +35,15 @@ def bucket_of(call: Call, name: str) -> Bucket:
     return found
 
 
+def lock_bucket(call: Call, name: str) -> tuple[Bucket, int]:
+    """The bucket as it is now with its row locked until commit, and the next version sequence
+    number (every object write starts so); NoSuchBucket when it went away meanwhile."""
+    found = repo.lock_bucket(call.uow, name)
+    if found is None:
+        raise X.no_such_bucket(name)
+    return found
+
+
 def canonical_id(call: Call, account_id: str) -> str:
     """The account's canonical user id: 64 random hex digits made on first use and kept. A read
     that finds none asks for a write unit of work (the pipeline runs it again)."""

@@ -23,7 +23,7 @@ from . import repository as repo
 from . import sse
 from . import versions as V
 from .authz import LIST_BUCKET
-from .common import bucket_of, end_read, now, operation
+from .common import bucket_of, end_read, lock_bucket, now, operation
 from .entities import Bucket, ObjectVersion, Part
 
 RESPONSE_OVERRIDES = {"ResponseCacheControl": "CacheControl", "ResponseContentDisposition": "ContentDisposition",
@@ -77,7 +77,7 @@ def put_object(call: Call, params: Params) -> Result:
     try:
         bodies.check_md5(params, info)
         checksum_algorithm, checksum_value = bodies.stored_checksum(info, body, algorithm, sent)
-        bucket = bucket_of(call, name)
+        bucket, seq = lock_bucket(call, name)
         obj = ObjectVersion(
             bucket=name, key=key, version_id="", seq=0, is_latest=True, is_delete_marker=False, size=info.size,
             etag=sse.etag(protection, info.md5), last_modified=now(call), owner_account=owner_account, acl=grants,
@@ -89,7 +89,7 @@ def put_object(call: Call, params: Params) -> Result:
             live = current if current is not None and not current.is_delete_marker else None
             Q.check_write_conditions(if_match, if_none_match, live.etag if live else None, key)
 
-        stored = V.write(call, bucket, obj, conditions if (if_match or if_none_match) else None)
+        stored = V.write(call, bucket, obj, conditions if (if_match or if_none_match) else None, seq=seq)
     except BaseException:
         bodies.discard(call, [info.blob_id])
         raise

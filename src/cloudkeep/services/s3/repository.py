@@ -144,6 +144,22 @@ def _bump(uow: Any, bucket: str) -> int:
     return int(uow.execute(_SEQ, {"b_name": bucket}).scalar_one())
 
 
+_LOCK = _BUMP.returning(*s3_buckets.c)
+
+
+def lock_bucket(uow: Any, name: str) -> tuple[Bucket, int] | None:
+    """The bucket as it is now, and its next version sequence number, in one statement that also
+    locks its row until commit (what ``get_bucket`` then ``next_seq`` do in three); None if there
+    is no such bucket. Both PostgreSQL and SQLite (3.35+) answer UPDATE … RETURNING."""
+    row = uow.execute(_LOCK, {"b_name": name}).first()
+    if row is None:
+        uow.memo[("s3-bucket", name)] = None
+        return None
+    bucket = _bucket(row)
+    uow.memo[("s3-bucket", name)] = bucket
+    return bucket, int(row.next_seq)
+
+
 # --- object versions ----------------------------------------------------------------------------------
 
 
@@ -219,24 +235,24 @@ def next_seq(uow: Any, bucket: str) -> int:
     return _bump(uow, bucket)
 
 
-def add_version(uow: Any, obj: ObjectVersion, *, replaces_null: bool) -> list[str]:
+def add_version(uow: Any, obj: ObjectVersion, *, replaces_null: bool, only_null: bool = False) -> list[str]:
     """Store a new current version of its key (``obj.seq`` from ``next_seq``). With
     ``replaces_null`` (unversioned or suspended bucket) an existing null version is removed
-    first. Returns the blobs that are no longer referenced."""
+    first; ``only_null`` says the bucket never had versioning, so the null version was the only
+    one and no other is current. Returns the blobs that are no longer referenced."""
     gone: list[str] = []
     raw = key_bytes(obj.key)
     if replaces_null:
-        old = version(uow, obj.bucket, obj.key, "null")
-        if old is not None:
-            gone += list(old.blob_ids)
-            uow.execute(_DELETE_NULL, {"b_bucket": obj.bucket, "b_key": raw})
-    uow.execute(_UNSET_LATEST, {"b_bucket": obj.bucket, "b_key": raw})
+        for row in uow.execute(_DELETE_NULL, {"b_bucket": obj.bucket, "b_key": raw}):
+            gone += [blob_id for blob_id, _ in _load(row.blobs, [])]
+    if not only_null:
+        uow.execute(_UNSET_LATEST, {"b_bucket": obj.bucket, "b_key": raw})
     uow.execute(_INSERT_VERSION, _columns(obj))
     return gone
 
 
 _DELETE_NULL = delete(s3_objects).where(and_(_O.bucket == bindparam("b_bucket"), _O.key == bindparam("b_key"),
-                                             _O.version_id == "null"))
+                                             _O.version_id == "null")).returning(_O.blobs)
 _UNSET_LATEST = update(s3_objects).where(and_(_O.bucket == bindparam("b_bucket"), _O.key == bindparam("b_key"),
                                               _O.is_latest.is_(True))).values(is_latest=False)
 _INSERT_VERSION = insert(s3_objects)

@@ -48,16 +48,19 @@ def version_header(bucket: Bucket, obj: ObjectVersion) -> str | None:
 
 
 def write(call: Call, bucket: Bucket, obj: ObjectVersion,
-          precheck: Callable[[ObjectVersion | None], None] | None = None) -> ObjectVersion:
+          precheck: Callable[[ObjectVersion | None], None] | None = None, *, seq: int | None = None) -> ObjectVersion:
     """Store ``obj`` as the key's new current version; ``precheck`` sees the version it replaces
-    (conditional writes) once the bucket is locked."""
-    seq = repo.next_seq(call.uow, bucket.name)
+    (conditional writes) once the bucket is locked. ``seq``: the sequence number the caller took
+    with the bucket's lock (``common.lock_bucket``); else this takes the lock and one."""
+    if seq is None:
+        seq = repo.next_seq(call.uow, bucket.name)
     if precheck is not None:
         precheck(repo.latest(call.uow, bucket.name, obj.key))
     enabled = bucket.versioning == "Enabled"
     version_id = D.new_version_id(call.ids.token_bytes(24)) if enabled else D.NULL_VERSION
     stored = replace(obj, version_id=version_id, seq=seq, is_latest=True)
-    delete_after_commit(call, repo.add_version(call.uow, stored, replaces_null=not enabled))
+    delete_after_commit(call, repo.add_version(call.uow, stored, replaces_null=not enabled,
+                                               only_null=bucket.versioning is None))
     return stored
 
 
