@@ -113,7 +113,7 @@ def _event_time(text: object) -> _dt.datetime:
     raise ValueError(f"event has no valid eventTime: {text!r}")
 
 
-def _username(identity: Mapping[str, Any]) -> str | None:
+def username_of(identity: Mapping[str, Any]) -> str | None:
     """CloudTrail's "User name" lookup attribute: the user, "root", or the role session name."""
     name = identity.get("userName")
     if name:
@@ -143,7 +143,7 @@ def event_row(event: Mapping[str, Any]) -> dict[str, Any] | None:
         "read_only": bool(event["readOnly"]),
         "management_event": bool(event["managementEvent"]),
         "access_key_id": identity.get("accessKeyId") or None,
-        "username": _username(identity),
+        "username": username_of(identity),
         "error_code": event.get("errorCode"),
         "record": encode_record(event),
     }

@@ -1,5 +1,27 @@
-"""CloudTrail's event history: LookupEvents."""
+"""CloudTrail's event history: LookupEvents over the last 90 days of management events of the
+caller's account in the request's region (data events are not in the event history).
+
+https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html
+
+Must not: import the pipeline; hold SQL (``history_repository``) or rules (``history``).
+"""
 
 from __future__ import annotations
 
-from .operations import operation  # noqa: F401
+from cloudkeep.services.framework import Call, Params, Result
+
+from . import history
+from .history_repository import lookup
+from .operations import operation
+
+
+@operation("LookupEvents")
+def lookup_events(call: Call, params: Params) -> Result:
+    query = history.parse_request(params, account_id=call.account_id, region=call.region, now=call.clock.now())
+    if query is None:                       # Insights events: this server has none
+        return {"Events": []}
+    rows, cursor = lookup(call.uow.execute, query)
+    out: Result = {"Events": [history.event_wire(row.record) for row in rows]}
+    if cursor is not None:
+        out["NextToken"] = history.encode_token(params, cursor)
+    return out

@@ -1,0 +1,276 @@
+"""End to end: CloudTrail's event history (LookupEvents) against the real server, with boto3 and
+the AWS CLI.
+
+https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html
+https://docs.aws.amazon.com/awscloudtrail/latest/userguide/view-cloudtrail-events.html
+(the last 90 days of management events of an account and region; data events such as S3 object
+reads and writes are not in the event history).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from sqlalchemy import select
+
+from cloudkeep.storage.engine import Store, sqlite_url
+from cloudkeep.storage.schema import audit_event_resources, audit_events
+from cloudkeep.testing.server import Account, CloudkeepServer, client_for
+
+AWS = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
+DAY = 86400
+
+
+@pytest.fixture(scope="module")
+def ck() -> Iterator[CloudkeepServer]:
+    """A server of this module's own: the tests move its clock."""
+    with CloudkeepServer() as server:
+        yield server
+
+
+def _lookup(account: Account, region: str = "us-east-1", **params: Any) -> list[dict[str, Any]]:
+    """Every event of a lookup, following NextToken."""
+    ct = account.client("cloudtrail", region=region)
+    events: list[dict[str, Any]] = []
+    while True:
+        out = ct.lookup_events(**params)
+        events += out["Events"]
+        if "NextToken" not in out:
+            return events
+        params = {**params, "NextToken": out["NextToken"]}
+
+
+def _by(key: str, value: str) -> dict[str, Any]:
+    return {"LookupAttributes": [{"AttributeKey": key, "AttributeValue": value}]}
+
+
+def _rid(response: dict[str, Any]) -> str:
+    return response["ResponseMetadata"]["RequestId"]
+
+
+def _requests(events: list[dict[str, Any]]) -> list[str]:
+    return [json.loads(e["CloudTrailEvent"])["requestID"] for e in events]
+
+
+def _error(call: Any, **params: Any) -> tuple[str, str]:
+    with pytest.raises(ClientError) as caught:
+        call(**params)
+    return caught.value.response["Error"]["Code"], caught.value.response["Error"].get("Message", "")
+
+
+def _user_with_policy(account: Account, name: str, actions: list[str]) -> Account:
+    iam = account.client("iam")
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return Account(account_id=account.account_id, access_key_id=key["AccessKeyId"],
+                   secret_access_key=key["SecretAccessKey"], endpoint=account.endpoint)
+
+
+def test_every_lookup_attribute_finds_exactly_its_events(ck):
+    acct = ck.create_account()
+    iam, kms = acct.client("iam"), acct.client("kms")
+    created = _rid(iam.create_user(UserName="hist-bob"))
+    key = kms.create_key(Description="history")["KeyMetadata"]
+    listed = _rid(iam.list_users())
+    alice = _user_with_policy(acct, "alice", ["iam:ListUsers", "iam:GetUser"])
+    by_alice = _rid(alice.client("iam").list_users())
+    ck.flush()
+
+    everything = _lookup(acct)
+    assert created in _requests(everything) and listed in _requests(everything)
+    create_bob = next(e for e in everything if _requests([e]) == [created])
+    assert create_bob["EventName"] == "CreateUser" and create_bob["ReadOnly"] == "false"
+    assert create_bob["EventSource"] == "iam.amazonaws.com" and create_bob["Username"] == "root"
+    assert create_bob["AccessKeyId"] == acct.access_key_id
+    assert {"ResourceType": "AWS::IAM::User", "ResourceName": "hist-bob"} in create_bob["Resources"]
+    record = json.loads(create_bob["CloudTrailEvent"])
+    assert record["eventID"] == create_bob["EventId"] and record["recipientAccountId"] == acct.account_id
+    assert isinstance(create_bob["EventTime"], dt.datetime)
+
+    assert [e["EventId"] for e in _lookup(acct, **_by("EventId", create_bob["EventId"]))] == [create_bob["EventId"]]
+    assert {e["EventName"] for e in _lookup(acct, **_by("EventName", "CreateUser"))} == {"CreateUser"}
+    assert set(_requests(_lookup(acct, **_by("EventName", "CreateUser")))) == {
+        created, *(_requests([e for e in everything if e["EventName"] == "CreateUser"]))}
+    read_only = _lookup(acct, **_by("ReadOnly", "true"))
+    writes = _lookup(acct, **_by("ReadOnly", "false"))
+    assert {e["ReadOnly"] for e in read_only} == {"true"} and {e["ReadOnly"] for e in writes} == {"false"}
+    assert listed in _requests(read_only) and created in _requests(writes)
+    assert len(read_only) + len(writes) == len(everything)
+    assert _requests(_lookup(acct, **_by("Username", "alice"))) == [by_alice]
+    assert _requests(_lookup(acct, **_by("AccessKeyId", alice.access_key_id))) == [by_alice]
+    kms_events = _lookup(acct, **_by("EventSource", "kms.amazonaws.com"))
+    assert [e["EventName"] for e in kms_events] == ["CreateKey"]
+    assert kms_events[0]["Resources"] == [{"ResourceType": "AWS::KMS::Key", "ResourceName": key["Arn"]}]
+    assert [e["EventName"] for e in _lookup(acct, **_by("ResourceType", "AWS::KMS::Key"))] == ["CreateKey"]
+    assert [e["EventName"] for e in _lookup(acct, **_by("ResourceName", key["Arn"]))] == ["CreateKey"]
+    by_user = _lookup(acct, **_by("ResourceName", "hist-bob"))
+    assert _requests(by_user) == [created]
+    assert {e["EventName"] for e in _lookup(acct, **_by("ResourceType", "AWS::IAM::User"))} >= {"CreateUser"}
+    assert _lookup(acct, **_by("Username", "nobody")) == []
+
+
+def test_newest_first_and_paging_is_stable_while_writes_happen(ck):
+    acct = ck.create_account()
+    iam = acct.client("iam")
+    first = [_rid(iam.create_user(UserName=f"page-{n}")) for n in range(12)]
+    ct = acct.client("cloudtrail")
+    seen: list[dict[str, Any]] = []
+    params: dict[str, Any] = {**_by("EventName", "CreateUser"), "MaxResults": 5}
+    pages = 0
+    while True:
+        out = ct.lookup_events(**params)
+        pages += 1
+        assert len(out["Events"]) <= 5
+        seen += out["Events"]
+        iam.create_user(UserName=f"during-{pages}")          # a write between every two pages
+        if "NextToken" not in out:
+            break
+        params["NextToken"] = out["NextToken"]
+    assert pages == 3
+    assert _requests(seen) == list(reversed(first))          # newest first, none twice, none missing
+    times = [e["EventTime"] for e in seen]
+    assert times == sorted(times, reverse=True)
+
+
+def test_start_and_end_time_bound_the_events_inclusively(ck):
+    acct = ck.create_account()
+    iam = acct.client("iam")
+    early = _rid(iam.create_user(UserName="t-early"))
+    ck.advance(3600)
+    middle = _rid(iam.create_user(UserName="t-middle"))
+    ck.advance(3600)
+    late = _rid(iam.create_user(UserName="t-late"))
+    listed = _lookup(acct, **_by("EventName", "CreateUser"))
+    events = dict(zip(_requests(listed), listed))
+    at = events[middle]["EventTime"]
+    assert _requests(_lookup(acct, **_by("EventName", "CreateUser"), StartTime=at, EndTime=at)) == [middle]
+    assert _requests(_lookup(acct, **_by("EventName", "CreateUser"), StartTime=at)) == [late, middle]
+    assert _requests(_lookup(acct, **_by("EventName", "CreateUser"), EndTime=at)) == [middle, early]
+    code, _ = _error(acct.client("cloudtrail").lookup_events, StartTime=at, EndTime=at - dt.timedelta(seconds=1))
+    assert code == "InvalidTimeRangeException"
+
+
+def test_bad_requests_get_cloudtrails_errors(ck):
+    acct = ck.create_account()
+    acct.client("iam").create_user(UserName="err-user")
+    ct = acct.client("cloudtrail")
+    assert _error(ct.lookup_events, **_by("ReadOnly", "maybe"))[0] == "InvalidLookupAttributesException"
+    assert _error(ct.lookup_events, NextToken="not-a-token")[0] == "InvalidNextTokenException"
+    for _ in range(3):
+        acct.client("iam").list_users()
+    ck.flush()
+    token = ct.lookup_events(MaxResults=1)["NextToken"]
+    # a token must come back with the parameters of the call that gave it
+    assert _error(ct.lookup_events, NextToken=token, **_by("EventName", "ListUsers"))[0] == "InvalidNextTokenException"
+    assert len(ct.lookup_events(MaxResults=1, NextToken=token)["Events"]) == 1
+    raw = acct.client("cloudtrail", config=Config(parameter_validation=False, retries={"max_attempts": 1}))
+    for bad in (0, 51):
+        assert _error(raw.lookup_events, MaxResults=bad)[0] == "InvalidMaxResultsException"
+    assert len(ct.lookup_events(MaxResults=50)["Events"]) >= 5
+
+
+def test_only_the_first_of_several_lookup_attributes_filters(ck):
+    """AWS's servers filter on the first attribute and ignore the rest, without an error
+    (https://github.com/zb-ss/servonaut/pull/103, https://github.com/guessi/cloudtrail-cli/issues/2)."""
+    acct = ck.create_account()
+    created = _rid(acct.client("iam").create_user(UserName="first-only"))
+    two = [{"AttributeKey": "ResourceName", "AttributeValue": "first-only"},
+           {"AttributeKey": "Username", "AttributeValue": "somebody-else"}]
+    assert _requests(_lookup(acct, LookupAttributes=two)) == [created]
+    assert _lookup(acct, LookupAttributes=list(reversed(two))) == []
+
+
+def test_insight_events_are_none(ck):
+    acct = ck.create_account()
+    acct.client("iam").create_user(UserName="ins")
+    assert acct.client("cloudtrail").lookup_events(EventCategory="insight")["Events"] == []
+
+
+def test_each_region_and_each_account_sees_only_its_own_events(ck):
+    a, b = ck.create_account(), ck.create_account()
+    key = a.client("kms", region="eu-west-1").create_key()["KeyMetadata"]
+    b.client("iam").create_user(UserName="only-b")
+    in_eu = _lookup(a, "eu-west-1", **_by("EventSource", "kms.amazonaws.com"))
+    assert [e["Resources"][0]["ResourceName"] for e in in_eu] == [key["Arn"]]
+    assert _lookup(a, "us-east-1", **_by("EventSource", "kms.amazonaws.com")) == []
+    assert _lookup(a, "us-east-1", **_by("ResourceName", "only-b")) == []
+    assert [e["EventName"] for e in _lookup(b, **_by("ResourceName", "only-b"))] == ["CreateUser"]
+    assert _lookup(b, "eu-west-1", **_by("EventSource", "kms.amazonaws.com")) == []
+
+
+def test_data_events_are_not_in_the_event_history(ck):
+    acct = ck.create_account()
+    s3 = acct.client("s3")
+    s3.create_bucket(Bucket=f"hist-{acct.account_id}")
+    s3.put_object(Bucket=f"hist-{acct.account_id}", Key="k", Body=b"data")
+    s3.get_object(Bucket=f"hist-{acct.account_id}", Key="k")["Body"].read()
+    ck.flush()
+    names = {e["EventName"] for e in _lookup(acct, **_by("EventSource", "s3.amazonaws.com"))}
+    assert "CreateBucket" in names
+    assert not names & {"PutObject", "GetObject"}
+    assert _lookup(acct, **_by("EventName", "PutObject")) == []
+
+
+def test_lookup_events_needs_cloudtrail_lookup_events_permission(ck):
+    acct = ck.create_account()
+    denied = _user_with_policy(acct, "no-trail", ["iam:ListUsers"])
+    allowed = _user_with_policy(acct, "trail-reader", ["cloudtrail:LookupEvents"])
+    code, message = _error(denied.client("cloudtrail").lookup_events)
+    assert code == "AccessDeniedException"
+    assert "cloudtrail:LookupEvents" in message
+    names = {e["EventName"] for e in _lookup(allowed)}
+    assert "CreateUser" in names
+
+
+def test_events_older_than_90_days_are_gone():
+    with CloudkeepServer() as server:
+        acct = server.create_account()
+        old = _rid(acct.client("iam").create_user(UserName="old-user"))
+        server.advance(89 * DAY)
+        assert _requests(_lookup(acct, **_by("ResourceName", "old-user"))) == [old]
+        server.advance(2 * DAY)
+        new = _rid(acct.client("iam").create_user(UserName="new-user"))
+        assert _lookup(acct, **_by("ResourceName", "old-user")) == []
+        assert _requests(_lookup(acct, **_by("ResourceName", "new-user"))) == [new]
+        server.flush()                                       # the flush hook also prunes
+        store = Store.open(sqlite_url(server.data_dir), migrate=False)
+        try:
+            with store.unit_of_work() as uow:
+                names = [r.resource_name for r in uow.execute(select(audit_event_resources.c.resource_name)
+                                                              .where(audit_event_resources.c.account_id
+                                                                     == acct.account_id))]
+                times = [r.event_time for r in uow.execute(select(audit_events.c.event_time))]
+        finally:
+            store.close()
+        assert "old-user" not in names and "new-user" in names
+        assert times and min(times) > max(times) - dt.timedelta(days=90)
+
+
+def test_aws_cli_lookup_events(ck):
+    assert AWS is not None, "the AWS CLI is missing: it comes with the test extra"
+    acct = ck.create_account()
+    acct.client("iam").create_user(UserName="cli-user")
+    env = {**os.environ, **acct.env, "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+           "AWS_PAGER": "", "AWS_MAX_ATTEMPTS": "1"}
+    env.pop("AWS_PROFILE", None)
+    env.pop("AWS_SESSION_TOKEN", None)
+    out = subprocess.run([AWS, "cloudtrail", "lookup-events", "--lookup-attributes",
+                          "AttributeKey=ResourceName,AttributeValue=cli-user", "--output", "json"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    events = json.loads(out.stdout)["Events"]
+    assert [e["EventName"] for e in events] == ["CreateUser"]
+    assert events[0]["Resources"] == [{"ResourceType": "AWS::IAM::User", "ResourceName": "cli-user"}]
+    assert json.loads(events[0]["CloudTrailEvent"])["requestParameters"]["userName"] == "cli-user"
