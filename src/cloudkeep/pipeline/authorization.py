@@ -307,6 +307,8 @@ def request_context(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check,
         keys["aws:calledvia"] = tuple(ex.called_via)
         keys["aws:calledviafirst"] = (ex.called_via[0],)
         keys["aws:calledvialast"] = (ex.called_via[-1],)
+    for name, values in ex.source_context:       # a service principal's aws:SourceArn/SourceAccount
+        keys[name] = values
     keys.update(declared_context(check, ctx.params))
     if check.context is not None:
         for name, values in check.context(ctx).items():

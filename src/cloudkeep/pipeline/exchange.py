@@ -34,6 +34,9 @@ class Exchange:
     read_only: bool = True
     management_event: bool = True
     called_via: tuple[str, ...] = ()           # services that made this call for the principal
+    #: a service principal's call (pipeline/service_calls.py): the condition keys that name the
+    #: resource it acts for, e.g. (("aws:sourcearn", (trail ARN,)), ("aws:sourceaccount", (…,)))
+    source_context: tuple[tuple[str, tuple[str, ...]], ...] = ()
     uow: Any = None                            # the request's one unit of work (opened by route,
                                                # begun lazily, committed by dispatch)
     # authenticate

@@ -81,3 +81,13 @@ class PipelinePort:
                     self._deps.recorder.write_in(self._uow, event)   # commits with the caller's change
                 else:
                     self._deps.recorder.enqueue(event)
+
+    def check_as_service(self, principal: str, service: str, operation: str, params: Params, *,
+                         source: dict[str, str], region: str | None = None) -> E.ServiceError | None:
+        """Whether the AWS service principal ``principal`` (e.g. cloudtrail.amazonaws.com) may make
+        this call, in the caller's transaction: the authorize stage's error, or None
+        (pipeline/service_calls.py)."""
+        from . import service_calls
+
+        return service_calls.check(self._deps, self._uow, principal, service, operation, params,
+                                   region=region or self._origin.region or "us-east-1", source=source)

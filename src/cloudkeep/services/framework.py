@@ -29,6 +29,13 @@ class ServicePort(Protocol):
 
     def call(self, service: str, operation: str, params: Params, *, via: str) -> Result: ...
 
+    def check_as_service(self, principal: str, service: str, operation: str, params: Params, *,
+                         source: dict[str, str], region: str | None = None) -> Exception | None:
+        """Whether an AWS service principal (``cloudtrail.amazonaws.com``) may make this call,
+        with ``source`` as its aws:SourceArn/aws:SourceAccount: the error the authorize stage
+        would give, or None (CloudTrail checks a bucket policy when a trail is created)."""
+        ...
+
 
 class Authorizer(Protocol):
     """Asks the authorize stage's question for one more check while an operation runs, for the

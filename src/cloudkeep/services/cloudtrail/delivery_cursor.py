@@ -1,0 +1,144 @@
+"""The SQL of delivery state: the newest recorded event (``audit_events.seq``), the events after
+a trail's cursor, the digest chains and the log files each next digest lists, and the lease that
+lets exactly one worker process deliver.
+
+Must not: hold rules (``delivery.py``, ``digest.py``) or build files.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import and_, delete, func, insert, select, update
+
+from cloudkeep.storage.schema import (audit_events, cloudtrail_digest_chains, cloudtrail_digest_logs,
+                                      cloudtrail_leases)
+
+_E = audit_events.c
+_C = cloudtrail_digest_chains.c
+_L = cloudtrail_digest_logs.c
+
+
+def newest_seq(uow: Any) -> int:
+    return int(uow.execute(select(func.max(_E.seq))).scalar() or 0)
+
+
+def seqs_after(uow: Any, after: int, limit: int) -> list[int]:
+    """The seq values stored after ``after``, in order (the worker looks for gaps in them)."""
+    return [int(s) for s in uow.execute(select(_E.seq).where(_E.seq > after).order_by(_E.seq).limit(limit)).scalars()]
+
+
+def events(uow: Any, *, after: int, upto: int, accounts: Sequence[str], region: str | None,
+           since: _dt.datetime | None, until: _dt.datetime | None, limit: int) -> list[tuple[int, bytes]]:
+    """(seq, stored record) of the events of ``accounts`` (in ``region``, or every region) with
+    after < seq <= upto, recorded within [since, until], oldest first."""
+    query = select(_E.seq, _E.record).where(_E.seq > after, _E.seq <= upto, _E.account_id.in_(list(accounts)))
+    if region is not None:
+        query = query.where(_E.aws_region == region)
+    if since is not None:
+        query = query.where(_E.event_time >= since)
+    if until is not None:
+        query = query.where(_E.event_time <= until)
+    return [(int(s), r) for s, r in uow.execute(query.order_by(_E.seq).limit(limit)).all()]
+
+
+# --- digest chains and the logs of the next digest ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    trail_arn: str
+    region: str
+    log_account: str
+    period_start: _dt.datetime
+    last_bucket: str | None
+    last_key: str | None
+    last_signature: str | None
+    last_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveredLog:
+    s3_bucket: str
+    s3_key: str
+    hash_value: str
+    oldest_event_time: _dt.datetime
+    newest_event_time: _dt.datetime
+
+
+def chains(uow: Any, trail_arn: str) -> list[Chain]:
+    rows = uow.execute(select(cloudtrail_digest_chains).where(_C.trail_arn == trail_arn)
+                       .order_by(_C.region, _C.log_account)).all()
+    return [Chain(r.trail_arn, r.region, r.log_account, r.period_start, r.last_bucket, r.last_key,
+                  r.last_signature, r.last_hash) for r in rows]
+
+
+def ensure_chain(uow: Any, trail_arn: str, region: str, log_account: str, start: _dt.datetime) -> None:
+    found = uow.execute(select(_C.trail_arn).where(_C.trail_arn == trail_arn, _C.region == region,
+                                                   _C.log_account == log_account)).first()
+    if found is None:
+        uow.execute(insert(cloudtrail_digest_chains).values(trail_arn=trail_arn, region=region,
+                                                            log_account=log_account, period_start=start))
+
+
+def open_chains(uow: Any, trail: Any, now: _dt.datetime) -> None:
+    """A trail that validates starts its home region's chain when it starts logging."""
+    ensure_chain(uow, trail.arn, trail.home_region, trail.account_id, now.replace(microsecond=0))
+
+
+def add_log(uow: Any, chain: tuple[str, str, str], log: DeliveredLog, start: _dt.datetime) -> None:
+    trail_arn, region, log_account = chain
+    ensure_chain(uow, trail_arn, region, log_account, start)
+    uow.execute(insert(cloudtrail_digest_logs).values(
+        trail_arn=trail_arn, region=region, log_account=log_account, s3_key=log.s3_key, s3_bucket=log.s3_bucket,
+        hash_value=log.hash_value, oldest_event_time=log.oldest_event_time, newest_event_time=log.newest_event_time))
+
+
+def logs_of(uow: Any, chain: Chain) -> list[DeliveredLog]:
+    rows = uow.execute(select(cloudtrail_digest_logs).where(
+        _L.trail_arn == chain.trail_arn, _L.region == chain.region, _L.log_account == chain.log_account)
+        .order_by(_L.oldest_event_time, _L.s3_key)).all()
+    return [DeliveredLog(r.s3_bucket, r.s3_key, r.hash_value, r.oldest_event_time, r.newest_event_time) for r in rows]
+
+
+def close_period(uow: Any, chain: Chain, *, end: _dt.datetime, bucket: str, key: str, signature: str,
+                 digest_hash: str, listed: Iterable[str]) -> None:
+    """After a digest is delivered: the chain moves on, the logs it listed leave the queue."""
+    uow.execute(update(cloudtrail_digest_chains).where(
+        _C.trail_arn == chain.trail_arn, _C.region == chain.region, _C.log_account == chain.log_account).values(
+        period_start=end, last_bucket=bucket, last_key=key, last_signature=signature, last_hash=digest_hash))
+    keys = list(listed)
+    if keys:
+        uow.execute(delete(cloudtrail_digest_logs).where(
+            _L.trail_arn == chain.trail_arn, _L.region == chain.region, _L.log_account == chain.log_account,
+            _L.s3_key.in_(keys)))
+
+
+def forget(uow: Any, trail_arn: str) -> None:
+    """A deleted trail's chains and queued digest entries."""
+    uow.execute(delete(cloudtrail_digest_logs).where(_L.trail_arn == trail_arn))
+    uow.execute(delete(cloudtrail_digest_chains).where(_C.trail_arn == trail_arn))
+
+
+# --- the lease ----------------------------------------------------------------------------------------
+
+
+def take_lease(uow: Any, name: str, holder: str, now: _dt.datetime, ttl: _dt.timedelta) -> bool:
+    """Takes or renews the lease ``name`` for ``holder`` until now + ttl; False if another holds it."""
+    lease = cloudtrail_leases.c
+    updated = uow.execute(update(cloudtrail_leases).where(
+        lease.name == name, (lease.holder == holder) | (lease.expires_at < now)).values(
+        holder=holder, expires_at=now + ttl))
+    if updated.rowcount == 1:
+        return True
+    if uow.execute(select(lease.name).where(lease.name == name)).first() is not None:
+        return False
+    uow.execute(insert(cloudtrail_leases).values(name=name, holder=holder, expires_at=now + ttl))
+    return True
+
+
+def release_lease(uow: Any, name: str, holder: str) -> None:
+    lease = cloudtrail_leases.c
+    uow.execute(delete(cloudtrail_leases).where(and_(lease.name == name, lease.holder == holder)))

@@ -1,0 +1,120 @@
+"""The SQL of trails (``cloudtrail_trails``): the trail rows with their logging state, delivery
+cursor and delivery status.
+
+Must not: hold rules (``trails_domain``) or build wire responses.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+from sqlalchemy import and_, delete, insert, select, update
+
+from cloudkeep.storage.schema import cloudtrail_trails
+
+from .trails_domain import Trail
+
+_T = cloudtrail_trails.c
+
+
+def _trail(row: Any) -> Trail:
+    return Trail(account_id=row.account_id, home_region=row.home_region, name=row.name, arn=row.arn,
+                 s3_bucket=row.s3_bucket, s3_prefix=row.s3_prefix, sns_topic=row.sns_topic,
+                 include_global=row.include_global, multi_region=row.multi_region, organization=row.organization,
+                 log_validation=row.log_validation, kms_key_id=row.kms_key_id, cw_log_group=row.cw_log_group,
+                 cw_role=row.cw_role, selectors=json.loads(row.selectors) if row.selectors else None,
+                 tags=tuple((k, v) for k, v in json.loads(row.tags)), created_at=row.created_at,
+                 is_logging=row.is_logging, start_logging_time=row.start_logging_time,
+                 stop_logging_time=row.stop_logging_time, cursor_seq=row.cursor_seq,
+                 latest_delivery_time=row.latest_delivery_time,
+                 latest_delivery_attempt_time=row.latest_delivery_attempt_time,
+                 latest_delivery_error=row.latest_delivery_error, latest_digest_time=row.latest_digest_time,
+                 latest_digest_error=row.latest_digest_error)
+
+
+def _values(trail: Trail) -> dict[str, Any]:
+    return {"account_id": trail.account_id, "home_region": trail.home_region, "name": trail.name,
+            "arn": trail.arn, "s3_bucket": trail.s3_bucket, "s3_prefix": trail.s3_prefix,
+            "sns_topic": trail.sns_topic, "include_global": trail.include_global,
+            "multi_region": trail.multi_region, "organization": trail.organization,
+            "log_validation": trail.log_validation, "kms_key_id": trail.kms_key_id,
+            "cw_log_group": trail.cw_log_group, "cw_role": trail.cw_role,
+            "selectors": None if trail.selectors is None else json.dumps(trail.selectors, separators=(",", ":")),
+            "tags": json.dumps([list(t) for t in trail.tags], separators=(",", ":")),
+            "created_at": trail.created_at, "is_logging": trail.is_logging,
+            "start_logging_time": trail.start_logging_time, "stop_logging_time": trail.stop_logging_time,
+            "cursor_seq": trail.cursor_seq, "latest_delivery_time": trail.latest_delivery_time,
+            "latest_delivery_attempt_time": trail.latest_delivery_attempt_time,
+            "latest_delivery_error": trail.latest_delivery_error, "latest_digest_time": trail.latest_digest_time,
+            "latest_digest_error": trail.latest_digest_error}
+
+
+def _key(trail: Trail) -> Any:
+    return and_(_T.account_id == trail.account_id, _T.home_region == trail.home_region, _T.name == trail.name)
+
+
+def of_account(uow: Any, account_id: str) -> list[Trail]:
+    """Every trail of the account, in every home region, by name."""
+    rows = uow.execute(select(cloudtrail_trails).where(_T.account_id == account_id)
+                       .order_by(_T.name, _T.home_region)).all()
+    return [_trail(r) for r in rows]
+
+
+def get(uow: Any, account_id: str, region: str, name: str) -> Trail | None:
+    row = uow.execute(select(cloudtrail_trails).where(
+        _T.account_id == account_id, _T.home_region == region, _T.name == name)).first()
+    return None if row is None else _trail(row)
+
+
+def by_arn(uow: Any, arn: str) -> Trail | None:
+    row = uow.execute(select(cloudtrail_trails).where(_T.arn == arn)).first()
+    return None if row is None else _trail(row)
+
+
+def add(uow: Any, trail: Trail) -> None:
+    uow.execute(insert(cloudtrail_trails).values(**_values(trail)))
+
+
+def save(uow: Any, trail: Trail) -> None:
+    values = _values(trail)
+    for key in ("account_id", "home_region", "name"):
+        values.pop(key)
+    uow.execute(update(cloudtrail_trails).where(_key(trail)).values(**values))
+
+
+def remove(uow: Any, trail: Trail) -> None:
+    uow.execute(delete(cloudtrail_trails).where(_key(trail)))
+
+
+def logging_trails(uow: Any) -> list[Trail]:
+    """Every trail that is logging (the delivery worker's list)."""
+    return [_trail(r) for r in uow.execute(select(cloudtrail_trails).where(_T.is_logging.is_(True))
+                                           .order_by(_T.arn)).all()]
+
+
+def validating_trails(uow: Any) -> list[Trail]:
+    return [_trail(r) for r in uow.execute(select(cloudtrail_trails).where(_T.log_validation.is_(True))
+                                           .order_by(_T.arn)).all()]
+
+
+def record_delivery(uow: Any, trail: Trail, *, cursor: int, when: Any, error: str | None,
+                    delivered: bool) -> None:
+    """After a delivery attempt: the cursor moves only with a delivery (or when nothing matched)."""
+    values: dict[str, Any] = {"latest_delivery_attempt_time": when, "latest_delivery_error": error}
+    if error is None:
+        values["cursor_seq"] = cursor
+        if delivered:
+            values["latest_delivery_time"] = when
+    uow.execute(update(cloudtrail_trails).where(_key(trail)).values(**values))
+
+
+def record_digest(uow: Any, trail: Trail, *, when: Any, error: str | None) -> None:
+    values: dict[str, Any] = {"latest_digest_error": error}
+    if error is None:
+        values["latest_digest_time"] = when
+    uow.execute(update(cloudtrail_trails).where(_key(trail)).values(**values))
+
+
+def names(trails: Iterable[Trail]) -> set[str]:
+    return {t.name for t in trails}
