@@ -1,4 +1,4 @@
-"""The ``cloudkeep`` command: ``serve``, ``account create``, ``policy simulate``.
+"""The ``cloudkeep`` command: ``serve``, ``account create``, ``policy simulate``, ``trail lookup``.
 
 Must not: hold logic that the server lacks (it calls the same bootstrap and account code).
 """
@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--principal-arn", metavar="ARN", help="the simulated caller (default: a user of 123456789012)")
     sim.add_argument("--resource-owner", metavar="ACCOUNT", help="owner of resources whose ARN names no account")
     sim.add_argument("--json", action="store_true", help="print IAM's EvaluationResults as JSON")
+
+    from cloudkeep import cli_history
+
+    trail = sub.add_parser("trail", help="CloudTrail: the event history (lookup) of a running server")
+    tsub = trail.add_subparsers(dest="trail_command", required=True)
+    cli_history.add_parser(tsub)
     return parser
 
 
@@ -240,6 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         return account_create(args)
     if args.command == "policy" and args.policy_command == "simulate":
         return policy_simulate(args)
+    if args.command == "trail" and args.trail_command == "lookup":
+        from cloudkeep import cli_history
+
+        return cli_history.run(args)
     return 2  # pragma: no cover - argparse refuses unknown commands first
 
 
