@@ -239,9 +239,17 @@ def test_s3_patch_names_only_existing_shapes() -> None:
     raw = Loader().load_service_model("s3", "service-2")
     patch = json.loads((Path(__file__).parent.parent / "src" / "cloudkeep" / "wire" / "patches"
                         / "s3.json").read_text())
-    assert set(patch) == {"metadata", "shapes"}
-    assert set(patch["shapes"]) <= set(raw["shapes"]), set(patch["shapes"]) - set(raw["shapes"])
-    for name, change in patch["shapes"].items():
+    assert set(patch) == {"metadata", "shapes", "operations"}
+    # the one operation S3 serves that botocore's model lacks: POST Object (browser form uploads,
+    # README.md); its shapes are new, and every member names a shape botocore has
+    assert set(patch["operations"]) == {"PostObject"} and "PostObject" not in raw["operations"]
+    added = {"PostObjectRequest", "PostObjectOutput", "PostResponse"}
+    assert not added & set(raw["shapes"])
+    for name in added:
+        for spec in patch["shapes"][name]["members"].values():
+            assert spec["shape"] in raw["shapes"] or spec["shape"] in added
+    assert set(patch["shapes"]) - added <= set(raw["shapes"]), set(patch["shapes"]) - added - set(raw["shapes"])
+    for name, change in ((n, c) for n, c in patch["shapes"].items() if n not in added):
         assert set(change) <= {"locationName", "members"} and raw["shapes"][name]["type"] == "structure"
         for member, spec in change.get("members", {}).items():   # a header member S3 reads (README.md)
             assert member not in raw["shapes"][name]["members"] and spec["shape"] in raw["shapes"]

@@ -132,6 +132,9 @@ def serialized_request(service: ServiceModel, operation: OperationModel,
     headers = [(k.lower(), v.decode() if isinstance(v, bytes) else str(v))
                for k, v in request["headers"].items()]
     headers.append(("host", url.netloc))
+    if operation.name == "PostObject":        # a browser form, as only browsers send it
+        headers = [h for h in headers if h[0] != "content-type"]
+        headers.append(("content-type", "multipart/form-data; boundary=x"))
     body = request["body"] if isinstance(request["body"], bytes) else b""
     return HttpRequest(request["method"], url.path, url.query, tuple(headers), body=body)
 
@@ -466,9 +469,14 @@ def test_s3_bucket_post_without_a_form_is_precondition_failed() -> None:
     assert virtual.wire_identity("rest-xml") == ("PreconditionFailed", 412)
 
 
-def test_s3_bucket_post_form_upload_is_not_implemented_yet() -> None:
-    error = _error(S3, _req("POST", "/b", "", (("content-type", "multipart/form-data; boundary=x"),)))
-    assert error.wire_identity("rest-xml") == ("NotImplemented", 501)
+def test_s3_bucket_post_form_upload_routes_to_post_object() -> None:
+    form = (("content-type", "multipart/form-data; boundary=x"),)
+    found = route_rest(S3, _req("POST", "/b", "", form))
+    assert (found.operation.name, found.labels) == ("PostObject", {"Bucket": "b"})
+    virtual = route_rest(S3, _req("POST", "/", "", form, host="b.localhost"), virtual_host_bucket="b")
+    assert (virtual.operation.name, virtual.labels) == ("PostObject", {"Bucket": "b"})
+    # a form POST with a subresource is still that operation (DeleteObjects needs ?delete)
+    assert route_rest(S3, _req("POST", "/b", "delete", form)).operation.name == "DeleteObjects"
 
 
 @pytest.mark.parametrize("path", ["/b/%ff", "/b/a%zz", "/b/%", "/b%c3/k"])

@@ -138,9 +138,10 @@ class SignedRequestInfo:
     signature: str
     amz_date: str                        # ISO-8601 basic, as used in the string to sign
     session_token: str | None
-    form: str = "header"                 # "header" | "query" (presigned URL)
+    form: str = "header"                 # "header" | "query" (presigned URL) | "post" (S3 POST form)
     request_time: datetime | None = None  # amz_date parsed once (aware UTC)
     expires: int | None = None           # X-Amz-Expires of a presigned URL, seconds
+    policy: str | None = None            # an S3 POST form's base64 policy: its string to sign
 
 
 # --- parsing -----------------------------------------------------------------------------------
@@ -170,6 +171,9 @@ def parse_authorization(request: HttpRequest, *, now: datetime | None = None) ->
             # Signature Version 2 query authentication: refused, never served as anonymous.
             # https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-authenticating-requests.html
             raise InvalidRequest(MSG_USE_SIGV4)
+    if request.method == "POST" and "multipart/form-data" in (_first_header(request, "content-type") or "").lower():
+        from cloudkeep.auth import post_policy   # S3 browser uploads: the signature is in the form
+        return post_policy.parse(request)
     return None
 
 
@@ -512,6 +516,8 @@ def _check_time(info: SignedRequestInfo, now: datetime) -> None:
     """The time rule of the request's form: S3 presigned URLs live X-Amz-Expires seconds from
     X-Amz-Date (S3's AccessDenied "Request has expired", extras as S3 sends them:
     github.com/aws/aws-sdk-php/issues/1333); everything else is the 15-minute skew window."""
+    if info.form == "post":
+        return          # a POST form lives as long as its policy's expiration (checked by S3)
     request_time = info.request_time or datetime.strptime(info.amz_date, _ISO_BASIC).replace(tzinfo=timezone.utc)
     if info.form != "query" or info.scope.service != "s3":
         _check_skew(request_time, now, service=info.scope.service, raw_date=info.amz_date)
@@ -581,6 +587,9 @@ def _signing_parts(request: HttpRequest, info: SignedRequestInfo, secret: str,
                    normalize_path: bool | None) -> tuple[str, str, str]:
     """(canonical request, string to sign, signature) cloudkeep computes for ``request``."""
     scope = info.scope
+    if info.form == "post":       # the string to sign is the form's policy as sent
+        to_sign = info.policy or ""
+        return "", to_sign, signature(signing_key(secret, scope.date, scope.region, scope.service), to_sign)
     if normalize_path is None:
         normalize_path = uses_path_normalization(scope.service)
     exclude = ("X-Amz-Signature",) if info.form == "query" else ()
@@ -623,10 +632,11 @@ def verify_signature(request: HttpRequest, info: SignedRequestInfo, secret: str,
     if not hmac.compare_digest(expected.encode(), info.signature.encode("utf-8", "replace")):
         if info.scope.service == "s3":
             # S3 explains itself (extras as S3 sends them, e.g. github.com/aws/aws-sdk-js/issues/86)
-            raise SignatureDoesNotMatch(MSG_S3_MISMATCH, extra={
-                "AWSAccessKeyId": info.scope.access_key_id, "StringToSign": to_sign,
-                "SignatureProvided": info.signature, "StringToSignBytes": _hexbytes(to_sign),
-                "CanonicalRequest": creq, "CanonicalRequestBytes": _hexbytes(creq)})
+            extra = {"AWSAccessKeyId": info.scope.access_key_id, "StringToSign": to_sign,
+                     "SignatureProvided": info.signature, "StringToSignBytes": _hexbytes(to_sign)}
+            if info.form != "post":
+                extra.update(CanonicalRequest=creq, CanonicalRequestBytes=_hexbytes(creq))
+            raise SignatureDoesNotMatch(MSG_S3_MISMATCH, extra=extra)
         raise SignatureDoesNotMatch(MSG_MISMATCH)
     _verify_payload(request, info)
 
@@ -637,6 +647,8 @@ def _hexbytes(text: str) -> str:
 
 def _verify_payload(request: HttpRequest, info: SignedRequestInfo) -> None:
     """The signature covered the declared payload hash; make sure the body is what it says."""
+    if info.form == "post":
+        return                                         # a form signs its policy, not its body
     sent = _sent_payload_hash(request, info)
     if sent is None:
         return                                         # the body's own hash was signed

@@ -49,7 +49,10 @@ def _error_target(ex: Exchange) -> tuple[str, ServiceModel]:
     try:
         name: str | None = _service_name(ex, sigv4.parse_authorization(ex.request))
     except Exception:  # noqa: BLE001 - this only picks the error's format; never fail here
-        name = None
+        try:    # a signature that cannot be read (S3: SigV2, a POST form's fields): as if unsigned
+            name = _service_name(ex, None)
+        except Exception:  # noqa: BLE001
+            name = None
     if name is not None and protocol_of(name) in PROTOCOLS:
         return protocol_of(name), load_service(name)
     protocol = _error_protocol(ex)

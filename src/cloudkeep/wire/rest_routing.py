@@ -52,6 +52,13 @@ _HEADER_DISCRIMINATORS: Final[dict[tuple[str, str], str]] = {
     ("s3", "UploadPartCopy"): "x-amz-copy-source",
 }
 
+#: (service, operation) → the media type its request body must have to be chosen. S3's POST
+#: Object (an operation of cloudkeep's model patch) is ``POST /{Bucket}`` with a
+#: multipart/form-data body; any other bucket POST is refused (``_s3_no_route``).
+_CONTENT_TYPE_DISCRIMINATORS: Final[dict[tuple[str, str], str]] = {
+    ("s3", "PostObject"): "multipart/form-data",
+}
+
 #: (service, operation) → why it loses every tie with an operation of the same wire binding.
 #: (Deprecated operations, like S3's GetBucketLifecycle, lose ties without being listed.)
 _SHADOWED: Final[dict[tuple[str, str], str]] = {
@@ -129,15 +136,12 @@ def _s3_precheck(request: HttpRequest, method: str, query: dict[str, list[str]])
 def _s3_no_route(request: HttpRequest, method: str, path: str) -> errors.ServiceError:
     segments = path.strip("/").split("/") if path.strip("/") else []
     if method == "POST" and len(segments) == 1 and path.count("/") <= 2:
-        # POST /{Bucket} without a subresource is a browser form upload (POST Object)
-        content_type = (request.header("content-type") or "").lower()
-        if not content_type.startswith("multipart/form-data"):
-            # https://github.com/benjreinhart/react-native-aws3/issues/26 (S3's answer)
-            return errors.PreconditionFailed(
-                errors.PreconditionFailed.MESSAGE,
-                extra={"Condition": "Bucket POST must be of the enclosure-type multipart/form-data"})
-        return errors.NotImplementedOperation(
-            "POST Object (browser-based form upload) is not implemented")
+        # POST /{Bucket} without a subresource is a browser form upload (POST Object), which
+        # routes to PostObject only with a multipart/form-data body
+        # (https://github.com/benjreinhart/react-native-aws3/issues/26: S3's answer otherwise)
+        return errors.PreconditionFailed(
+            errors.PreconditionFailed.MESSAGE,
+            extra={"Condition": "Bucket POST must be of the enclosure-type multipart/form-data"})
     return _method_not_allowed(method)
 
 
@@ -152,6 +156,7 @@ class _Rule:
     required_headers: tuple[str, ...]
     x_id: str | None
     rank: tuple[int, int, int]                  # larger is more specific
+    content_type: str | None = None             # the body's required media type, if any
 
     def literals_match(self, query: dict[str, list[str]]) -> bool:
         for name, value in self.literal_query:
@@ -162,7 +167,9 @@ class _Rule:
 
     def requirements_match(self, query: dict[str, list[str]], request: HttpRequest) -> bool:
         return (all(name in query for name in self.required_query)
-                and all(request.header(name) is not None for name in self.required_headers))
+                and all(request.header(name) is not None for name in self.required_headers)
+                and (self.content_type is None
+                     or (request.header("content-type") or "").lower().startswith(self.content_type)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +252,8 @@ def _rule_for(service: str, operation: OperationModel,
     headers = (header,) if header else ()
     demoted = operation.deprecated or (service, operation.name) in _SHADOWED
     return _Rule(operation, None, literal, required, headers, x_id or operation.name,
-                 (len(literal) + len(required) + len(headers), 0, 0 if demoted else 1))
+                 (len(literal) + len(required) + len(headers), 0, 0 if demoted else 1),
+                 _CONTENT_TYPE_DISCRIMINATORS.get((service, operation.name)))
 
 
 @functools.lru_cache(maxsize=64)

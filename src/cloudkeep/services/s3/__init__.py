@@ -5,7 +5,8 @@ multipart uploads; bodies encrypted at rest in the blob store under per-object d
 Module map: ``domain.py`` (rules), ``conditions.py`` (ranges, conditional requests),
 ``entities.py`` (values), ``repository.py`` (SQL),
 ``bodies.py`` (data keys, blobs, checksums), ``versions.py`` (versioning semantics),
-``authz.py`` (the authorization table), ``ops_*.py`` (operations), ``errors.py``.
+``authz.py`` (the authorization table), ``ops_*.py`` (operations), ``post_form.py`` (POST Object's
+form and policy), ``errors.py``.
 """
 
 from cloudkeep.services.framework import Service
@@ -17,6 +18,7 @@ from . import ops_copy  # noqa: F401  (CopyObject, DeleteObjects)
 from . import ops_listing  # noqa: F401  (ListObjects, ListObjectsV2, ListObjectVersions)
 from . import ops_multipart  # noqa: F401  (multipart uploads)
 from . import ops_objects  # noqa: F401  (PutObject, GetObject, HeadObject, DeleteObject, tagging)
+from . import ops_post  # noqa: F401  (PostObject: browser form uploads)
 from .authz import AUTHZ
 from .common import operation
 from .errors import ERRORS

@@ -28,6 +28,7 @@ Must not: hold rules beyond how a request names its resources.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable, Mapping
 from urllib.parse import unquote
 
@@ -37,6 +38,7 @@ from cloudkeep.services.framework import AuthzContext, Check
 from . import access
 from . import domain as D
 from . import errors as X
+from . import post_form
 from . import repository as repo
 from .entities import Bucket, ObjectVersion
 
@@ -362,6 +364,19 @@ PUT_KEYS = (*REQUEST_TAGS, "s3:x-amz-server-side-encryption", "s3:x-amz-server-s
             "s3:x-amz-website-redirect-location")
 
 
+def _post_members(ctx: AuthzContext) -> Mapping[str, Any]:
+    """A POST Object form's fields as PutObject's members (the form's own errors come first).
+    Without a request (the policy simulator, table checks) there is no form: any key."""
+    if ctx.request is None:
+        return {**ctx.params, "Key": ctx.params.get("Key") or "*"}
+    form, _ = post_form.read(ctx.params)
+    return {**ctx.params, **post_form.put_members(form)}
+
+
+def _post_arn(ctx: AuthzContext) -> str:
+    return D.object_arn(ctx.partition, _bucket_param(ctx), _post_members(ctx)["Key"])
+
+
 def _source_check(plain: str, versioned: str) -> list[Check]:
     """Reading the copy source: s3:GetObject, or s3:GetObjectVersion for a versionId."""
     def has_version(ctx: AuthzContext) -> bool:
@@ -462,6 +477,9 @@ AUTHZ: dict[str, Any] = {
     "GetBucketPolicyStatus": [bucket_check("s3:GetBucketPolicyStatus")],
     # objects
     "PutObject": [object_check("s3:PutObject", keys=PUT_KEYS, extra=_put_keys)],
+    # POST Object: PutObject with the form's fields as its members (the key among them)
+    "PostObject": [_check("s3:PutObject", _post_arn, _destination, keys=PUT_KEYS,
+                          extra=lambda ctx: _put_keys(replace(ctx, params=_post_members(ctx))))],
     "GetObject": _read_checks("s3:GetObject", "s3:GetObjectVersion"),
     "HeadObject": _read_checks("s3:GetObject", "s3:GetObjectVersion"),
     "GetObjectAttributes": _read_checks("s3:GetObjectAttributes", "s3:GetObjectVersionAttributes"),

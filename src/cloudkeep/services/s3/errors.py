@@ -222,6 +222,26 @@ class NoSuchPublicAccessBlockConfiguration(ServiceError):
     MESSAGE: ClassVar[str] = "The public access block configuration was not found"
 
 
+class InvalidPolicyDocument(ServiceError):
+    """A POST form's policy that is not a valid policy document ("Invalid Policy: …")."""
+    code = "InvalidPolicyDocument"; status = 400
+
+
+class MalformedPOSTRequest(ServiceError):
+    code = "MalformedPOSTRequest"; status = 400
+    MESSAGE: ClassVar[str] = "The body of your POST request is not well-formed multipart/form-data."
+
+
+class MaxPostPreDataLengthExceededError(ServiceError):
+    code = "MaxPostPreDataLengthExceededError"; status = 400
+    MESSAGE: ClassVar[str] = "Your POST request fields preceding the upload file were too large."
+
+
+class IncorrectNumberOfFilesInPostRequest(ServiceError):
+    code = "IncorrectNumberOfFilesInPostRequest"; status = 400
+    MESSAGE: ClassVar[str] = "POST requires exactly one file upload per request."
+
+
 class NotImplementedS3(ServiceError):
     """A header or feature S3 has that cloudkeep does not implement yet (501, S3's code)."""
     code = "NotImplemented"; status = 501; sender_fault = False
