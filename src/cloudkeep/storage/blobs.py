@@ -29,6 +29,7 @@ under its root.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import secrets
 import struct
@@ -77,6 +78,9 @@ class BlobInfo:
     md5: bytes                                   # raw digest (the S3 ETag is its hex form)
     #: algorithm ("CRC32" …) → raw digest, for each algorithm the caller asked for
     checksums: Mapping[str, bytes] = field(default_factory=dict)
+    #: the whole encrypted blob (same format as a file), when the body was small enough to be
+    #: kept by the caller (in its database row) rather than as a file: ``write(inline_max=…)``
+    data: bytes | None = None
 
 
 def new_data_key() -> bytes:
@@ -138,6 +142,52 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+class _Sink:
+    """Where a blob being written goes: kept in memory (``held``) while it may stay inline, else
+    a temporary file; ``spill`` moves what is held into the file once the body proves too large."""
+
+    def __init__(self, tmp: Path | None, held: list[bytes] | None) -> None:
+        self.held = held
+        self._out: BinaryIO | None = None
+        if held is None:
+            assert tmp is not None
+            self._open(tmp)
+
+    def _open(self, tmp: Path) -> None:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._out = os.fdopen(fd, "wb")
+
+    def __enter__(self) -> "_Sink":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._out is not None:
+            self._out.close()
+
+    def write(self, data: bytes) -> None:
+        if self._out is not None:
+            self._out.write(data)
+        else:
+            assert self.held is not None
+            self.held.append(data)
+
+    def spill(self, tmp: Path) -> None:
+        held, self.held = self.held or [], None
+        self._open(tmp)
+        for piece in held:
+            self.write(piece)
+
+    def inline(self) -> bytes | None:
+        """The whole blob, if it stayed in memory."""
+        return b"".join(self.held) if self.held is not None else None
+
+    def finish(self, sync: bool) -> None:
+        assert self._out is not None
+        self._out.flush()
+        if sync:
+            os.fsync(self._out.fileno())
+
+
 class BlobStore:
     """Encrypted bodies under ``root`` (created on first use): ``root/<2 hex>/<blob id>``."""
 
@@ -167,29 +217,32 @@ class BlobStore:
 
     def write(self, source: bytes | BinaryIO | Iterable[bytes], data_key: bytes, *,
               checksums: Iterable[str] = (), blob_id: str | None = None,
-              limit: int | None = None) -> BlobInfo:
+              limit: int | None = None, inline_max: int = 0) -> BlobInfo:
         """Encrypt ``source`` into a new blob and return what was measured of its plaintext.
 
         The file appears under its id only once the whole source was read and written (a
         temporary file renamed into place); any error on the way (the source's own, e.g. a
         forged aws-chunked signature, or ``BlobTooLarge`` past ``limit`` bytes) leaves nothing
-        behind."""
+        behind. A body of at most ``inline_max`` bytes is not written at all: the encrypted blob
+        comes back in ``BlobInfo.data`` for the caller to keep (creating a file costs more than
+        everything else a small body needs), and is read back with ``open(..., data=…)``."""
         if len(data_key) != KEY_SIZE:
             raise BlobError("the data key must be 32 bytes")
         blob_id = blob_id or self.new_id()
         final = self.path(blob_id)
-        tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        tmp = tmp_dir / f"{blob_id}.{secrets.token_hex(4)}"
+        tmp: Path | None = None
         header = MAGIC + struct.pack(">I", self.chunk_size) + secrets.token_bytes(4)
         aead = AESGCM(data_key)
         md5 = hashlib.md5()  # noqa: S324 - S3's ETag, not a security digest
         sums = {name: _checksums.new(name) for name in dict.fromkeys(checksums)}
         size = 0
+        held: list[bytes] | None = [header] if inline_max > 0 else None   # the blob, while it may stay inline
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as out:
-                out.write(header)
+            if held is None:
+                tmp = self._temporary(blob_id)
+            with _Sink(tmp, held) as out:
+                if held is None:
+                    out.write(header)
                 index = 0
                 pending: bytes | None = None       # a chunk is written once we know whether it is last
                 hashing: Future[None] | None = None
@@ -197,6 +250,9 @@ class BlobStore:
                     size += len(chunk)
                     if limit is not None and size > limit:
                         raise BlobTooLarge(f"the body is larger than {limit} bytes")
+                    if out.held is not None and size > inline_max:
+                        tmp = self._temporary(blob_id)
+                        out.spill(tmp)              # too large to keep inline: a file after all
                     # MD5 (the slowest step; hashlib lets go of the GIL) runs on another thread
                     # while this one encrypts and writes: one chunk in flight, in order
                     if hashing is not None:
@@ -216,24 +272,33 @@ class BlobStore:
                                        _aad(header, blob_id, index, True)))
                 if hashing is not None:
                     hashing.result()
-                out.flush()
+                inline = out.inline()
+                if inline is None:
+                    out.finish(self.sync)
+            if inline is None:
+                assert tmp is not None
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, final)
                 if self.sync:
-                    os.fsync(out.fileno())
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, final)
-            if self.sync:
-                _fsync_dir(final.parent)
+                    _fsync_dir(final.parent)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
             raise
-        return BlobInfo(blob_id, size, md5.digest(), {name: c.digest() for name, c in sums.items()})
+        return BlobInfo(blob_id, size, md5.digest(), {name: c.digest() for name, c in sums.items()}, inline)
+
+    def _temporary(self, blob_id: str) -> Path:
+        tmp_dir = self.root / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        return tmp_dir / f"{blob_id}.{secrets.token_hex(4)}"
 
     # --- reading -------------------------------------------------------------------------------
 
-    def open(self, blob_id: str, data_key: bytes, size: int) -> "BlobReader":
+    def open(self, blob_id: str, data_key: bytes, size: int, data: bytes | None = None) -> "BlobReader":
         """A reader of the blob whose plaintext is ``size`` bytes long. The file is opened now
-        (a later delete does not disturb it) and its length and header are checked."""
-        return BlobReader(self, blob_id, data_key, size)
+        (a later delete does not disturb it) and its length and header are checked. ``data``:
+        the blob itself, kept inline by the caller (``BlobInfo.data``), instead of its file."""
+        return BlobReader(self, blob_id, data_key, size, data)
 
     def read(self, blob_id: str, data_key: bytes, size: int, start: int = 0,
              end: int | None = None) -> Iterator[bytes]:
@@ -254,15 +319,20 @@ class BlobStore:
 class BlobReader:
     """An open blob: decrypts the chunks a range needs, one at a time."""
 
-    def __init__(self, store: BlobStore, blob_id: str, data_key: bytes, size: int) -> None:
+    def __init__(self, store: BlobStore, blob_id: str, data_key: bytes, size: int,
+                 data: bytes | None = None) -> None:
         if len(data_key) != KEY_SIZE or size < 0:
             raise BlobError("bad data key or size")
         self.blob_id = blob_id
         self.size = size
-        try:
-            self._file: BinaryIO | None = open(store.path(blob_id), "rb")  # noqa: SIM115 - closed by close()
-        except FileNotFoundError:
-            raise BlobError(f"blob {blob_id} is missing") from None
+        self._file: BinaryIO | None
+        if data is not None:
+            self._file = io.BytesIO(data)
+        else:
+            try:
+                self._file = open(store.path(blob_id), "rb")  # noqa: SIM115 - closed by close()
+            except FileNotFoundError:
+                raise BlobError(f"blob {blob_id} is missing") from None
         try:
             header = self._file.read(HEADER_SIZE)
             if len(header) != HEADER_SIZE or header[:4] != MAGIC:
@@ -274,7 +344,7 @@ class BlobReader:
             self._chunk = chunk
             self._count = max(1, -(-size // chunk))
             expected = HEADER_SIZE + size + TAG_SIZE * self._count
-            actual = os.fstat(self._file.fileno()).st_size
+            actual = len(data) if data is not None else os.fstat(self._file.fileno()).st_size
             if actual != expected:
                 raise BlobCorrupted(f"blob {blob_id} is {actual} bytes long, not {expected}")
         except BaseException:

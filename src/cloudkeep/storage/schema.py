@@ -704,6 +704,8 @@ s3_objects = Table(
     Column("blobs", Text, nullable=True),
     Column("parts", Text, nullable=True),
     Column("acl", Text, nullable=True),                    # JSON grants; NULL: the owner's FULL_CONTROL
+    # a small single-part body's encrypted blob, kept here instead of as a file (migration 0015)
+    Column("body", LargeBinary, nullable=True),
     Index("ix_s3_objects_latest", "bucket", "is_latest", "key"),
     Index("ix_s3_objects_seq", "bucket", "key", "seq"),
 )

@@ -92,11 +92,14 @@ def _rewound(body: Any) -> Any:
 
 
 def write(call: Any, body: Any, key: bytes, *, algorithm: str | None, limit: int,
-          extra_algorithms: Sequence[str] = ()) -> BlobInfo:
-    """Encrypt a request body into a new blob, measuring MD5 and the checksums asked for."""
+          extra_algorithms: Sequence[str] = (), inline: bool = False) -> BlobInfo:
+    """Encrypt a request body into a new blob, measuring MD5 and the checksums asked for.
+    ``inline``: a body of at most ``D.INLINE_MAX`` bytes comes back in ``BlobInfo.data`` for the
+    version's row instead of as a file (single-part objects only)."""
     wanted = [algorithm or DEFAULT_ALGORITHM, *extra_algorithms]
     try:
-        return call.blobs.write(_rewound(body), key, checksums=wanted, limit=limit)
+        return call.blobs.write(_rewound(body), key, checksums=wanted, limit=limit,
+                                inline_max=D.INLINE_MAX if inline else 0)
     except BlobTooLarge:
         raise X.EntityTooLarge(X.EntityTooLarge.MESSAGE, extra={"MaxSizeAllowed": str(limit)}) from None
 
@@ -147,7 +150,7 @@ def open_range(call: Any, obj: ObjectVersion, start: int, end: int, key: bytes |
         return iter(())
     first_part, lo, hi = pieces[0]
     try:
-        first = call.blobs.open(first_part.blob_id, key, first_part.size).range(lo, hi)
+        first = call.blobs.open(first_part.blob_id, key, first_part.size, first_part.data).range(lo, hi)
         head = next(first, b"")
     except BlobError as error:
         raise RuntimeError(f"object body unreadable: {error}") from None
@@ -161,7 +164,7 @@ def _chain(call: Any, key: bytes, head: bytes, first: Iterator[bytes],
             yield head
         yield from first
         for part, lo, hi in rest:
-            yield from call.blobs.open(part.blob_id, key, part.size).range(lo, hi)
+            yield from call.blobs.open(part.blob_id, key, part.size, part.data).range(lo, hi)
     finally:
         close = getattr(first, "close", None)
         if close is not None:
@@ -193,10 +196,22 @@ def delete_after_commit(call: Any, blob_ids: Sequence[str]) -> None:
 def discard(call: Any, blob_ids: Sequence[str]) -> None:
     """Remove blobs written by a request that then failed (nothing references them)."""
     for blob_id in blob_ids:
+        if not blob_id:
+            continue
         try:
             call.blobs.delete(blob_id)
         except Exception:  # noqa: BLE001 - best effort; an orphan blob holds only ciphertext
             pass
+
+
+def written_part(info: BlobInfo) -> Part:
+    """The single part of a body just written (its blob kept inline when ``write`` kept it)."""
+    return Part(info.blob_id, info.size, info.md5.hex(), data=info.data)
+
+
+def file_of(info: BlobInfo) -> str:
+    """The blob store file a failed request must discard ("" when the body stayed inline)."""
+    return "" if info.data is not None else info.blob_id
 
 
 def md5_b64(md5_hex: str) -> str:

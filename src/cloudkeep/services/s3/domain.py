@@ -236,6 +236,9 @@ MAX_PART_SIZE: Final = 5 * 1024 ** 3
 MAX_PARTS: Final = 10_000
 MAX_OBJECT_SIZE: Final = 5 * 1024 ** 4
 MAX_PUT_SIZE: Final = 5 * 1024 ** 3
+#: a single-part body of at most this many bytes is kept (encrypted) in its version's row, not as a
+#: file: creating a file costs a small PUT more than everything else it does
+INLINE_MAX: Final = 32 * 1024
 
 
 def etag(md5: bytes) -> str:

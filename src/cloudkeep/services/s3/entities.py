@@ -48,6 +48,9 @@ class Part:
     size: int
     md5: str
     checksum: str | None = None
+    #: the encrypted blob itself when it is kept in the version's row (a small single-part body,
+    #: ``domain.INLINE_MAX``), not as a file of the blob store
+    data: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +81,8 @@ class ObjectVersion:
 
     @property
     def blob_ids(self) -> tuple[str, ...]:
-        return tuple(p.blob_id for p in self.parts)
+        """The blob store's files of the body (none for a body kept in the row)."""
+        return tuple(p.blob_id for p in self.parts if p.data is None)
 
 
 @dataclass(frozen=True, slots=True)

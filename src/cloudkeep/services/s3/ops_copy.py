@@ -24,7 +24,7 @@ from . import sse
 from . import versions as V
 from .authz import DELETE_OBJECT, DELETE_OBJECT_VERSION, parse_copy_source
 from .common import bucket_of, end_read, now, operation
-from .entities import Bucket, ObjectVersion, Part
+from .entities import Bucket, ObjectVersion
 from .ops_objects import check_write_headers, checksum_fields, delete_one
 
 MAX_COPY = 5 * 1024 ** 3
@@ -62,11 +62,14 @@ def source_key(call: Call, params: Params, source: ObjectVersion) -> bytes:
 
 
 def copy_range(call: Call, source: ObjectVersion, start: int, end: int, key: bytes, *,
-               algorithm: str | None, extra: tuple[str, ...] = (), source_key: bytes | None = None) -> BlobInfo:
-    """Re-encrypt bytes [start, end) of ``source`` under ``key`` into a new blob."""
+               algorithm: str | None, extra: tuple[str, ...] = (), source_key: bytes | None = None,
+               inline: bool = False) -> BlobInfo:
+    """Re-encrypt bytes [start, end) of ``source`` under ``key`` into a new blob (``inline``: kept
+    in memory for the version's row when small, see ``bodies.write``)."""
     pieces = bodies.open_range(call, source, start, end, source_key)
     wanted = tuple(a for a in ((algorithm,) if algorithm else ()) + extra if a)
-    return call.blobs.write(pieces, key, checksums=wanted or (bodies.DEFAULT_ALGORITHM,))
+    return call.blobs.write(pieces, key, checksums=wanted or (bodies.DEFAULT_ALGORITHM,),
+                            inline_max=D.INLINE_MAX if inline else 0)
 
 
 def _is_noop_self_copy(params: Params, source: ObjectVersion, dest_bucket: str, dest_key: str) -> bool:
@@ -129,7 +132,8 @@ def copy_object(call: Call, params: Params) -> Result:
     data_key, protection = sse.protect(call, target, key, encryption)
     if_match, if_none_match = params.get("IfMatch"), params.get("IfNoneMatch")
     end_read(call)
-    info = copy_range(call, source, 0, source.size, data_key, algorithm=algorithm, source_key=read_key)
+    info = copy_range(call, source, 0, source.size, data_key, algorithm=algorithm, source_key=read_key,
+                      inline=True)
     try:
         bucket = bucket_of(call, name)
         obj = ObjectVersion(
@@ -138,7 +142,7 @@ def copy_object(call: Call, params: Params) -> Result:
             storage_class=params.get("StorageClass") or source.storage_class, headers=headers, metadata=metadata,
             tags=tags, checksum_algorithm=algorithm, checksum_value=C.b64(info.checksums[algorithm]),
             checksum_type="FULL_OBJECT", protection=protection,
-            parts=(Part(info.blob_id, info.size, info.md5.hex()),))
+            parts=(bodies.written_part(info),))
 
         def conditions(current: ObjectVersion | None) -> None:
             live = current if current is not None and not current.is_delete_marker else None
@@ -146,7 +150,7 @@ def copy_object(call: Call, params: Params) -> Result:
 
         stored = V.write(call, bucket, obj, conditions if (if_match or if_none_match) else None)
     except BaseException:
-        bodies.discard(call, [info.blob_id])
+        bodies.discard(call, [bodies.file_of(info)])
         raise
     out: Result = {"CopyObjectResult": {"ETag": stored.etag, "LastModified": stored.last_modified,
                                         **checksum_fields(algorithm, stored.checksum_value)},

@@ -24,7 +24,7 @@ from . import sse
 from . import versions as V
 from .authz import LIST_BUCKET
 from .common import bucket_of, end_read, lock_bucket, now, operation
-from .entities import Bucket, ObjectVersion, Part
+from .entities import Bucket, ObjectVersion
 
 RESPONSE_OVERRIDES = {"ResponseCacheControl": "CacheControl", "ResponseContentDisposition": "ContentDisposition",
                       "ResponseContentEncoding": "ContentEncoding", "ResponseContentLanguage": "ContentLanguage",
@@ -73,7 +73,7 @@ def put_object(call: Call, params: Params) -> Result:
     encryption = sse.requested(params, target, secure=call.secure)
     data_key, protection = sse.protect(call, target, key, encryption)
     end_read(call)                                 # the body streams outside any transaction
-    info = bodies.write(call, body, data_key, algorithm=algorithm, limit=D.MAX_PUT_SIZE)
+    info = bodies.write(call, body, data_key, algorithm=algorithm, limit=D.MAX_PUT_SIZE, inline=True)
     try:
         bodies.check_md5(params, info)
         checksum_algorithm, checksum_value = bodies.stored_checksum(info, body, algorithm, sent)
@@ -83,7 +83,7 @@ def put_object(call: Call, params: Params) -> Result:
             etag=sse.etag(protection, info.md5), last_modified=now(call), owner_account=owner_account, acl=grants,
             storage_class=storage, headers=headers, metadata=metadata, tags=tags,
             checksum_algorithm=checksum_algorithm, checksum_value=checksum_value, checksum_type="FULL_OBJECT",
-            protection=protection, parts=(Part(info.blob_id, info.size, info.md5.hex()),))
+            protection=protection, parts=(bodies.written_part(info),))
 
         def conditions(current: ObjectVersion | None) -> None:
             live = current if current is not None and not current.is_delete_marker else None
@@ -91,7 +91,7 @@ def put_object(call: Call, params: Params) -> Result:
 
         stored = V.write(call, bucket, obj, conditions if (if_match or if_none_match) else None, seq=seq)
     except BaseException:
-        bodies.discard(call, [info.blob_id])
+        bodies.discard(call, [bodies.file_of(info)])
         raise
     out: Result = {"ETag": stored.etag, **sse.written(protection, encryption),
                    **checksum_fields(checksum_algorithm, checksum_value)}

@@ -166,10 +166,12 @@ def lock_bucket(uow: Any, name: str) -> tuple[Bucket, int] | None:
 def _parts(row: Any) -> tuple[Part, ...]:
     blobs = _load(row.blobs, [])
     extra = _load(row.parts, None)
+    # listings leave the body column out (they read no body)
+    body = row._mapping.get("body")
     out = []
     for index, (blob_id, size) in enumerate(blobs):
         md5, checksum = (extra[index] if extra and index < len(extra) else (None, None))
-        out.append(Part(blob_id, int(size), md5 or "", checksum))
+        out.append(Part(blob_id, int(size), md5 or "", checksum, bytes(body) if body is not None else None))
     return tuple(out)
 
 
@@ -200,10 +202,13 @@ def _columns(obj: ObjectVersion) -> dict[str, Any]:
         key_id=protection.key_id if protection else None,
         sealed_key=protection.sealed_key if protection else None,
         blobs=json.dumps([[p.blob_id, p.size] for p in obj.parts]) if obj.parts else None,
+        body=obj.parts[0].data if len(obj.parts) == 1 else None,
         parts=json.dumps([[p.md5, p.checksum] for p in obj.parts]) if obj.multipart else None,
         acl=_acl_text(obj.acl))
 
 
+#: every column but the body: what listings read
+_LISTED = tuple(c for c in s3_objects.c if c.name != "body")
 _LATEST = select(s3_objects).where(and_(_O.bucket == bindparam("bucket"), _O.key == bindparam("key"),
                                         _O.is_latest.is_(True)))
 _VERSION = select(s3_objects).where(and_(_O.bucket == bindparam("bucket"), _O.key == bindparam("key"),
@@ -244,7 +249,8 @@ def add_version(uow: Any, obj: ObjectVersion, *, replaces_null: bool, only_null:
     raw = key_bytes(obj.key)
     if replaces_null:
         for row in uow.execute(_DELETE_NULL, {"b_bucket": obj.bucket, "b_key": raw}):
-            gone += [blob_id for blob_id, _ in _load(row.blobs, [])]
+            if row.inline_size is None:
+                gone += [blob_id for blob_id, _ in _load(row.blobs, [])]
     if not only_null:
         uow.execute(_UNSET_LATEST, {"b_bucket": obj.bucket, "b_key": raw})
     uow.execute(_INSERT_VERSION, _columns(obj))
@@ -252,7 +258,8 @@ def add_version(uow: Any, obj: ObjectVersion, *, replaces_null: bool, only_null:
 
 
 _DELETE_NULL = delete(s3_objects).where(and_(_O.bucket == bindparam("b_bucket"), _O.key == bindparam("b_key"),
-                                             _O.version_id == "null")).returning(_O.blobs)
+                                             _O.version_id == "null")).returning(
+    _O.blobs, func.length(_O.body).label("inline_size"))       # NULL: the body was a file
 _UNSET_LATEST = update(s3_objects).where(and_(_O.bucket == bindparam("b_bucket"), _O.key == bindparam("b_key"),
                                               _O.is_latest.is_(True))).values(is_latest=False)
 _INSERT_VERSION = insert(s3_objects)
@@ -283,7 +290,7 @@ def scan_latest(uow: Any, bucket: str, *, prefix: str, after: bytes | None, batc
     """Current versions (delete markers included) with keys after ``after``, in key order."""
     cursor = after
     while True:
-        query = select(s3_objects).where(and_(_O.bucket == bucket, _O.is_latest.is_(True)))
+        query = select(*_LISTED).where(and_(_O.bucket == bucket, _O.is_latest.is_(True)))
         query = _key_range(query, prefix, cursor, inclusive=False)
         rows = uow.execute(query.order_by(_O.key).limit(batch)).all()
         for row in rows:
@@ -295,7 +302,7 @@ def scan_latest(uow: Any, bucket: str, *, prefix: str, after: bytes | None, batc
 
 def seek_latest(uow: Any, bucket: str, *, prefix: str, at_or_after: bytes, batch: int) -> Iterator[ObjectVersion]:
     """Like ``scan_latest`` from the first key >= ``at_or_after``."""
-    query = select(s3_objects).where(and_(_O.bucket == bucket, _O.is_latest.is_(True)))
+    query = select(*_LISTED).where(and_(_O.bucket == bucket, _O.is_latest.is_(True)))
     query = _key_range(query, prefix, at_or_after, inclusive=True)
     rows = uow.execute(query.order_by(_O.key).limit(batch)).all()
     for row in rows:
@@ -309,14 +316,14 @@ def scan_versions(uow: Any, bucket: str, *, prefix: str, start: bytes | None, in
     """Every version in (key asc, newest first) order, from the key ``start``."""
     cursor, include = start, inclusive
     while True:
-        query = select(s3_objects).where(_O.bucket == bucket)
+        query = select(*_LISTED).where(_O.bucket == bucket)
         query = _key_range(query, prefix, cursor, inclusive=include)
         # whole keys at a time: the next batch starts after the last complete key
         keys = [bytes(r.key) for r in uow.execute(
             query.with_only_columns(_O.key).distinct().order_by(_O.key).limit(batch)).all()]
         if not keys:
             return
-        rows = uow.execute(select(s3_objects).where(and_(_O.bucket == bucket, _O.key.in_(keys)))
+        rows = uow.execute(select(*_LISTED).where(and_(_O.bucket == bucket, _O.key.in_(keys)))
                            .order_by(_O.key, _O.seq.desc())).all()
         for row in rows:
             yield _version(row)
