@@ -68,3 +68,19 @@ def records(s3: Any, bucket: str, prefix: str = "") -> list[dict]:
             body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
             out += json.loads(gzip.decompress(body))["Records"]
     return out
+
+
+def deliver(server: Any, *, digests: bool = False) -> dict:
+    """Writes the server's audit queue and delivers every trail's pending events now (test hook)."""
+    out = server._post("/_cloudkeep/test/cloudtrail/deliver", {"digests": digests})
+    assert out["delivered"], out
+    return out
+
+
+def logging_trail(account: Any, name: str, **kwargs: Any) -> tuple[str, str]:
+    """(bucket, trail ARN) of a new trail that is logging."""
+    ct = account.client("cloudtrail")
+    bucket = trail_bucket(account, name, prefix=kwargs.get("S3KeyPrefix", ""))
+    arn = ct.create_trail(Name=name, S3BucketName=bucket, **kwargs)["TrailARN"]
+    ct.start_logging(Name=name)
+    return bucket, arn

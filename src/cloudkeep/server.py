@@ -7,6 +7,9 @@ Must not: hold request logic (the pipeline) or service logic (the services).
 from __future__ import annotations
 
 import base64
+import dataclasses
+import datetime as _dt
+import io
 import json
 import logging
 import os
@@ -23,7 +26,10 @@ from cloudkeep.crypto.rootkey import load_or_create_master_key
 from cloudkeep.pipeline.asgi import App
 from cloudkeep.pipeline.authorization import PolicyCache
 from cloudkeep.pipeline.deps import Deps
+from cloudkeep.pipeline import service_calls
 from cloudkeep.pipeline.keyuse import KeyUseTracker
+from cloudkeep.services.cloudtrail.delivery import Delivery, Timing
+from cloudkeep.services.cloudtrail.delivery_worker import DeliveryWorker
 from cloudkeep.services.iam.accounts import RootCredentials, create_account
 from cloudkeep.services.iam.credentials import IamCredentialResolver
 from cloudkeep.services.iam.repository import IamRepository
@@ -129,16 +135,52 @@ def build_deps(cfg: _config.ServerConfig) -> Deps:
         clock = SystemClock()
     recorder = AuditRecorder(store, clock=clock)   # clock: the event history's 90-day prune
     key_use = KeyUseTracker(store, lambda uow, uses: IamRepository(uow).record_key_use(uses))
-    return Deps(store=store, sealer=sealer, clock=clock, ids=Ids(),
+    deps = Deps(store=store, sealer=sealer, clock=clock, ids=Ids(),
                 # STS first: it answers None for any key but ASIA… without a query
                 resolvers=(StsCredentialResolver(store, sealer), IamCredentialResolver(store, sealer)),
                 recorder=recorder, key_use=key_use,
                 services=SERVICES, policy_cache=PolicyCache(store),
                 blobs=BlobStore(cfg.data_dir / "blobs", sync=cfg.durability == "full"))
+    return dataclasses.replace(deps, delivery=cloudtrail_worker(deps))
+
+
+# --- CloudTrail delivery ------------------------------------------------------------------------
+
+CLOUDTRAIL_DELIVERY_KEY = "cloudtrail_delivery_seconds"
+CLOUDTRAIL_DIGEST_KEY = "cloudtrail_digest_seconds"
+
+
+def cloudtrail_timing(store: Store) -> Timing:
+    """The delivery delay and digest period: AWS's (5 minutes, 1 hour) unless the test hooks
+    set shorter ones (``/_cloudkeep/test/cloudtrail/timing``)."""
+    delivery, period = get_setting(store, CLOUDTRAIL_DELIVERY_KEY), get_setting(store, CLOUDTRAIL_DIGEST_KEY)
+    default = Timing()
+    return Timing(delivery=_dt.timedelta(seconds=float(delivery)) if delivery else default.delivery,
+                  digest=_dt.timedelta(seconds=float(period)) if period else default.digest)
+
+
+def cloudtrail_worker(deps: Deps) -> DeliveryWorker:
+    """The worker that writes trails' files as cloudtrail.amazonaws.com through S3's PutObject."""
+    def put(bucket: str, key: str, body: bytes, *, region: str, source: dict, kms_key: str | None = None,
+            context: dict | None = None, metadata: dict | None = None) -> None:
+        params: dict[str, Any] = {"Bucket": bucket, "Key": key, "Body": io.BytesIO(body),
+                                  "ACL": "bucket-owner-full-control"}
+        if kms_key:
+            params.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=kms_key)
+            if context:
+                params["SSEKMSEncryptionContext"] = base64.b64encode(json.dumps(context).encode()).decode()
+        if metadata:
+            params["Metadata"] = metadata
+        service_calls.run(deps, "cloudtrail.amazonaws.com", "s3", "PutObject", params, region=region, source=source)
+
+    delivery = Delivery(deps.store, deps.sealer, deps.clock, deps.ids, put)
+    return DeliveryWorker(deps.store, delivery, lambda: cloudtrail_timing(deps.store)).start()
 
 
 def shutdown(deps: Deps) -> None:
     deps.recorder.close()
+    if deps.delivery is not None:
+        deps.delivery.close()        # after the recorder: everything recorded is delivered
     deps.key_use.close()
     deps.store.close()
 
@@ -183,11 +225,35 @@ def _admin_app(app_ref: list[App], cfg: _config.ServerConfig) -> Any:
         d.key_use.flush()
         return JSONResponse({"flushed": True})
 
+    async def cloudtrail_timing_hook(request: Request) -> JSONResponse:
+        body = await request.json()
+        d = deps()
+        with d.store.unit_of_work(write=True) as uow:
+            for member, key in (("delivery_seconds", CLOUDTRAIL_DELIVERY_KEY), ("digest_seconds", CLOUDTRAIL_DIGEST_KEY)):
+                if member in body:
+                    seconds = float(body[member])
+                    if seconds < 1:
+                        return JSONResponse({"error": f"{member} must be at least 1"}, status_code=400)
+                    put_setting(uow, key, repr(seconds))
+        return JSONResponse({"ok": True})
+
+    async def cloudtrail_deliver(request: Request) -> JSONResponse:
+        """Writes the audit queue, then delivers every trail's pending events now (and, with
+        {"digests": true}, ends every digest period now)."""
+        body = await request.body()
+        digests = bool(json.loads(body).get("digests")) if body else False
+        d = deps()
+        d.recorder.flush()
+        done = d.delivery.run_once(force=True, close_digests=digests) if d.delivery is not None else None
+        return JSONResponse({"delivered": done is not None, **(done or {})})
+
     routes = [Route("/_cloudkeep/health", health)]
     if cfg.test_hooks:
         routes += [Route("/_cloudkeep/test/accounts", create_test_account, methods=["POST"]),
                    Route("/_cloudkeep/test/clock/advance", advance_clock, methods=["POST"]),
-                   Route("/_cloudkeep/test/flush", flush, methods=["POST"])]
+                   Route("/_cloudkeep/test/flush", flush, methods=["POST"]),
+                   Route("/_cloudkeep/test/cloudtrail/timing", cloudtrail_timing_hook, methods=["POST"]),
+                   Route("/_cloudkeep/test/cloudtrail/deliver", cloudtrail_deliver, methods=["POST"])]
     return Starlette(routes=routes)
 
 

@@ -30,3 +30,4 @@ class Deps:
     policy_cache: Any = None                     # pipeline.authorization.PolicyCache (None: no caching)
     blobs: Any = None                            # storage.blobs.BlobStore (object bodies, S3)
     wall_now: Callable[[], _dt.datetime] = field(default=wall_now)  # SigV4 skew only
+    delivery: Any = None                         # services.cloudtrail.delivery_worker.DeliveryWorker

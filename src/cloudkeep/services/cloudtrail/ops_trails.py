@@ -274,7 +274,7 @@ def start_logging(call: Call, params: Params) -> Result:
         now = call.clock.now()
         repo.save(call.uow, trail.evolve(is_logging=True, start_logging_time=now,
                                          cursor_seq=delivery_cursor.newest_seq(call.uow),
-                                         latest_delivery_attempt_time=None))
+                                         latest_delivery_attempt_time=None), cursor=True)
         if trail.log_validation:
             delivery_cursor.open_chains(call.uow, trail, now)
     return {}

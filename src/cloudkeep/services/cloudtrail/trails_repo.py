@@ -76,9 +76,17 @@ def add(uow: Any, trail: Trail) -> None:
     uow.execute(insert(cloudtrail_trails).values(**_values(trail)))
 
 
-def save(uow: Any, trail: Trail) -> None:
+#: what the delivery worker writes (``record_delivery``, ``record_digest``); an API call's save
+#: leaves them alone, so it never undoes a delivery made meanwhile
+_DELIVERY_COLUMNS = ("cursor_seq", "latest_delivery_time", "latest_delivery_attempt_time", "latest_delivery_error",
+                     "latest_digest_time", "latest_digest_error")
+
+
+def save(uow: Any, trail: Trail, *, cursor: bool = False) -> None:
+    """Writes the trail's settings and logging state (and, with ``cursor``, its delivery cursor
+    and status: StartLogging)."""
     values = _values(trail)
-    for key in ("account_id", "home_region", "name"):
+    for key in ("account_id", "home_region", "name", *(() if cursor else _DELIVERY_COLUMNS)):
         values.pop(key)
     uow.execute(update(cloudtrail_trails).where(_key(trail)).values(**values))
 
@@ -87,10 +95,14 @@ def remove(uow: Any, trail: Trail) -> None:
     uow.execute(delete(cloudtrail_trails).where(_key(trail)))
 
 
-def logging_trails(uow: Any) -> list[Trail]:
-    """Every trail that is logging (the delivery worker's list)."""
-    return [_trail(r) for r in uow.execute(select(cloudtrail_trails).where(_T.is_logging.is_(True))
-                                           .order_by(_T.arn)).all()]
+def delivering_trails(uow: Any) -> list[Trail]:
+    """The delivery worker's list: trails that are logging, and trails stopped since their last
+    delivery attempt (what they recorded before StopLogging is still delivered)."""
+    query = select(cloudtrail_trails).where(
+        _T.is_logging.is_(True) | (_T.stop_logging_time.is_not(None) & _T.start_logging_time.is_not(None)
+                                   & (_T.latest_delivery_attempt_time.is_(None)
+                                      | (_T.latest_delivery_attempt_time <= _T.stop_logging_time))))
+    return [_trail(r) for r in uow.execute(query.order_by(_T.arn)).all()]
 
 
 def validating_trails(uow: Any) -> list[Trail]:

@@ -1,0 +1,222 @@
+"""Delivery of trails' log files to S3: one pass of the delivery worker (``delivery_worker.py``).
+
+For each trail that is logging (or stopped since its last attempt), the recorded events after its
+cursor (``audit_events.seq``) — of its account, or of every account of its organization for an
+organization trail; of its home region, or of every region for a multi-region trail; recorded
+since StartLogging — that its event selectors select, grouped by account and region into gzipped
+``{"Records": [...]}`` files at AWS's keys:
+
+    [prefix/]AWSLogs/[<org-id>/]<account>/CloudTrail/<region>/YYYY/MM/DD/
+        <account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<16 random alphanumerics>.json.gz
+
+https://docs.aws.amazon.com/awscloudtrail/latest/userguide/get-and-view-cloudtrail-log-files.html
+
+- Files are written through ``put`` (S3 PutObject as the ``cloudtrail.amazonaws.com`` service
+  principal, through S3's authorization: the bucket policy decides; SSE-KMS with the trail's
+  key and the ``aws:cloudtrail:arn`` encryption context). A refused write becomes the trail's
+  LatestDeliveryError (the S3 error code, e.g. AccessDenied) and its cursor stays, so the events
+  are delivered once the bucket lets CloudTrail in again.
+- The cursor moves in the same transaction as the delivery status and the digest queue entries
+  of the files, after the files are written: a crash in between delivers those events again
+  (at least once, never lost).
+- Safe horizon: a seq is assigned at insert, and on PostgreSQL a lower seq may commit after a
+  higher one. A pass delivers only up to the highest seq below which every value is present; a
+  gap is waited for up to ``GAP_WAIT`` seconds (a rolled-back insert leaves one for ever).
+
+Must not: import the pipeline (``put`` is injected); hold SQL (``delivery_cursor``, ``trails_repo``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import gzip
+import hashlib
+import json
+import logging
+import string
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from cloudkeep.audit.recorder import decode_record
+from cloudkeep.services.organizations import authz_source as org_source
+from cloudkeep.services.organizations import repository as org_repo
+from cloudkeep.wire.errors import ServiceError
+
+from . import delivery_cursor as C
+from . import digest
+from . import trails_repo as repo
+from .trails_domain import GLOBAL_SOURCES, Trail
+from .trails_selectors import matches
+
+log = logging.getLogger("cloudkeep.cloudtrail.delivery")
+
+UTC = _dt.timezone.utc
+BATCH = 2000                 # events read per query
+SCAN = 5000                  # seq values looked at per horizon step
+GAP_WAIT = 10.0              # seconds a missing seq is waited for
+_ALNUM = string.ascii_letters + string.digits
+#: put(bucket, key, body, region=, source=, kms_key=, context=, metadata=): S3 PutObject as CloudTrail
+Put = Callable[..., None]
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    delivery: _dt.timedelta = _dt.timedelta(minutes=5)      # the bounded delay of a log file
+    digest: _dt.timedelta = _dt.timedelta(hours=1)          # the digest period
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    account: str
+    region: str
+    log: C.DeliveredLog
+
+
+def log_key(trail: Trail, root: str, account: str, region: str, now: _dt.datetime, suffix: str) -> str:
+    prefix = f"{trail.s3_prefix}/" if trail.s3_prefix else ""
+    return (f"{prefix}AWSLogs/{root}{account}/CloudTrail/{region}/{now:%Y/%m/%d}/"
+            f"{account}_CloudTrail_{region}_{now:%Y%m%dT%H%MZ}_{suffix}.json.gz")
+
+
+class Delivery:
+    def __init__(self, store: Any, sealer: Any, clock: Any, ids: Any, put: Put, *, monotonic: Callable[[], float]
+                 = time.monotonic) -> None:
+        self._store, self._sealer, self._clock, self._ids, self._put = store, sealer, clock, ids, put
+        self._monotonic = monotonic
+        self._safe = 0
+        self._gaps: dict[int, float] = {}
+
+    # -- the safe horizon -----------------------------------------------------------------------
+
+    def _horizon(self, uow: Any, base: int) -> int:
+        """The highest seq up to which every event is committed (or its gap is abandoned)."""
+        if self._safe < base:
+            self._safe = base
+        now = self._monotonic()
+        while True:
+            seqs = C.seqs_after(uow, self._safe, SCAN)
+            if not seqs:
+                return self._safe
+            for seq in seqs:
+                if seq != self._safe + 1:
+                    first = self._gaps.setdefault(self._safe + 1, now)
+                    if now - first < GAP_WAIT:
+                        return self._safe
+                    self._gaps.pop(self._safe + 1, None)
+                self._safe = seq
+            if len(seqs) < SCAN:
+                return self._safe
+
+    # -- one pass -------------------------------------------------------------------------------
+
+    def run(self, timing: Timing, *, force: bool = False, close_digests: bool = False) -> dict[str, int]:
+        """Delivers what is due (everything with ``force``), then the digests whose period has
+        ended (all of them now with ``close_digests``). Counts of files written."""
+        now = self._clock.now()
+        with self._store.unit_of_work() as uow:
+            trails = repo.delivering_trails(uow)
+            validating = [t for t in repo.validating_trails(uow) if t.is_logging]
+            safe = self._horizon(uow, min((t.cursor_seq for t in trails), default=C.newest_seq(uow)))
+        files = digests = 0
+        for trail in trails:
+            last = trail.latest_delivery_attempt_time
+            if force or not trail.is_logging or last is None or now - last >= timing.delivery:
+                files += self._deliver(trail, safe, now)
+        for trail in validating:
+            digests += digest.close_due(self._store, self._sealer, self._put, trail, self._clock.now(),
+                                        period=timing.digest, force=close_digests)
+        return {"files": files, "digests": digests}
+
+    def _sources(self, uow: Any, trail: Trail) -> tuple[list[str], dict[str, str]]:
+        """(accounts whose events the trail delivers, account → key root "<org-id>/" or "")."""
+        if not trail.organization:
+            return [trail.account_id], {trail.account_id: ""}
+        view = org_source.for_account(uow, trail.account_id)
+        if view is None or view.management_account_id != trail.account_id:
+            return [trail.account_id], {trail.account_id: ""}
+        accounts = [m.account_id for m in org_repo.members(uow, view.org_id)]
+        if trail.account_id not in accounts:
+            accounts.append(trail.account_id)
+        return accounts, {a: f"{view.org_id}/" for a in accounts}
+
+    def _selected(self, trail: Trail, rows: list[tuple[int, bytes]]) -> dict[tuple[str, str], list[dict]]:
+        groups: dict[tuple[str, str], list[dict]] = {}
+        for _seq, stored in rows:
+            try:
+                event = decode_record(stored)
+            except Exception:  # noqa: BLE001 - a record that cannot be read is skipped, never delivered broken
+                log.error("trail %s: an unreadable audit record was skipped", trail.arn)
+                continue
+            if not trail.include_global and event.get("eventSource") in GLOBAL_SOURCES:
+                continue
+            if not matches(trail.selectors, event):
+                continue
+            key = (str(event.get("recipientAccountId")), str(event.get("awsRegion")))
+            groups.setdefault(key, []).append(event)
+        return groups
+
+    def _deliver(self, trail: Trail, safe: int, now: _dt.datetime) -> int:
+        cursor, written_total = trail.cursor_seq, 0
+        while True:
+            with self._store.unit_of_work() as uow:
+                accounts, roots = self._sources(uow, trail)
+                rows = C.events(uow, after=cursor, upto=safe, accounts=accounts,
+                                region=None if trail.multi_region else trail.home_region,
+                                since=_second(trail.start_logging_time),
+                                until=None if trail.is_logging else _second(trail.stop_logging_time, up=True),
+                                limit=BATCH)
+            written: list[Written] = []
+            error = None
+            for (account, region), events in sorted(self._selected(trail, rows).items()):
+                try:
+                    written.append(self._write(trail, roots.get(account, ""), account, region, events, now))
+                except ServiceError as failure:
+                    error = failure.code
+                    log.info("trail %s: delivery refused: %s %s", trail.arn, failure.code, failure.message)
+                    break
+            new_cursor = rows[-1][0] if len(rows) == BATCH else max(safe, cursor)
+            with self._store.unit_of_work(write=True) as uow:
+                repo.record_delivery(uow, trail, cursor=new_cursor, when=now, error=error,
+                                     delivered=bool(written) or (error is None and written_total > 0))
+                if trail.log_validation:
+                    start = (trail.start_logging_time or now).replace(microsecond=0)
+                    for item in written:
+                        C.add_log(uow, (trail.arn, item.region, item.account), item.log, start)
+            written_total += len(written)
+            if error is not None or len(rows) < BATCH:
+                return written_total
+            cursor = new_cursor
+
+    def _write(self, trail: Trail, root: str, account: str, region: str, events: list[dict],
+               now: _dt.datetime) -> Written:
+        suffix = "".join(_ALNUM[b % len(_ALNUM)] for b in self._ids.token_bytes(16))
+        key = log_key(trail, root, account, region, now.astimezone(UTC), suffix)
+        body = json.dumps({"Records": events}, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        self._put(trail.s3_bucket, key, gzip.compress(body, mtime=0), region=trail.home_region,
+                  source=source_of(trail), kms_key=trail.kms_key_id,
+                  context={"aws:cloudtrail:arn": trail.arn} if trail.kms_key_id else None)
+        times = [_time(e.get("eventTime")) or now for e in events]
+        return Written(account, region, C.DeliveredLog(trail.s3_bucket, key, hashlib.sha256(body).hexdigest(),
+                                                       min(times), max(times)))
+
+
+def source_of(trail: Trail) -> Mapping[str, str]:
+    """aws:SourceArn and aws:SourceAccount of CloudTrail's writes for this trail."""
+    return {"aws:SourceArn": trail.arn, "aws:SourceAccount": trail.account_id}
+
+
+def _second(value: _dt.datetime | None, *, up: bool = False) -> _dt.datetime | None:
+    """Event times are recorded to the second: a bound in the same second includes its events."""
+    if value is None:
+        return None
+    floor = value.replace(microsecond=0)
+    return floor + _dt.timedelta(seconds=1) if up and floor != value else floor
+
+
+def _time(text: Any) -> _dt.datetime | None:
+    try:
+        value = _dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

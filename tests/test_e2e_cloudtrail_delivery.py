@@ -1,0 +1,137 @@
+"""Trails delivering log files to S3, end to end with boto3 reading the bucket: AWS's key layout,
+gzipped {"Records": [...]} files, what selectors select (management read/write, S3 data events
+by bucket and prefix, advanced selectors), the bucket policy deciding CloudTrail's writes
+(LatestDeliveryError), SSE-KMS with the trail's key, and delivery across a restart.
+
+AWS pages: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/get-and-view-cloudtrail-log-files.html,
+https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-data-events-with-cloudtrail.html,
+https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-s3-bucket-policy-for-cloudtrail.html
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+
+from cloudtrail_delivery_support import deliver, keys, logging_trail, records, unique
+
+
+def test_events_are_delivered_as_gzipped_records_under_awss_key_layout(cloudkeep_server, cloudkeep_account):
+    account = cloudkeep_account.account_id
+    bucket, arn = logging_trail(cloudkeep_account, "layout")
+    iam = cloudkeep_account.client("iam")
+    iam.create_user(UserName="delivered-user")
+    deliver(cloudkeep_server)
+    s3 = cloudkeep_account.client("s3")
+    found = keys(s3, bucket)
+    pattern = re.compile(rf"AWSLogs/{account}/CloudTrail/us-east-1/\d{{4}}/\d{{2}}/\d{{2}}/"
+                         rf"{account}_CloudTrail_us-east-1_\d{{8}}T\d{{4}}Z_[A-Za-z0-9]{{16}}\.json\.gz")
+    assert found and all(pattern.fullmatch(k) for k in found), found
+    raw = s3.get_object(Bucket=bucket, Key=found[0])["Body"].read()
+    assert set(json.loads(gzip.decompress(raw))) == {"Records"}
+    events = records(s3, bucket)
+    names = [(e["eventSource"], e["eventName"]) for e in events]
+    assert ("iam.amazonaws.com", "CreateUser") in names
+    assert ("cloudtrail.amazonaws.com", "StartLogging") in names
+    assert all(e["recipientAccountId"] == account for e in events)
+    status = cloudkeep_account.client("cloudtrail").get_trail_status(Name="layout")
+    assert "LatestDeliveryTime" in status and "LatestDeliveryError" not in status
+
+
+def test_nothing_before_start_logging_and_nothing_twice(cloudkeep_server, cloudkeep_account):
+    iam = cloudkeep_account.client("iam")
+    iam.create_user(UserName="before-logging")
+    bucket, _ = logging_trail(cloudkeep_account, "once")
+    iam.create_user(UserName="after-logging")
+    deliver(cloudkeep_server)
+    deliver(cloudkeep_server)
+    users = [e["requestParameters"]["userName"] for e in records(cloudkeep_account.client("s3"), bucket)
+             if e["eventName"] == "CreateUser"]
+    assert users == ["after-logging"]
+
+
+def test_write_only_selector_leaves_read_events_out(cloudkeep_server, cloudkeep_account):
+    ct = cloudkeep_account.client("cloudtrail")
+    bucket, _ = logging_trail(cloudkeep_account, "writes")
+    ct.put_event_selectors(TrailName="writes", EventSelectors=[{"ReadWriteType": "WriteOnly"}])
+    iam = cloudkeep_account.client("iam")
+    iam.create_user(UserName="w1")
+    iam.list_users()
+    deliver(cloudkeep_server)
+    events = records(cloudkeep_account.client("s3"), bucket)
+    assert any(e["eventName"] == "CreateUser" for e in events)
+    assert not any(e["readOnly"] for e in events if e["eventTime"] > "")
+    assert not any(e["eventName"] == "ListUsers" for e in events)
+
+
+def test_s3_data_events_only_for_selected_bucket_and_prefix(cloudkeep_server, cloudkeep_account):
+    ct = cloudkeep_account.client("cloudtrail")
+    s3 = cloudkeep_account.client("s3")
+    bucket, _ = logging_trail(cloudkeep_account, "data")
+    data = unique("data")
+    s3.create_bucket(Bucket=data)
+    ct.put_event_selectors(TrailName="data", EventSelectors=[{
+        "ReadWriteType": "All", "IncludeManagementEvents": False,
+        "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{data}/in/"]}]}])
+    s3.put_object(Bucket=data, Key="in/a.txt", Body=b"a")
+    s3.put_object(Bucket=data, Key="out/b.txt", Body=b"b")
+    s3.get_object(Bucket=data, Key="in/a.txt")["Body"].read()
+    cloudkeep_account.client("iam").create_user(UserName="not-selected")
+    deliver(cloudkeep_server)
+    events = records(s3, bucket)
+    got = sorted((e["eventName"], e["requestParameters"].get("key")) for e in events)
+    assert got == [("GetObject", "in/a.txt"), ("PutObject", "in/a.txt")], got
+    assert all(e["managementEvent"] is False and e["eventCategory"] == "Data" for e in events)
+
+
+def test_advanced_selector_selects_by_event_name(cloudkeep_server, cloudkeep_account):
+    ct = cloudkeep_account.client("cloudtrail")
+    bucket, _ = logging_trail(cloudkeep_account, "adv")
+    ct.put_event_selectors(TrailName="adv", AdvancedEventSelectors=[{"FieldSelectors": [
+        {"Field": "eventCategory", "Equals": ["Management"]}, {"Field": "readOnly", "Equals": ["false"]}]}])
+    iam = cloudkeep_account.client("iam")
+    iam.create_user(UserName="adv1")
+    iam.get_user(UserName="adv1")
+    deliver(cloudkeep_server)
+    names = {e["eventName"] for e in records(cloudkeep_account.client("s3"), bucket)}
+    assert "CreateUser" in names and "GetUser" not in names
+
+
+def test_bucket_policy_refusing_cloudtrail_is_a_delivery_error_and_nothing_is_lost(cloudkeep_server,
+                                                                                   cloudkeep_account):
+    ct = cloudkeep_account.client("cloudtrail")
+    s3 = cloudkeep_account.client("s3")
+    bucket, _ = logging_trail(cloudkeep_account, "refused")
+    policy = s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    s3.delete_bucket_policy(Bucket=bucket)
+    cloudkeep_account.client("iam").create_user(UserName="while-refused")
+    deliver(cloudkeep_server)
+    status = ct.get_trail_status(Name="refused")
+    assert status["LatestDeliveryError"] == "AccessDenied"
+    assert keys(s3, bucket) == []
+    s3.put_bucket_policy(Bucket=bucket, Policy=policy)
+    deliver(cloudkeep_server)
+    assert "while-refused" in [e["requestParameters"].get("userName") for e in records(s3, bucket)
+                               if e["eventName"] == "CreateUser"]
+    assert "LatestDeliveryError" not in ct.get_trail_status(Name="refused")
+
+
+def test_kms_trail_files_are_sse_kms_with_the_trails_key(cloudkeep_server, cloudkeep_account):
+    account = cloudkeep_account.account_id
+    kms = cloudkeep_account.client("kms")
+    key = kms.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:GenerateDataKey*",
+         "Resource": "*", "Condition": {"StringLike": {
+             "kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{account}:trail/*"}}}]}))
+    key_arn = key["KeyMetadata"]["Arn"]
+    bucket, _ = logging_trail(cloudkeep_account, "encrypted", KmsKeyId=key_arn)
+    cloudkeep_account.client("iam").create_user(UserName="enc-user")
+    deliver(cloudkeep_server)
+    s3 = cloudkeep_account.client("s3")
+    found = keys(s3, bucket)
+    assert found
+    head = s3.head_object(Bucket=bucket, Key=found[0])
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == key_arn
+    assert any(e["eventName"] == "CreateUser" for e in records(s3, bucket))
