@@ -1,0 +1,248 @@
+"""Event history benchmark: LookupEvents' query cost as the history grows, on SQLite and
+PostgreSQL.
+
+    .venv/bin/python benchmarks/cloudtrail_lookup.py                          # 10k, 100k, 1M; both backends
+    .venv/bin/python benchmarks/cloudtrail_lookup.py --sizes 10000,100000     # smaller run
+    .venv/bin/python benchmarks/cloudtrail_lookup.py --backend sqlite
+
+For each backend it makes a store of its own (SQLite: a file in a temporary directory;
+PostgreSQL: a database ``cloudkeep_bench_<random>`` created on the server at
+``--postgres-admin-url`` and dropped at the end), migrates it, and grows the history directly
+in the store (no server) at each size in turn: management events of one account over the
+last 90 days, spread over two regions, 40 user names, 50 event names and one resource each,
+written through the recorder's own row functions (compressed bodies, the same indexes and
+resource rows as the server). At each size it times ``--queries`` lookups of each kind through
+the code LookupEvents runs (``history.parse_request``, ``history_repository.lookup`` in a read
+unit of work, ``history.event_wire`` for each event of the page):
+
+- ``username``: LookupAttributes Username=<one of the 40 users>, first page of 50;
+- ``event_name``: LookupAttributes EventName=<one of the 50 names>, first page of 50;
+- ``time_window``: no attribute, StartTime/EndTime one random day of the 90 days, first page;
+- ``next_page``: the second page of a Username lookup (through its NextToken).
+
+It prints p50 and p99 per kind and size, and the ratio of each p50 to the p50 at the smallest
+size. Targets (issue 8): p50 at 1 million ≤ 2× p50 at 10 thousand, and under 50 ms.
+
+Must not: be collected or run by CI, install anything, or touch any database but its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import random
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from sqlalchemy import insert, text
+
+from cloudkeep.audit.recorder import event_row, resource_rows
+from cloudkeep.services.cloudtrail import history
+from cloudkeep.services.cloudtrail.history_repository import lookup
+from cloudkeep.storage.engine import Store, sqlite_url
+from cloudkeep.storage.schema import audit_event_resources, audit_events
+
+UTC = _dt.timezone.utc
+ACCOUNT = "111122223333"
+REGIONS = ("us-east-1", "eu-west-1")
+#: few enough that every lookup fills its page of 50 at 10 thousand events too (pages of equal size
+#: at every history size: the comparison is of the query, not of how many events a page holds)
+USERS = [f"user-{n:03d}" for n in range(40)]
+NAMES = [f"Action{n:03d}" for n in range(50)]
+SOURCES = ("iam.amazonaws.com", "kms.amazonaws.com", "s3.amazonaws.com", "sts.amazonaws.com")
+NOW = _dt.datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+SPAN = _dt.timedelta(days=89, hours=23)
+BATCH = 5000
+
+
+def _record(n: int, when: _dt.datetime, rng: random.Random) -> dict[str, Any]:
+    user = USERS[rng.randrange(len(USERS))]
+    name = NAMES[rng.randrange(len(NAMES))]
+    return {
+        "eventVersion": "1.11",
+        "userIdentity": {"type": "IAMUser", "principalId": f"AIDA{n % 100:016d}",
+                         "arn": f"arn:aws:iam::{ACCOUNT}:user/{user}", "accountId": ACCOUNT,
+                         "accessKeyId": f"AKIA{USERS.index(user):016d}", "userName": user},
+        "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": SOURCES[n % len(SOURCES)], "eventName": name,
+        "awsRegion": REGIONS[n % len(REGIONS)], "sourceIPAddress": "192.0.2.10",
+        "userAgent": "aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64",
+        "requestParameters": {"userName": f"target-{n % 5000}"},
+        "responseElements": None, "requestID": f"{n:08d}-0000-4000-8000-000000000000",
+        "eventID": f"{n:08d}-1111-4000-8000-{n:012d}", "readOnly": n % 3 == 0,
+        "eventType": "AwsApiCall", "managementEvent": True, "recipientAccountId": ACCOUNT,
+        "eventCategory": "Management",
+    }
+
+
+def grow(store: Store, start: int, stop: int, total: int, rng: random.Random) -> None:
+    """Events start..stop-1 of a history of ``total`` events spread evenly over SPAN, in time order."""
+    step = SPAN / total
+    base = NOW - SPAN
+    for first in range(start, stop, BATCH):
+        events, resources = [], []
+        for n in range(first, min(first + BATCH, stop)):
+            record = _record(n, base + step * n, rng)
+            row = event_row(record)
+            assert row is not None
+            events.append(row)
+            resources += resource_rows(record, row)
+        with store.unit_of_work(write=True) as uow:
+            uow.execute(insert(audit_events), events)
+            uow.execute(insert(audit_event_resources), resources)
+        done = min(first + BATCH, stop)
+        if done % 100_000 == 0 or done == stop:
+            print(f"    {done:>9,} events", file=sys.stderr, flush=True)
+
+
+def _params(kind: str, rng: random.Random) -> dict[str, Any]:
+    if kind in ("username", "next_page"):
+        return {"LookupAttributes": [{"AttributeKey": "Username", "AttributeValue": rng.choice(USERS)}]}
+    if kind == "event_name":
+        return {"LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": rng.choice(NAMES)}]}
+    start = NOW - SPAN + _dt.timedelta(hours=rng.randrange(int(SPAN.total_seconds() // 3600) - 24))
+    return {"StartTime": start, "EndTime": start + _dt.timedelta(days=1)}
+
+
+def _one_lookup(store: Store, params: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+    """What the LookupEvents operation does after authorization."""
+    query = history.parse_request(params, account_id=ACCOUNT, region=REGIONS[0], now=NOW)
+    assert query is not None
+    with store.unit_of_work() as uow:
+        rows, cursor = lookup(uow.execute, query)
+    events = [history.event_wire(row.record) for row in rows]
+    return events, history.encode_token(params, cursor) if cursor else None
+
+
+def measure(store: Store, kind: str, queries: int, rng: random.Random) -> list[float]:
+    timings: list[float] = []
+    for i in range(queries + queries // 10):
+        params = _params(kind, rng)
+        if kind == "next_page":
+            _, token = _one_lookup(store, params)
+            assert token is not None, "every user has more than one page"
+            params = {**params, "NextToken": token}
+        began = time.perf_counter()
+        events, _ = _one_lookup(store, params)
+        elapsed = time.perf_counter() - began
+        assert len(events) == 50, f"{kind}: a page of {len(events)} events (the history should fill every page)"
+        if i >= queries // 10:                       # the first tenth warms caches
+            timings.append(elapsed * 1000)
+    return timings
+
+
+def _p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
+
+
+KINDS = ("username", "event_name", "time_window", "next_page")
+
+
+def run_backend(name: str, open_store: Callable[[], tuple[Store, Callable[[], None]]], sizes: list[int],
+                queries: int, seed: int) -> dict[tuple[int, str], tuple[float, float]]:
+    store, cleanup = open_store()
+    results: dict[tuple[int, str], tuple[float, float]] = {}
+    total = max(sizes)
+    try:
+        grown = 0
+        for size in sizes:
+            # a history of `size` events over the same 90 days: rebuild when the size changes the spacing
+            with store.unit_of_work(write=True) as uow:
+                uow.execute(audit_event_resources.delete())
+                uow.execute(audit_events.delete())
+            began = time.perf_counter()
+            print(f"  {name}: loading {size:,} events", file=sys.stderr, flush=True)
+            grow(store, 0, size, size, random.Random(seed))
+            grown = size
+            if store.dialect == "postgresql":
+                with store.engine.begin() as connection:   # what autovacuum's analyze does after a load
+                    connection.execute(text("ANALYZE audit_events"))
+                    connection.execute(text("ANALYZE audit_event_resources"))
+            print(f"  {name}: loaded in {time.perf_counter() - began:.0f} s", file=sys.stderr, flush=True)
+            for kind in KINDS:
+                timings = measure(store, kind, queries, random.Random(seed + size))
+                results[(size, kind)] = (_p(timings, 50), _p(timings, 99))
+                print(f"  {name} {size:>9,} {kind:<12} p50 {results[(size, kind)][0]:7.2f} ms", file=sys.stderr,
+                      flush=True)
+        assert grown == total
+    finally:
+        store.close()
+        cleanup()
+    return results
+
+
+def sqlite_store() -> tuple[Store, Callable[[], None]]:
+    directory = tempfile.TemporaryDirectory(prefix="cloudkeep-bench-")
+    return Store.open(sqlite_url(Path(directory.name))), directory.cleanup
+
+
+def postgres_store(admin_url: str) -> Callable[[], tuple[Store, Callable[[], None]]]:
+    def open_() -> tuple[Store, Callable[[], None]]:
+        import psycopg
+
+        name = "cloudkeep_bench_" + secrets.token_hex(6)
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+        def drop() -> None:
+            with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        try:
+            return Store.open(admin_url.rsplit("/", 1)[0] + "/" + name), drop
+        except Exception:
+            drop()
+            raise
+    return open_
+
+
+def report(all_results: dict[str, dict[tuple[int, str], tuple[float, float]]], sizes: list[int]) -> bool:
+    from rich.console import Console
+    from rich.table import Table
+
+    ok = True
+    table = Table(title="LookupEvents query cost (ms per page of 50, through the operation's code)")
+    for column in ("backend", "events", "lookup", "p50", "p99", "p50 / p50 at smallest", "target"):
+        table.add_column(column, justify="right" if column not in ("backend", "lookup") else "left")
+    for backend, results in all_results.items():
+        for size in sizes:
+            for kind in KINDS:
+                p50, p99 = results[(size, kind)]
+                ratio = p50 / results[(sizes[0], kind)][0]
+                good = p50 < 50 and (size == sizes[0] or ratio <= 2)
+                ok &= good
+                table.add_row(backend, f"{size:,}", kind, f"{p50:.2f}", f"{p99:.2f}", f"{ratio:.2f}×",
+                              "[green]ok[/]" if good else "[red]missed[/]")
+    Console(highlight=False).print(table)
+    print("targets: p50 < 50 ms at every size, and p50 ≤ 2× the smallest size's p50")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="the event history's lookup cost as it grows, on SQLite and PostgreSQL")
+    p.add_argument("--sizes", default="10000,100000,1000000", help="history sizes, comma-separated")
+    p.add_argument("--backend", action="append", choices=("sqlite", "postgresql"),
+                   help="repeatable; default both")
+    p.add_argument("--queries", type=int, default=200, help="timed lookups per kind and size (default 200)")
+    p.add_argument("--postgres-admin-url", default="postgresql://postgres@127.0.0.1:5432/test",
+                   help="a database on the server where the benchmark may create and drop its own")
+    p.add_argument("--seed", type=int, default=8)
+    p.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    args = p.parse_args(argv)
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    backends = args.backend or ["sqlite", "postgresql"]
+    results = {}
+    for backend in backends:
+        opener = sqlite_store if backend == "sqlite" else postgres_store(args.postgres_admin_url)
+        results[backend] = run_backend(backend, opener, sizes, args.queries, args.seed)
+    ok = report(results, sizes)
+    return 0 if ok or not args.check else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
