@@ -200,14 +200,15 @@ def test_sensitive_request_parameters_are_left_out() -> None:
     assert out == {"userName": "bob", "passwordResetRequired": False}
 
 
-def test_assume_role_credentials_keep_token_but_not_secret() -> None:
+def test_assume_role_credentials_keep_neither_secret_nor_session_token() -> None:
+    # issue 8: secret keys and session tokens are never logged (audit/redact.py)
     shape = load_service("sts").operation_model("AssumeRole").output_shape
     out = redact(shape, {"Credentials": {"AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "sek",
                                          "SessionToken": "tok",
                                          "Expiration": dt.datetime(2026, 1, 5, 0, 7, 9,
                                                                    tzinfo=UTC)},
                          "AssumedRoleUser": {"AssumedRoleId": "AROA:s", "Arn": "arn"}})
-    assert out == {"credentials": {"accessKeyId": "ASIAEXAMPLE", "sessionToken": "tok",
+    assert out == {"credentials": {"accessKeyId": "ASIAEXAMPLE",
                                    "expiration": "Jan 5, 2026, 12:07:09 AM"},
                    "assumedRoleUser": {"assumedRoleId": "AROA:s", "arn": "arn"}}
 

@@ -43,6 +43,7 @@ _KEEP_RESPONSE_WHEN_READ_ONLY: Final[frozenset[tuple[str, str]]] = frozenset({
 # The userIdentity of an unauthenticated (anonymous) request, as S3 records them.
 _ANONYMOUS_IDENTITY: Final = {"type": "AWSAccount", "principalId": "",
                               "accountId": "ANONYMOUS_PRINCIPAL"}
+_TEMPORARY_ISSUERS: Final = (PrincipalType.ASSUMED_ROLE, PrincipalType.FEDERATED_USER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,58 @@ def event_time_text(value: _dt.datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def session_context_of(principal: Principal) -> dict[str, Any] | None:
+    """``userIdentity.sessionContext`` of a caller with temporary credentials, else None.
+
+    - role sessions: ``sessionIssuer`` is the role (type "Role", its AROA… id, ARN, account and
+      name as ``userName``); federated users (GetFederationToken): the IAM user who asked for
+      the token (type "IAMUser"), or the root user (type "Root");
+    - a user's or root's own session (GetSessionToken): ``sessionIssuer`` is ``{}``;
+    - ``webIdFederationData`` is ``{}`` unless the session came from a web identity provider;
+    - ``attributes``: ``creationDate`` (when the credentials were issued, ISO 8601 UTC) and
+      ``mfaAuthenticated`` ("true"/"false", strings);
+    - ``sourceIdentity`` when the session carries one.
+    https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/cloudtrail-integration.html
+    """
+    if principal.token_issued_at is None:
+        return None      # long-term credentials: no session
+    issuer: dict[str, Any] = {}
+    if principal.type in _TEMPORARY_ISSUERS and principal.parent_arn:
+        parent = principal.parent_arn
+        if principal.type is PrincipalType.ASSUMED_ROLE:
+            issuer = {"type": "Role", "principalId": principal.parent_id or "", "arn": parent,
+                      "accountId": principal.account_id, "userName": parent.rsplit("/", 1)[-1]}
+        elif parent.endswith(":root"):
+            issuer = {"type": "Root", "principalId": principal.parent_id or principal.account_id,
+                      "arn": parent, "accountId": principal.account_id}
+        else:
+            issuer = {"type": "IAMUser", "principalId": principal.parent_id or "", "arn": parent,
+                      "accountId": principal.account_id, "userName": parent.rsplit("/", 1)[-1]}
+    context: dict[str, Any] = {
+        "sessionIssuer": issuer,
+        "webIdFederationData": {},
+        "attributes": {"creationDate": event_time_text(principal.token_issued_at),
+                       "mfaAuthenticated": "true" if principal.mfa_authenticated else "false"},
+    }
+    if principal.source_identity:
+        context["sourceIdentity"] = principal.source_identity
+    return context
+
+
+def cross_account_identity(principal: Principal) -> dict[str, Any]:
+    """``userIdentity`` in the copy of an event delivered to the account that owns the resource
+    when the caller belongs to another account: type "AWSAccount", the caller's principal id and
+    account only (its ARN, key and session stay in the caller's own copy). An anonymous caller
+    keeps its anonymous identity.
+    https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html
+    """
+    if principal.type is PrincipalType.ANONYMOUS:
+        return dict(_ANONYMOUS_IDENTITY)
+    return {"type": "AWSAccount", "principalId": principal.principal_id,
+            "accountId": principal.account_id}
+
+
 def user_identity(principal: Principal | None, *, account_id: str = "",
                   access_key_id: str | None = None,
                   session_context: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -113,9 +166,17 @@ def user_identity(principal: Principal | None, *, account_id: str = "",
         out["accessKeyId"] = principal.access_key_id
     if kind is PrincipalType.IAM_USER and principal.user_name:
         out["userName"] = principal.user_name
+    if session_context is None:
+        session_context = session_context_of(principal)
     if session_context is not None:
         out["sessionContext"] = session_context
     return out
+
+
+def keeps_response(event_source: str, event_name: str, read_only: bool) -> bool:
+    """Whether a successful call's record carries responseElements: a write's does; a read's
+    does not, except the STS calls that issue credentials (see the module docstring)."""
+    return not read_only or (event_source, event_name) in _KEEP_RESPONSE_WHEN_READ_ONLY
 
 
 def build_event(ctx: EventContext) -> dict[str, Any]:
@@ -139,8 +200,7 @@ def build_event(ctx: EventContext) -> dict[str, Any]:
         event["errorCode"] = ctx.error_code
         if ctx.error_message is not None:
             event["errorMessage"] = ctx.error_message
-    keep_response = not failed and (
-        not ctx.read_only or (ctx.event_source, ctx.event_name) in _KEEP_RESPONSE_WHEN_READ_ONLY)
+    keep_response = not failed and keeps_response(ctx.event_source, ctx.event_name, ctx.read_only)
     event["requestParameters"] = ctx.request_parameters if ctx.request_parameters else None
     event["responseElements"] = (ctx.response_elements if keep_response and ctx.response_elements
                                  else None)

@@ -12,6 +12,10 @@ CloudTrail's form:
   ``userName``, ``SAMLAssertionID`` → ``sAMLAssertionID``, as in AWS's example records); map keys
   are kept as given (``encryptionContext`` keys keep their case).
 - timestamps take CloudTrail's responseElements form, ``Oct 27, 2022, 6:29:06 AM`` (UTC).
+- members that carry a credential though the model does not mark them ``sensitive`` are left
+  out too (``_CREDENTIAL_MEMBERS``: an STS ``SessionToken``): secrets, passwords, plaintext
+  keys and session tokens are never logged (issue 8's rule for cloudkeep's records, stricter
+  than AWS's AssumeRole examples, which show an encoded token).
 - blobs are left out (KMS records omit the ciphertext and plaintext:
   https://docs.aws.amazon.com/kms/latest/developerguide/ct-decrypt.html).
 - a value the shape does not describe is left out (fail closed: what cannot be classified is
@@ -38,6 +42,8 @@ UTC = _dt.timezone.utc
 _MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
                   "Dec")
 _OMIT: Final = object()
+# Structure members that are credentials without the model's ``sensitive`` mark (see above).
+_CREDENTIAL_MEMBERS: Final = frozenset({"SessionToken"})
 _SCALARS: Final = frozenset({"string", "integer", "long", "boolean", "float", "double",
                              "bigdecimal", "biginteger", "character", "byte", "short"})
 
@@ -68,7 +74,7 @@ def _is_sensitive(shape: Shape) -> bool:
 @functools.lru_cache(maxsize=8192)
 def _plan(shape: Shape) -> Mapping[str, tuple[str, Shape, bool]]:
     """member name → (CloudTrail name, member shape, sensitive), for a structure shape."""
-    return {name: (lower_camel(name), member, _is_sensitive(member))
+    return {name: (lower_camel(name), member, _is_sensitive(member) or name in _CREDENTIAL_MEMBERS)
             for name, member in shape.members.items()}  # type: ignore[attr-defined]
 
 

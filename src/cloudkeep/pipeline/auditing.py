@@ -1,5 +1,14 @@
 """Turns an ``Exchange`` (and its error, if any) into a CloudTrail event record.
 
+Whose account records a call (``recipientAccountId``): the caller's; for a call on resources of
+other accounts, a copy goes to each of them too (one ``sharedEventID``; their copies show the
+caller as ``AWSAccount``); an anonymous call (S3 public access) is recorded only in the account
+that owns the bucket it named. Requests that fail authentication are not recorded: "CloudTrail
+doesn't deliver logs for requests that fail authentication (in which the provided credentials
+are not valid). However, it does include logs for requests in which authorization fails
+(AccessDenied) and requests that are made by anonymous users."
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/cloudtrail-logging-s3-info.html
+
 Must not: write anything (the recorder does), or fail a request: an event that cannot be
 built is logged and dropped, never raised into the caller's response.
 """
@@ -9,11 +18,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from cloudkeep.audit.record import EventContext, build_event
+from cloudkeep.audit import s3_fields
+from cloudkeep.audit.record import EventContext, build_event, cross_account_identity, keeps_response
 from cloudkeep.audit.redact import redact
 from cloudkeep.auth.principal import PrincipalType
 from cloudkeep.services.framework import EXEMPT, AuthzContext
 from cloudkeep.wire.errors import ServiceError
+from cloudkeep.wire.restxml_serialize import host_id
+from cloudkeep.wire.routing import ANONYMOUS_SERVICES
 
 from .deps import Deps
 from .exchange import Exchange
@@ -22,10 +34,15 @@ log = logging.getLogger("cloudkeep.audit")
 
 
 def belongs_to_tenant(ex: Exchange) -> bool:
-    """Whether the call has an account to record it in (an authenticated caller)."""
+    """Whether the call may have an account to record it in: an authenticated caller, or an
+    anonymous one of a service that serves anonymous calls (S3: the bucket owner's account,
+    found when the event is built; none, when the bucket does not exist)."""
     p = ex.principal
-    return (p is not None and p.type is not PrincipalType.ANONYMOUS and bool(p.account_id)
-            and ex.service is not None and ex.operation is not None)
+    if p is None or ex.service is None or ex.operation is None:
+        return False
+    if p.type is PrincipalType.ANONYMOUS:
+        return ex.service_name in ANONYMOUS_SERVICES and ex.params is not None
+    return bool(p.account_id)
 
 
 def event_for(ex: Exchange, deps: Deps, error: ServiceError | None) -> dict[str, Any] | None:
@@ -34,25 +51,37 @@ def event_for(ex: Exchange, deps: Deps, error: ServiceError | None) -> dict[str,
         return None
     principal = ex.principal
     assert principal is not None and ex.operation is not None and ex.service is not None
+    recipient = principal.account_id
+    if principal.type is PrincipalType.ANONYMOUS:
+        recipient = _anonymous_recipient(ex, deps)
+        if recipient is None:
+            return None
     op = ex.operation
-    request_parameters = redact(op.input_shape, ex.params) if ex.params else None
+    event_source = f"{ex.service.endpoint_prefix}.amazonaws.com"
+    keep_response = error is None and bool(ex.result) and keeps_response(event_source, op.name, ex.read_only)
     response_elements = None
-    if error is None and not ex.read_only and ex.result:
-        response_elements = redact(op.output_shape, ex.result)
+    if event_source == s3_fields.EVENT_SOURCE:
+        request_parameters = s3_fields.request_parameters(ex.params, ex.request.host, ex.request.query_params())
+        if keep_response:
+            response_elements = s3_fields.response_elements(ex.result)
+    else:
+        request_parameters = redact(op.input_shape, ex.params) if ex.params else None
+        if keep_response:
+            response_elements = redact(op.output_shape, ex.result)
     code = message = None
     if error is not None:
         code, _status = error.wire_identity(ex.protocol or "query")
         message = error.message or None
     ctx = EventContext(
         event_id=deps.ids.event_id(), request_id=ex.request_id, event_time=ex.received_at,
-        event_source=f"{ex.service.endpoint_prefix}.amazonaws.com", event_name=op.name,
+        event_source=event_source, event_name=op.name,
         aws_region=ex.region or "us-east-1", source_ip=ex.request.client_ip,
         user_agent=ex.request.header("user-agent", "") or "", principal=principal,
-        recipient_account_id=principal.account_id, read_only=ex.read_only,
+        recipient_account_id=recipient, read_only=ex.read_only,
         management_event=ex.management_event, request_parameters=request_parameters,
         response_elements=response_elements, error_code=code, error_message=message,
         tls_details=dict(ex.request.tls) or None, invoked_by=ex.called_via[-1] if ex.called_via else None,
-        resources=_resources(ex, deps))
+        resources=_resources(ex, deps), additional_event_data=_additional_data(ex))
     return build_event(ctx)
 
 
@@ -69,12 +98,59 @@ def events_for(ex: Exchange, deps: Deps, error: ServiceError | None) -> list[dic
         return [event]
     event["sharedEventID"] = deps.ids.event_id()
     out = [event]
+    assert ex.principal is not None
+    identity = cross_account_identity(ex.principal)
+    invoked_by = event["userIdentity"].get("invokedBy")
+    if invoked_by:
+        identity["invokedBy"] = invoked_by
     for account in others:
         copy = dict(event)
+        copy["userIdentity"] = dict(identity)
         copy["eventID"] = deps.ids.event_id()
         copy["recipientAccountId"] = account
         out.append(copy)
     return out
+
+
+def _anonymous_recipient(ex: Exchange, deps: Deps) -> str | None:
+    """The account an anonymous call is recorded in: the owner of the resource it was allowed
+    on, else (a denied call) the owner its checks find in a fresh read of the store, else None."""
+    for account in ex.resource_accounts:
+        if account:
+            return account
+    service = deps.services.get(ex.service_name or "")
+    entry = service.authz.get(ex.operation.name) if service is not None and ex.operation is not None else None
+    if not entry or entry is EXEMPT or ex.params is None or ex.principal is None:
+        return None
+    checks = [check for check in entry if check.resource_owner is not None]
+    if not checks:
+        return None
+    try:
+        with deps.store.unit_of_work() as uow:
+            ctx = AuthzContext(params=ex.params, account_id="", region=ex.region or "us-east-1",
+                               partition=deps.partition, principal=ex.principal, uow=uow,
+                               request=ex.request, signed=ex.signed)
+            for check in checks:
+                owner = check.resource_owner(ctx, uow)
+                if owner:
+                    return owner
+    except Exception:  # noqa: BLE001 - an unknown bucket (or a bad name) has no owner to record in
+        log.debug("no owner found for anonymous %s", ex.operation_name, exc_info=True)
+    return None
+
+
+def _additional_data(ex: Exchange) -> dict[str, Any] | None:
+    """S3's ``additionalEventData`` (``audit.s3_fields``); None for other services."""
+    if ex.service_name != "s3":
+        return None
+    request = ex.request
+    decoded = request.header("x-amz-decoded-content-length")
+    bytes_in = int(decoded) if decoded and decoded.isdigit() else (request.body_size or len(request.body))
+    length = ex.result.get("ContentLength") if ex.result and "Body" in ex.result else None
+    return s3_fields.additional_event_data(
+        signed_form=ex.signed.form if ex.signed is not None else None,
+        cipher_suite=dict(request.tls).get("cipherSuite"), bytes_in=bytes_in,
+        host_id=host_id(ex.request_id), bytes_out=length if isinstance(length, int) else None)
 
 
 def _resources(ex: Exchange, deps: Deps) -> list[dict[str, str]] | None:
