@@ -16,6 +16,7 @@ from typing import Any
 
 #: (area, -k words selecting it, how a test name is classified into it); first match wins
 AREAS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("POST object", ("post_object",), ("post_object",)),
     ("public access block", ("public",), ("public_block", "block_public", "ignore_public")),
     ("bucket policy", ("policy",), ("policy",)),
     ("presigned URL", ("presigned",), ("presigned",)),

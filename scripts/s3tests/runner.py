@@ -57,8 +57,10 @@ ALL_FILES = ("s3tests/functional/test_s3.py", "s3tests/functional/test_headers.p
 #: markers left out: fails_on_aws (AWS itself fails them), and features outside the S3 work's scope
 EXCLUDED_MARKERS = ("fails_on_aws", "lifecycle", "lifecycle_expiration", "lifecycle_transition", "object_lock",
                     "bucket_logging", "cloud_transition", "cloud_restore", "s3website", "s3select", "sns")
-#: POST object (browser form uploads with a POST policy) matches "policy" but is its own feature
-DEFAULT_K = "not post_object and (" + " or ".join(w for _, words, _ in results.AREAS for w in words) + ")"
+#: the areas' -k words (POST object, browser form uploads with a POST policy, is its own area)
+DEFAULT_K = " or ".join(w for _, words, _ in results.AREAS for w in words)
+#: the plugin that gives every bucket the suite creates S3's defaults from before April 2023
+LEGACY_PLUGIN = "cloudkeep_s3tests_legacy_defaults"
 
 
 # --- the suite: source and virtualenv ----------------------------------------------------------
@@ -189,7 +191,8 @@ def run_pytest(python: Path, src: Path, conf: Path, args: argparse.Namespace, co
                PYTHONPATH=os.pathsep.join(filter(None, [str(HERE / "plugins"), env.get("PYTHONPATH")])))
     # xunit1: the JUnit file keeps each test's properties (its markers, from our plugin)
     cmd = [str(python), "-m", "pytest", *args.files, "-v", "-rA", "-p", "no:cacheprovider",
-           "-p", "cloudkeep_s3tests_markers", "--junitxml", str(args.out / "junit.xml"), "-o", "junit_family=xunit1",
+           "-p", "cloudkeep_s3tests_markers", *(("-p", LEGACY_PLUGIN) if args.legacy_defaults else ()),
+           "--junitxml", str(args.out / "junit.xml"), "-o", "junit_family=xunit1",
            "-m", args.markexpr, "-k", args.kexpr, *args.pytest_args]
     (args.out / "command.txt").write_text(" ".join(cmd) + "\n")
     started = time.monotonic()
@@ -267,6 +270,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="also print every failing test (always in failures.txt and summary.json)")
     p.add_argument("--keep-server-log", action="store_true", help="save the started cloudkeep server's log")
     p.add_argument("--check", action="store_true", help="exit 1 unless every selected test passed or skipped")
+    p.add_argument("--legacy-defaults", action="store_true",
+                   help="diagnostic, not a result: every bucket the suite creates gets S3's defaults from before "
+                        "April 2023 (ObjectOwnership ObjectWriter, no Block Public Access)")
     args = p.parse_args(argv)
     if args.endpoint and args.moto:
         p.error("--endpoint and --moto exclude each other")
@@ -339,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         "target": {"kind": server.kind, "endpoint": server.endpoint, "version": server.version},
         "suite": {"repository": "ceph/s3-tests", "commit": commit, "mirror": str(args.mirror), **suite_versions},
         "selection": {"files": args.files, "markexpr": args.markexpr, "kexpr": args.kexpr,
-                      "pytest_args": args.pytest_args},
+                      "pytest_args": args.pytest_args, "legacy_defaults": args.legacy_defaults},
         "started_utc": stamp, "duration_s": round(duration, 1), "pytest_exit": rc,
         "seed_todos": seeded.todos,
         "counts": summary.counts(),
