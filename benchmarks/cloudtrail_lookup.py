@@ -9,13 +9,13 @@ For each backend it makes a store of its own (SQLite: a file in a temporary dire
 PostgreSQL: a database ``cloudkeep_bench_<random>`` created on the server at
 ``--postgres-admin-url`` and dropped at the end), migrates it, and grows the history directly
 in the store (no server) at each size in turn: management events of one account over the
-last 90 days, spread over two regions, 40 user names, 50 event names and one resource each,
+last 90 days, spread over two regions, 20 user names, 50 event names and one resource each,
 written through the recorder's own row functions (compressed bodies, the same indexes and
 resource rows as the server). At each size it times ``--queries`` lookups of each kind through
 the code LookupEvents runs (``history.parse_request``, ``history_repository.lookup`` in a read
 unit of work, ``history.event_wire`` for each event of the page):
 
-- ``username``: LookupAttributes Username=<one of the 40 users>, first page of 50;
+- ``username``: LookupAttributes Username=<one of the 20 users>, first page of 50;
 - ``event_name``: LookupAttributes EventName=<one of the 50 names>, first page of 50;
 - ``time_window``: no attribute, StartTime/EndTime one random day of the 90 days, first page;
 - ``next_page``: the second page of a Username lookup (through its NextToken).
@@ -52,7 +52,7 @@ ACCOUNT = "111122223333"
 REGIONS = ("us-east-1", "eu-west-1")
 #: few enough that every lookup fills its page of 50 at 10 thousand events too (pages of equal size
 #: at every history size: the comparison is of the query, not of how many events a page holds)
-USERS = [f"user-{n:03d}" for n in range(40)]
+USERS = [f"user-{n:03d}" for n in range(20)]
 NAMES = [f"Action{n:03d}" for n in range(50)]
 SOURCES = ("iam.amazonaws.com", "kms.amazonaws.com", "s3.amazonaws.com", "sts.amazonaws.com")
 NOW = _dt.datetime(2026, 11, 30, 12, 0, tzinfo=UTC)

@@ -146,3 +146,127 @@ def test_prune_deletes_only_what_is_older_than_90_days(store: Store) -> None:
         assert recorder.prune() == 0
     finally:
         recorder.close()
+
+
+# -- the LookupEvents query (services/cloudtrail/history_repository.py) ----------------------
+
+from cloudkeep.services.cloudtrail import history  # noqa: E402
+from cloudkeep.services.cloudtrail.errors import (InvalidLookupAttributesException,  # noqa: E402
+                                                  InvalidMaxResultsException, InvalidNextTokenException,
+                                                  InvalidTimeRangeException)
+from cloudkeep.services.cloudtrail.history_repository import lookup  # noqa: E402
+
+
+def _write(store: Store, records: list[dict]) -> None:
+    recorder = AuditRecorder(store, flush_interval=3600)
+    try:
+        for record in records:
+            recorder.enqueue(record)
+        recorder.flush()
+    finally:
+        recorder.close()
+
+
+def _page(store: Store, params: dict, *, region: str = "us-east-1", now: dt.datetime = NOW,
+          account: str = ACCOUNT) -> tuple[list[str], str | None]:
+    query = history.parse_request(params, account_id=account, region=region, now=now)
+    assert query is not None
+    with store.unit_of_work() as uow:
+        rows, cursor = lookup(uow.execute, query)
+    ids = [history.event_wire(row.record)["EventId"] for row in rows]
+    return ids, history.encode_token(params, cursor) if cursor else None
+
+
+def _all(store: Store, params: dict, **kw: object) -> list[str]:
+    ids, token = _page(store, params, **kw)
+    while token:
+        more, token = _page(store, {**params, "NextToken": token}, **kw)
+        ids += more
+    return ids
+
+
+def _id(n: int) -> str:
+    return event(n)["eventID"]
+
+
+def test_lookup_pages_newest_first_through_events_of_one_second(store: Store) -> None:
+    # 7 events in the same second, then 3 later ones: seq breaks the tie, pages split inside the second
+    _write(store, [event(n, when=NOW - dt.timedelta(minutes=1)) for n in range(7)]
+           + [event(n, when=NOW - dt.timedelta(seconds=10 - n)) for n in range(7, 10)])
+    first, token = _page(store, {"MaxResults": 4})
+    assert first == [_id(9), _id(8), _id(7), _id(6)] and token
+    assert _all(store, {"MaxResults": 4}) == [_id(n) for n in reversed(range(10))]
+    assert _all(store, {"MaxResults": 3}) == [_id(n) for n in reversed(range(10))]
+
+
+def test_lookup_sees_only_the_account_region_management_events_and_90_days(store: Store) -> None:
+    _write(store, [
+        event(1), event(2, awsRegion="eu-west-1"), event(3, recipientAccountId="999988887777"),
+        event(4, management=False, source="s3.amazonaws.com", name="GetObject"),
+        event(5, when=NOW - dt.timedelta(days=90, seconds=1)), event(6, when=NOW - dt.timedelta(days=89))])
+    assert _all(store, {}) == [_id(1), _id(6)]
+    assert _all(store, {}, region="eu-west-1") == [_id(2)]
+    assert _all(store, {}, account="999988887777") == [_id(3)]
+    assert _all(store, {"StartTime": NOW - dt.timedelta(days=200)}) == [_id(1), _id(6)]   # never past 90 days
+    later = NOW + dt.timedelta(days=2)
+    assert _all(store, {}, now=later) == [_id(1)]
+
+
+def test_lookup_by_each_attribute(store: Store) -> None:
+    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k1"
+    other = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k2"
+    _write(store, [
+        event(1),
+        event(2, name="ListUsers", readOnly=True, requestParameters=None,
+              userIdentity={"type": "Root", "arn": f"arn:aws:iam::{ACCOUNT}:root", "accountId": ACCOUNT,
+                            "accessKeyId": "AKIAROOTEXAMPLE00001"}),
+        event(3, source="kms.amazonaws.com", name="ReEncrypt", requestParameters=None,
+              resources=[{"ARN": key, "type": "AWS::KMS::Key"}, {"ARN": other, "type": "AWS::KMS::Key"}]),
+    ])
+
+    def by(key_: str, value: str) -> list[str]:
+        return _all(store, {"LookupAttributes": [{"AttributeKey": key_, "AttributeValue": value}], "MaxResults": 1})
+
+    assert by("EventId", _id(2)) == [_id(2)]
+    assert by("EventName", "CreateUser") == [_id(1)]
+    assert by("ReadOnly", "true") == [_id(2)] and by("ReadOnly", "false") == [_id(3), _id(1)]
+    assert by("Username", "root") == [_id(2)] and by("Username", "Alice") == [_id(3), _id(1)]
+    assert by("AccessKeyId", "AKIAROOTEXAMPLE00001") == [_id(2)]
+    assert by("EventSource", "kms.amazonaws.com") == [_id(3)]
+    assert by("ResourceType", "AWS::KMS::Key") == [_id(3)]          # two keys, one event
+    assert by("ResourceName", other) == [_id(3)]
+    assert by("ResourceType", "AWS::IAM::User") == [_id(1)] and by("ResourceName", "user-1") == [_id(1)]
+    assert by("EventName", "Nothing") == []
+
+
+def test_lookup_request_errors() -> None:
+    def parse(params: dict) -> object:
+        return history.parse_request(params, account_id=ACCOUNT, region="us-east-1", now=NOW)
+
+    for bad in ({"MaxResults": 0}, {"MaxResults": 51}):
+        try:
+            parse(bad)
+        except InvalidMaxResultsException:
+            pass
+        else:
+            raise AssertionError(f"{bad} accepted")
+    for params, error in (
+            ({"StartTime": NOW, "EndTime": NOW - dt.timedelta(seconds=1)}, InvalidTimeRangeException),
+            ({"LookupAttributes": [{"AttributeKey": "ReadOnly", "AttributeValue": "yes"}]},
+             InvalidLookupAttributesException),
+            ({"NextToken": "!!"}, InvalidNextTokenException),
+            ({"NextToken": history.encode_token({"EventCategory": "insight"}, history.Cursor(NOW, 3))},
+             InvalidNextTokenException),    # a token of another request's filters
+            ({"NextToken": history.encode_token({"StartTime": NOW}, history.Cursor(NOW, 3))},
+             InvalidNextTokenException)):
+        try:
+            parse(params)
+        except error:
+            pass
+        else:
+            raise AssertionError(f"{params} accepted")
+    same = {"LookupAttributes": [{"AttributeKey": "Username", "AttributeValue": "Alice"}]}
+    token = history.encode_token({**same, "MaxResults": 5}, history.Cursor(NOW, 3))
+    query = parse({**same, "NextToken": token, "MaxResults": 7})   # the page size may change
+    assert query is not None and query.after == history.Cursor(NOW, 3)
+    assert parse({"EventCategory": "insight"}) is None
