@@ -2,7 +2,7 @@
 
 One 2048-bit key pair per region, made on first use; the private key is stored sealed under the
 root of trust (context: the region and fingerprint), the public key as PKCS#1 DER, the form the
-AWS CLI loads (``rsa.PublicKey.load_pkcs1(..., format='DER')`` on the base64 text of ``Value``).
+AWS CLI loads (``rsa.PublicKey.load_pkcs1(..., format='DER')`` of ``Value``, base64 on the wire).
 The fingerprint is the hex MD5 of that DER, as digest files name it
 (``digestPublicKeyFingerprint``, 32 hex digits).
 https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_ListPublicKeys.html
@@ -12,7 +12,6 @@ Must not: hold delivery rules.
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
 import hashlib
 from typing import Any
@@ -78,7 +77,7 @@ def list_public_keys(call: Any, params: Any) -> dict[str, Any]:
     for row in rows:
         valid_to = row.valid_to or row.valid_from + VALIDITY
         if row.valid_from <= end and valid_to >= start:
-            # the blob is the base64 text of the DER: the AWS CLI decodes it once more
-            out.append({"Value": base64.b64encode(bytes(row.public_key)), "ValidityStartTime": row.valid_from,
+            # the DER (base64 on the wire; the AWS CLI keeps blobs as that text and decodes it itself)
+            out.append({"Value": bytes(row.public_key), "ValidityStartTime": row.valid_from,
                         "ValidityEndTime": valid_to, "Fingerprint": row.fingerprint})
     return {"PublicKeyList": out}

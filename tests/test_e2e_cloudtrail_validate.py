@@ -1,0 +1,116 @@
+"""Log file integrity validation with the real AWS CLI: ``aws cloudtrail validate-logs`` against
+cloudkeep's digest files (signed SHA256withRSA, chained, public keys from ListPublicKeys) finds
+every digest and log file valid, and reports a changed log file, a changed digest and a
+deleted digest file. Its S3 and Organizations clients follow AWS_ENDPOINT_URL.
+
+AWS pages: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-validation-cli.html,
+https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-validation-digest-file-structure.html
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cloudkeep.testing.server import CloudkeepServer
+from cloudtrail_delivery_support import deliver, keys, logging_trail
+
+AWS = str(Path(sys.executable).with_name("aws"))
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A server of its own: these tests move its domain clock between digest periods."""
+    with CloudkeepServer() as ck:
+        yield ck
+
+
+def validate_logs(account, arn: str, start: dt.datetime, tmp_path: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, **account.env, "HOME": str(tmp_path), "AWS_CONFIG_FILE": str(tmp_path / "none"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+    return subprocess.run([AWS, "cloudtrail", "validate-logs", "--trail-arn", arn, "--start-time",
+                           start.strftime("%Y-%m-%dT%H:%M:%SZ"), "--verbose"],
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def _three_digests(server, account, name: str) -> tuple[str, str, dt.datetime]:
+    """A validating trail with three digest periods closed, log files in the first two."""
+    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    bucket, arn = logging_trail(account, name, EnableLogFileValidation=True)
+    iam = account.client("iam")
+    iam.create_user(UserName=f"{name}-1")
+    deliver(server)
+    server.advance(61)
+    deliver(server, digests=True)
+    iam.create_user(UserName=f"{name}-2")
+    deliver(server)
+    server.advance(61)
+    deliver(server, digests=True)
+    server.advance(61)
+    deliver(server, digests=True)
+    return bucket, arn, start
+
+
+def test_validate_logs_finds_every_file_valid(server, tmp_path):
+    account = server.create_account()
+    bucket, arn, start = _three_digests(server, account, "valid")
+    s3 = account.client("s3")
+    digests = [k for k in keys(s3, bucket) if "/CloudTrail-Digest/" in k]
+    assert len(digests) == 3
+    head = s3.head_object(Bucket=bucket, Key=digests[-1])
+    assert head["Metadata"]["signature-algorithm"] == "SHA256withRSA" and len(head["Metadata"]["signature"]) == 512
+    last = json.loads(gzip.decompress(s3.get_object(Bucket=bucket, Key=digests[-1])["Body"].read()))
+    assert last["previousDigestS3Object"] == digests[-2] and last["digestSignatureAlgorithm"] == "SHA256withRSA"
+    result = validate_logs(account, arn, start, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    logs = [k for k in keys(s3, bucket) if "/CloudTrail/" in k]
+    assert "3/3 digest files valid" in result.stdout, result.stdout
+    assert f"{len(logs)}/{len(logs)} log files valid" in result.stdout, result.stdout
+    assert "INVALID" not in result.stdout + result.stderr
+
+
+def test_validate_logs_reports_a_changed_log_file(server, tmp_path):
+    account = server.create_account()
+    bucket, arn, start = _three_digests(server, account, "changed")
+    s3 = account.client("s3")
+    log_key = [k for k in keys(s3, bucket) if "/CloudTrail/" in k][0]
+    s3.put_object(Bucket=bucket, Key=log_key, Body=gzip.compress(b'{"Records":[]}'))
+    result = validate_logs(account, arn, start, tmp_path)
+    assert result.returncode == 1
+    assert f"Log file\ts3://{bucket}/{log_key}\tINVALID: hash value doesn't match" in result.stderr, result.stderr
+
+
+def test_validate_logs_reports_a_changed_digest(server, tmp_path):
+    account = server.create_account()
+    bucket, arn, start = _three_digests(server, account, "changed-digest")
+    s3 = account.client("s3")
+    third = sorted(k for k in keys(s3, bucket) if "/CloudTrail-Digest/" in k)[-1]
+    head = s3.head_object(Bucket=bucket, Key=third)
+    body = json.loads(gzip.decompress(s3.get_object(Bucket=bucket, Key=third)["Body"].read()))
+    body["logFiles"] = []
+    s3.put_object(Bucket=bucket, Key=third, Body=gzip.compress(json.dumps(body).encode()), Metadata=head["Metadata"])
+    result = validate_logs(account, arn, start, tmp_path)
+    assert result.returncode == 1
+    assert f"Digest file\ts3://{bucket}/{third}\tINVALID: signature verification failed" in result.stderr, \
+        result.stderr
+
+
+def test_validate_logs_reports_a_deleted_digest_and_a_deleted_log(server, tmp_path):
+    account = server.create_account()
+    bucket, arn, start = _three_digests(server, account, "deleted")
+    s3 = account.client("s3")
+    second = sorted(k for k in keys(s3, bucket) if "/CloudTrail-Digest/" in k)[1]
+    log_key = sorted(k for k in keys(s3, bucket) if "/CloudTrail/" in k)[0]
+    s3.delete_object(Bucket=bucket, Key=second)
+    s3.delete_object(Bucket=bucket, Key=log_key)
+    result = validate_logs(account, arn, start, tmp_path)
+    assert result.returncode == 1
+    assert f"Digest file\ts3://{bucket}/{second}\tINVALID: not found" in result.stderr, result.stderr
+    assert f"Log file\ts3://{bucket}/{log_key}\tINVALID: not found" in result.stderr, result.stderr
