@@ -8,12 +8,13 @@ PostgreSQL.
 For each backend it makes a store of its own (SQLite: a file in a temporary directory;
 PostgreSQL: a database ``cloudkeep_bench_<random>`` created on the server at
 ``--postgres-admin-url`` and dropped at the end), migrates it, and grows the history directly
-in the store (no server) at each size in turn: management events of one account over the
+in a store of each size (one store per size, all loaded first): management events of one account over the
 last 90 days, spread over two regions, 20 user names, 50 event names and one resource each,
 written through the recorder's own row functions (compressed bodies, the same indexes and
 resource rows as the server). At each size it times ``--queries`` lookups of each kind through
 the code LookupEvents runs (``history.parse_request``, ``history_repository.lookup`` in a read
-unit of work, ``history.event_wire`` for each event of the page):
+unit of work, ``history.event_wire`` for each event of the page), in rounds that visit every
+size in turn so that the machine's changing load touches every size alike:
 
 - ``username``: LookupAttributes Username=<one of the 20 users>, first page of 50;
 - ``event_name``: LookupAttributes EventName=<one of the 50 names>, first page of 50;
@@ -119,21 +120,17 @@ def _one_lookup(store: Store, params: dict[str, Any]) -> tuple[list[dict[str, An
     return events, history.encode_token(params, cursor) if cursor else None
 
 
-def measure(store: Store, kind: str, queries: int, rng: random.Random) -> list[float]:
-    timings: list[float] = []
-    for i in range(queries + queries // 10):
-        params = _params(kind, rng)
-        if kind == "next_page":
-            _, token = _one_lookup(store, params)
-            assert token is not None, "every user has more than one page"
-            params = {**params, "NextToken": token}
-        began = time.perf_counter()
-        events, _ = _one_lookup(store, params)
-        elapsed = time.perf_counter() - began
-        assert len(events) == 50, f"{kind}: a page of {len(events)} events (the history should fill every page)"
-        if i >= queries // 10:                       # the first tenth warms caches
-            timings.append(elapsed * 1000)
-    return timings
+def _timed(store: Store, kind: str, rng: random.Random) -> float:
+    params = _params(kind, rng)
+    if kind == "next_page":
+        _, token = _one_lookup(store, params)
+        assert token is not None, "every user has more than one page"
+        params = {**params, "NextToken": token}
+    began = time.perf_counter()
+    events, _ = _one_lookup(store, params)
+    elapsed = time.perf_counter() - began
+    assert len(events) == 50, f"{kind}: a page of {len(events)} events (the history should fill every page)"
+    return elapsed * 1000
 
 
 def _p(values: list[float], q: float) -> float:
@@ -141,39 +138,43 @@ def _p(values: list[float], q: float) -> float:
 
 
 KINDS = ("username", "event_name", "time_window", "next_page")
+ROUNDS = 10
 
 
 def run_backend(name: str, open_store: Callable[[], tuple[Store, Callable[[], None]]], sizes: list[int],
                 queries: int, seed: int) -> dict[tuple[int, str], tuple[float, float]]:
-    store, cleanup = open_store()
-    results: dict[tuple[int, str], tuple[float, float]] = {}
-    total = max(sizes)
+    """One store per size, loaded first; then the lookups in rounds that visit every size and
+    kind in turn, so a change in the machine's load touches every size alike."""
+    stores: dict[int, tuple[Store, Callable[[], None]]] = {}
     try:
-        grown = 0
         for size in sizes:
-            # a history of `size` events over the same 90 days: rebuild when the size changes the spacing
-            with store.unit_of_work(write=True) as uow:
-                uow.execute(audit_event_resources.delete())
-                uow.execute(audit_events.delete())
+            store, cleanup = open_store()
+            stores[size] = (store, cleanup)
             began = time.perf_counter()
             print(f"  {name}: loading {size:,} events", file=sys.stderr, flush=True)
             grow(store, 0, size, size, random.Random(seed))
-            grown = size
             if store.dialect == "postgresql":
                 with store.engine.begin() as connection:   # what autovacuum's analyze does after a load
                     connection.execute(text("ANALYZE audit_events"))
                     connection.execute(text("ANALYZE audit_event_resources"))
             print(f"  {name}: loaded in {time.perf_counter() - began:.0f} s", file=sys.stderr, flush=True)
+        timings: dict[tuple[int, str], list[float]] = {(size, kind): [] for size in sizes for kind in KINDS}
+        rngs = {size: random.Random(seed + size) for size in sizes}
+        for size in sizes:                                  # warm-up: a tenth, not counted
             for kind in KINDS:
-                timings = measure(store, kind, queries, random.Random(seed + size))
-                results[(size, kind)] = (_p(timings, 50), _p(timings, 99))
-                print(f"  {name} {size:>9,} {kind:<12} p50 {results[(size, kind)][0]:7.2f} ms", file=sys.stderr,
-                      flush=True)
-        assert grown == total
+                for _ in range(max(1, queries // 10)):
+                    _timed(stores[size][0], kind, rngs[size])
+        per_round = max(1, queries // ROUNDS)
+        for round_ in range(ROUNDS):
+            for size in sizes:
+                for kind in KINDS:
+                    timings[(size, kind)] += [_timed(stores[size][0], kind, rngs[size]) for _ in range(per_round)]
+            print(f"  {name}: round {round_ + 1}/{ROUNDS}", file=sys.stderr, flush=True)
     finally:
-        store.close()
-        cleanup()
-    return results
+        for store, cleanup in stores.values():
+            store.close()
+            cleanup()
+    return {key: (_p(values, 50), _p(values, 99)) for key, values in timings.items()}
 
 
 def sqlite_store() -> tuple[Store, Callable[[], None]]:
