@@ -139,6 +139,19 @@ def take_lease(uow: Any, name: str, holder: str, now: _dt.datetime, ttl: _dt.tim
     return True
 
 
+def lease_holder(uow: Any, name: str) -> str | None:
+    lease = cloudtrail_leases.c
+    return uow.execute(select(lease.holder).where(lease.name == name)).scalar()
+
+
+def take_over_lease(uow: Any, name: str, old: str, holder: str, now: _dt.datetime, ttl: _dt.timedelta) -> bool:
+    """Takes the lease from ``old`` (a holder known to be gone), if it still holds it."""
+    lease = cloudtrail_leases.c
+    updated = uow.execute(update(cloudtrail_leases).where(lease.name == name, lease.holder == old).values(
+        holder=holder, expires_at=now + ttl))
+    return updated.rowcount == 1
+
+
 def release_lease(uow: Any, name: str, holder: str) -> None:
     lease = cloudtrail_leases.c
     uow.execute(delete(cloudtrail_leases).where(and_(lease.name == name, lease.holder == holder)))

@@ -4,7 +4,8 @@ Every worker process (``--workers N``, and every node sharing one PostgreSQL) ru
 holder of the ``cloudtrail-delivery`` lease (a row in ``cloudtrail_leases``, renewed each tick,
 taken over when it has expired) delivers, so each event is delivered by one process. A tick
 runs every second; what it delivers is due after the trail's delivery delay (``Timing``).
-``close()`` (at shutdown, after the audit recorder has written its queue) delivers everything
+A process that finds the lease held by a process of the same host that no longer exists (killed)
+takes it over at once. ``close()`` (at shutdown, after the audit recorder has written its queue) delivers everything
 recorded so far, so a clean stop loses nothing; events recorded before a crash are delivered
 after the restart from the trail's committed cursor.
 
@@ -31,6 +32,21 @@ LEASE = "cloudtrail-delivery"
 UTC = _dt.timezone.utc
 
 
+def _gone(holder: str) -> bool:
+    """A holder on this host whose process no longer exists (killed): its lease need not expire."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname()[:30] or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 class DeliveryWorker:
     def __init__(self, store: Any, delivery: Delivery, timing: Callable[[], Timing], *, tick: float = 1.0,
                  lease_ttl: _dt.timedelta = _dt.timedelta(seconds=15),
@@ -49,7 +65,12 @@ class DeliveryWorker:
     def _lease(self) -> bool:
         try:
             with self._store.unit_of_work(write=True) as uow:
-                return C.take_lease(uow, LEASE, self._holder, self._wall_now(), self._ttl)
+                now = self._wall_now()
+                if C.take_lease(uow, LEASE, self._holder, now, self._ttl):
+                    return True
+                old = C.lease_holder(uow, LEASE)
+                return old is not None and _gone(old) and C.take_over_lease(uow, LEASE, old, self._holder, now,
+                                                                            self._ttl)
         except exc.IntegrityError:            # another process inserted the lease row first
             return False
 
