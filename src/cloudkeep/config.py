@@ -84,6 +84,13 @@ def hsm_pin_from_env(env: Mapping[str, str] | None = None) -> str | None:
     return env.get("CLOUDKEEP_HSM_PIN") or None
 
 
+def benchmark_without_audit(env: Mapping[str, str] | None = None) -> bool:
+    """``CLOUDKEEP_BENCHMARK_NO_AUDIT=1``: the server records no events (audit.discard). A knob for
+    benchmarks/cloudtrail_recording.py only, to measure what recording costs; no flag sets it."""
+    env = os.environ if env is None else env
+    return env.get("CLOUDKEEP_BENCHMARK_NO_AUDIT") == "1"
+
+
 def testdata_dir(env: Mapping[str, str] | None = None) -> Path | None:
     env = os.environ if env is None else env
     value = env.get("CLOUDKEEP_TESTDATA")

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from cloudkeep import config as _config
+from cloudkeep.audit.discard import DiscardingRecorder
 from cloudkeep.audit.recorder import AuditRecorder
 from cloudkeep.crypto.envelope import Sealer
 from cloudkeep.crypto.rootkey import load_or_create_master_key
@@ -133,7 +134,11 @@ def build_deps(cfg: _config.ServerConfig) -> Deps:
         clock: Any = OffsetClock(lambda: float(get_setting(store, CLOCK_OFFSET_KEY) or 0.0))
     else:
         clock = SystemClock()
-    recorder = AuditRecorder(store, clock=clock)   # clock: the event history's 90-day prune
+    if _config.benchmark_without_audit():   # benchmarks/cloudtrail_recording.py only
+        log.warning("CLOUDKEEP_BENCHMARK_NO_AUDIT=1: this server records no events (benchmark knob)")
+        recorder: Any = DiscardingRecorder()
+    else:
+        recorder = AuditRecorder(store, clock=clock)   # clock: the event history's 90-day prune
     key_use = KeyUseTracker(store, lambda uow, uses: IamRepository(uow).record_key_use(uses))
     deps = Deps(store=store, sealer=sealer, clock=clock, ids=Ids(),
                 # STS first: it answers None for any key but ASIA… without a query

@@ -1,0 +1,212 @@
+"""What recording CloudTrail events costs: server CPU per call with recording on against off.
+
+    .venv/bin/python benchmarks/cloudtrail_recording.py            # 2000 calls per workload, 5 rounds
+    .venv/bin/python benchmarks/cloudtrail_recording.py --quick    # a smoke run
+
+Two cloudkeep servers run side by side (SQLite, test hooks off, one worker each): one as
+shipped, one started with ``CLOUDKEEP_BENCHMARK_NO_AUDIT=1`` (``audit.discard``: no event is
+built or written; a benchmark knob, no flag of ``cloudkeep serve`` sets it). Both get the same
+requests from the load generator's client processes (``loadgen._drive``: one keep-alive
+connection, each request signed afresh with botocore's SigV4 signer, the response checked):
+
+| workload | one iteration |
+|---|---|
+| `gci` | `sts:GetCallerIdentity` (read: its event built and written off the request path) |
+| `getuser` | `iam:GetUser` of a user created beforehand (read) |
+| `createdelete` | `iam:CreateUser` then `iam:DeleteUser` (writes: events in the change's transaction) |
+
+The figure is the server process's CPU (utime+stime of its tree, read after a settle so the
+recorder thread's batched writes count) per iteration. Rounds alternate the two servers and the
+median of the rounds is kept. The issue's target: recording costs under 10% of a simple call's
+server time, i.e. on/off − 1 < 10%.
+
+Must not: be collected or run by CI; send traffic anywhere but the servers it starts on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import api_calls as base  # noqa: E402
+import loadgen  # noqa: E402
+
+TARGET_COST = 0.10
+EXISTING_USER = "bench-existing"
+
+
+@dataclass(frozen=True)
+class QueryCall:
+    """One iteration: query-protocol requests sent in order, ``{n}`` in a body made unique."""
+
+    service: str                                  # signing name: "sts", "iam"
+    requests: tuple[tuple[str, bytes], ...]       # (body template, expected bytes in the response)
+    region: str = "us-east-1"
+
+
+def _query_client(endpoint: str, key: str, secret: str, call: QueryCall, warmup: int, n: int,
+                  ready: Any, go: Any, out: Any) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    try:
+        signer = SigV4Auth(Credentials(key, secret), call.service, call.region)
+        parts = urlsplit(endpoint)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        url = endpoint.rstrip("/") + "/"
+        pid = os.getpid()
+
+        def one(i: int) -> None:
+            for template, expect in call.requests:
+                body = template.replace("{n}", f"{pid}-{i}".replace("-", "m")).encode()
+                request = AWSRequest(method="POST", url=url, data=body,
+                                     headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+                signer.add_auth(request)
+                conn.request("POST", "/", body=body, headers=dict(request.headers.items()))
+                response = conn.getresponse()
+                data = response.read()
+                if response.status != 200 or expect not in data:
+                    raise RuntimeError(f"{template}: HTTP {response.status}: {data[:300]!r}")
+
+        loadgen._timed(one, warmup, n, ready, go, out)
+    except BaseException as error:  # noqa: BLE001 - reported to the parent, which fails the run
+        ready.put(None)
+        out.put(([], 0.0, f"{type(error).__name__}: {error}"))
+
+
+@dataclass(frozen=True)
+class Workload:
+    key: str
+    title: str
+    call: QueryCall
+    share: float = 1.0            # iterations relative to --calls (a pair is two calls)
+
+
+WORKLOADS = [
+    Workload("gci", "sts:GetCallerIdentity", QueryCall("sts", (
+        ("Action=GetCallerIdentity&Version=2011-06-15", b"<GetCallerIdentityResult>"),))),
+    Workload("getuser", "iam:GetUser", QueryCall("iam", (
+        (f"Action=GetUser&UserName={EXISTING_USER}&Version=2010-05-08", b"<GetUserResult>"),))),
+    Workload("createdelete", "iam:CreateUser + DeleteUser", QueryCall("iam", (
+        ("Action=CreateUser&UserName=bench{n}&Version=2010-05-08", b"<CreateUserResult>"),
+        ("Action=DeleteUser&UserName=bench{n}&Version=2010-05-08", b"<DeleteUserResponse"))), share=0.25),
+]
+
+
+def start(no_audit: bool) -> base.Target:
+    from cloudkeep.testing.server import CloudkeepServer
+
+    env = dict(os.environ)
+    env.pop("CLOUDKEEP_BENCHMARK_NO_AUDIT", None)
+    if no_audit:
+        env["CLOUDKEEP_BENCHMARK_NO_AUDIT"] = "1"
+    server = CloudkeepServer(test_hooks=False, env=env)
+    server.start()
+    assert server.process is not None
+    if server.root is None:
+        server.stop()
+        server.cleanup()
+        raise RuntimeError("cloudkeep wrote no root-credentials.json")
+
+    def stop() -> None:
+        server.stop()
+        server.cleanup()
+
+    name = "off" if no_audit else "on"
+    target = base.Target(name, server.process.pid, server.endpoint, server.root.access_key_id,
+                         server.root.secret_access_key, stop)
+    target.client("iam").create_user(UserName=EXISTING_USER)
+    return target
+
+
+def count_events(target: base.Target) -> int:
+    """How many events the server stored (a check that the knob does what it says)."""
+    import boto3  # noqa: F401  (the clients come from api_calls)
+
+    events = target.client("cloudtrail").lookup_events(MaxResults=50)["Events"]
+    return len(events)
+
+
+def measure(targets: list[base.Target], args: argparse.Namespace, progress: Callable[[str], None]
+            ) -> dict[tuple[str, str], list[float]]:
+    cpu: dict[tuple[str, str], list[float]] = {}
+    for r in range(args.rounds):
+        order = targets if r % 2 == 0 else list(reversed(targets))
+        for w in WORKLOADS:
+            for t in order:
+                calls = max(10, int(args.calls * w.share))
+                result = loadgen._drive(t.name, w.key, t.pid, _query_client,
+                                        (t.endpoint, t.key, t.secret, w.call), calls=calls,
+                                        warmup=args.warmup, concurrency=1, settle=args.settle, timeout=600)
+                cpu.setdefault((t.name, w.key), []).append(result.server_cpu_ms)
+                progress(f"round {r + 1}/{args.rounds} {w.key:13s} recording {t.name:3s}: "
+                         f"{result.server_cpu_ms:.3f} ms server CPU per iteration ({result.calls} iterations)")
+    return cpu
+
+
+def report(cpu: dict[tuple[str, str], list[float]]) -> bool:
+    from rich.table import Table
+
+    table = Table(title="Recording cost: server CPU per iteration, recording on vs off (median of rounds)",
+                  caption="server CPU = utime+stime of the server process tree ÷ iterations, after a settle")
+    for col in ("workload", "on ms", "off ms", "on/off", "cost", "rounds (on)", "rounds (off)", "target < 10%"):
+        table.add_column(col, justify="left" if col == "workload" else "right")
+    met = True
+    for w in WORKLOADS:
+        on, off = cpu.get(("on", w.key), []), cpu.get(("off", w.key), [])
+        if not on or not off:
+            continue
+        m_on, m_off = statistics.median(on), statistics.median(off)
+        cost = m_on / m_off - 1 if m_off else float("nan")
+        ok = cost < TARGET_COST
+        met &= ok
+        table.add_row(w.title, f"{m_on:.3f}", f"{m_off:.3f}", f"{m_on / m_off:.3f}", f"{cost:+.1%}",
+                      " ".join(f"{v:.3f}" for v in on), " ".join(f"{v:.3f}" for v in off),
+                      "[green]met[/green]" if ok else "[red]missed[/red]")
+    base.console().print(table)
+    return met
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=2000, help="timed calls per read workload and round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--settle", type=float, default=1.5, help="seconds before each CPU read")
+    parser.add_argument("--quick", action="store_true", help="400 calls, 3 rounds")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.calls, args.rounds, args.warmup = 400, 3, 50
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    console = base.console()
+    targets = [start(no_audit=False), start(no_audit=True)]
+    try:
+        cpu = measure(targets, args, lambda line: console.print(f"[dim]{line}[/dim]"))
+        recorded = [count_events(t) for t in targets]
+        console.print(f"events in the history: recording on {recorded[0]} (first page), off {recorded[1]}")
+        if recorded[0] == 0 or recorded[1] != 0:
+            console.print("[red]the knob did not do what it says: the comparison is void[/red]")
+            return 2
+        return 0 if report(cpu) else 1
+    finally:
+        for t in targets:
+            t.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
