@@ -114,3 +114,35 @@ def test_validate_logs_reports_a_deleted_digest_and_a_deleted_log(server, tmp_pa
     assert result.returncode == 1
     assert f"Digest file\ts3://{bucket}/{second}\tINVALID: not found" in result.stderr, result.stderr
     assert f"Log file\ts3://{bucket}/{log_key}\tINVALID: not found" in result.stderr, result.stderr
+
+
+def cloudkeep_validate(account, arn: str, start: dt.datetime, tmp_path: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, **account.env, "HOME": str(tmp_path), "AWS_CONFIG_FILE": str(tmp_path / "none"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+    return subprocess.run([sys.executable, "-m", "cloudkeep", "trail", "validate", "--trail-arn", arn,
+                           "--start-time", start.strftime("%Y-%m-%dT%H:%M:%SZ")],
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_cloudkeep_trail_validate_finds_valid_files_and_reports_tampering(server, tmp_path):
+    account = server.create_account()
+    bucket, arn, start = _three_digests(server, account, "ours")
+    s3 = account.client("s3")
+    logs = sorted(k for k in keys(s3, bucket) if "/CloudTrail/" in k)
+    result = cloudkeep_validate(account, arn, start, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3/3 digest files valid" in result.stdout and f"{len(logs)}/{len(logs)} log files valid" in result.stdout
+    s3.put_object(Bucket=bucket, Key=logs[0], Body=gzip.compress(b'{"Records":[]}'))
+    second = sorted(k for k in keys(s3, bucket) if "/CloudTrail-Digest/" in k)[1]
+    s3.delete_object(Bucket=bucket, Key=second)
+    result = cloudkeep_validate(account, arn, start, tmp_path)
+    assert result.returncode == 1
+    assert f"Log file\ts3://{bucket}/{logs[0]}\tINVALID: hash value doesn't match" in result.stderr, result.stderr
+    assert f"Digest file\ts3://{bucket}/{second}\tINVALID: not found" in result.stderr, result.stderr
+
+
+def test_cloudkeep_trail_validate_refuses_a_range_without_digests(server, tmp_path):
+    account = server.create_account()
+    _bucket, arn = logging_trail(account, "empty", EnableLogFileValidation=True)
+    result = cloudkeep_validate(account, arn, dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1), tmp_path)
+    assert result.returncode == 1 and "no digest files found" in result.stderr

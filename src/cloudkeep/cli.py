@@ -1,4 +1,5 @@
-"""The ``cloudkeep`` command: ``serve``, ``account create``, ``policy simulate``, ``trail lookup``.
+"""The ``cloudkeep`` command: ``serve``, ``account create``, ``policy simulate``, ``trail lookup``,
+``trail validate``.
 
 Must not: hold logic that the server lacks (it calls the same bootstrap and account code).
 """
@@ -75,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     trail = sub.add_parser("trail", help="CloudTrail: the event history (lookup) of a running server")
     tsub = trail.add_subparsers(dest="trail_command", required=True)
     cli_history.add_parser(tsub)
+    from cloudkeep import cli_validate
+
+    cli_validate.add_parser(tsub)
     return parser
 
 
@@ -250,6 +254,10 @@ def main(argv: list[str] | None = None) -> int:
         from cloudkeep import cli_history
 
         return cli_history.run(args)
+    if args.command == "trail" and args.trail_command == "validate":
+        from cloudkeep import cli_validate
+
+        return cli_validate.run(args)
     return 2  # pragma: no cover - argparse refuses unknown commands first
 
 

@@ -1,0 +1,156 @@
+"""``cloudkeep trail validate``: log file integrity validation of a trail from its bucket, as
+``aws cloudtrail validate-logs`` does it: the trail's bucket and prefix from DescribeTrails, the
+public keys from ListPublicKeys, the digest and log files read through the S3 API, every check
+made here (``services/cloudtrail/validation.py``). Exit status 0 when every file is valid, 1
+when one is not, when no digest file is found in the range (nothing proves the logs intact), or
+when the server cannot be asked; 2 for a usage error.
+
+The server is reached like the AWS CLI reaches it: ``--endpoint-url``, else the endpoint of the
+profile or environment (``AWS_ENDPOINT_URL``); credentials from ``--profile`` or the usual AWS
+sources, else the root credentials file in ``--data-dir``.
+
+Must not: read the store directly; trust a file before it is verified.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import sys
+from pathlib import Path
+from typing import Any, Mapping
+
+from cloudkeep import config as _config
+
+UTC = _dt.timezone.utc
+
+
+def add_parser(trail_sub: Any) -> None:
+    p = trail_sub.add_parser("validate", help="validate a trail's log files and digests in its bucket "
+                                              "(like aws cloudtrail validate-logs)")
+    p.add_argument("--trail-arn", required=True, help="arn:aws:cloudtrail:<region>:<account>:trail/<name>")
+    p.add_argument("--start-time", required=True, type=_time, help="ISO 8601, e.g. 2026-11-30T08:00:00Z")
+    p.add_argument("--end-time", type=_time, help="ISO 8601 (default: now)")
+    p.add_argument("--account-id", help="the member account whose files to validate (organization trails)")
+    p.add_argument("--endpoint-url", default=None, help="the server (default: AWS_ENDPOINT_URL or "
+                                                          f"http://{_config.DEFAULT_HOST}:{_config.DEFAULT_PORT})")
+    p.add_argument("--profile", default=None, help="an AWS CLI profile with the credentials to use")
+    p.add_argument("--data-dir", type=Path, default=Path(".cloudkeep"),
+                   help="where to find root-credentials.json when no other credentials are set")
+    p.add_argument("--verbose", action="store_true", help="print every valid file too")
+    p.add_argument("--json", action="store_true", help="print the counts and problems as JSON")
+
+
+def _time(text: str) -> _dt.datetime:
+    try:
+        value = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r} (e.g. 2026-11-30T08:00:00Z)") from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _clients(args: argparse.Namespace, region: str) -> tuple[Any, Any, Any]:
+    import botocore.session
+    from botocore.config import Config
+
+    from cloudkeep.server import CREDENTIALS_FILE, read_credentials_file
+
+    session = botocore.session.Session(profile=args.profile)
+    keys: dict[str, str] = {}
+    if session.get_credentials() is None:
+        root = read_credentials_file(args.data_dir / CREDENTIALS_FILE)
+        if root is None:
+            raise LookupError("no credentials: set a profile or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+                              "or point --data-dir at the server's data directory")
+        keys = {"aws_access_key_id": root.access_key_id, "aws_secret_access_key": root.secret_access_key}
+    config = Config(retries={"max_attempts": 2})
+    endpoint = args.endpoint_url
+    probe = session.create_client("cloudtrail", region_name=region, endpoint_url=endpoint, config=config, **keys)
+    if endpoint is None and probe.meta.endpoint_url.rstrip("/").endswith(".amazonaws.com"):
+        endpoint = f"http://{_config.DEFAULT_HOST}:{_config.DEFAULT_PORT}"
+    return tuple(session.create_client(name, region_name=region, endpoint_url=endpoint or probe.meta.endpoint_url,
+                                       config=config, **keys)
+                 for name in ("cloudtrail", "s3", "organizations"))  # type: ignore[return-value]
+
+
+def _reader(s3: Any) -> tuple[Any, Any]:
+    from botocore.exceptions import ClientError
+
+    def list_keys(bucket: str, prefix: str) -> list[str]:
+        out: list[str] = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            out += [o["Key"] for o in page.get("Contents", [])]
+        return out
+
+    def get(bucket: str, key: str) -> tuple[bytes, Mapping[str, str]] | None:
+        try:
+            found = s3.get_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+        return found["Body"].read(), found.get("Metadata") or {}
+    return list_keys, get
+
+
+def run(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+    from cloudkeep.services.cloudtrail.validation import validate
+
+    parts = args.trail_arn.split(":")
+    if len(parts) != 6 or parts[2] != "cloudtrail" or not parts[5].startswith("trail/"):
+        print(f"cloudkeep: not a trail ARN: {args.trail_arn}", file=sys.stderr)
+        return 2
+    home, owner, name = parts[3], parts[4], parts[5][len("trail/"):]
+    end = args.end_time or _dt.datetime.now(UTC)
+    if args.start_time > end:
+        print("cloudkeep: --start-time must be before --end-time", file=sys.stderr)
+        return 2
+    try:
+        cloudtrail, s3, organizations = _clients(args, home)
+        trail = next((t for t in cloudtrail.describe_trails()["trailList"] if t.get("TrailARN") == args.trail_arn),
+                     None)
+        if trail is None:
+            print(f"cloudkeep: no trail {args.trail_arn} is visible to these credentials", file=sys.stderr)
+            return 1
+        org_id = organizations.describe_organization()["Organization"]["Id"] if trail.get("IsOrganizationTrail") \
+            else None
+        keys = {k["Fingerprint"]: bytes(k["Value"]) for k in cloudtrail.list_public_keys(
+            StartTime=args.start_time, EndTime=end + _dt.timedelta(hours=2))["PublicKeyList"]}
+        list_keys, get = _reader(s3)
+        report = validate(list_keys=list_keys, get=get, public_keys=keys, bucket=trail["S3BucketName"],
+                          prefix=trail.get("S3KeyPrefix"), org_id=org_id, account=args.account_id or owner,
+                          region=home, trail_name=name, home_region=home, start=args.start_time, end=end)
+    except LookupError as exc:
+        print(f"cloudkeep: {exc}", file=sys.stderr)
+        return 2
+    except EndpointConnectionError as exc:
+        print(f"cloudkeep: cannot reach the server at {exc.kwargs.get('endpoint_url')}: start it with "
+              f"'cloudkeep serve' or pass --endpoint-url", file=sys.stderr)
+        return 1
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        print(f"cloudkeep: {error.get('Code')}: {error.get('Message')}", file=sys.stderr)
+        return 1
+    except BotoCoreError as exc:
+        print(f"cloudkeep: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"validDigests": report.valid_digests, "invalidDigests": report.invalid_digests,
+                          "validLogs": report.valid_logs, "invalidLogs": report.invalid_logs,
+                          "problems": report.problems}, indent=2))
+        return 0 if report.ok else 1
+    for line in report.lines if args.verbose else report.problems:
+        print(line, file=sys.stdout if line.endswith("\tvalid") else sys.stderr)
+    total_digests = report.valid_digests + report.invalid_digests
+    total_logs = report.valid_logs + report.invalid_logs
+    print(f"{report.valid_digests}/{total_digests} digest files valid"
+          + (f", {report.invalid_digests}/{total_digests} digest files INVALID" if report.invalid_digests else ""))
+    print(f"{report.valid_logs}/{total_logs} log files valid"
+          + (f", {report.invalid_logs}/{total_logs} log files INVALID" if report.invalid_logs else ""))
+    if not total_digests:      # nothing proves the logs intact: never a success
+        print("cloudkeep: no digest files found in range", file=sys.stderr)
+        return 1
+    return 0 if report.ok else 1
