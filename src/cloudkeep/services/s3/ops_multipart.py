@@ -242,13 +242,19 @@ def _object_checksum(upload: Upload, parts: list[UploadedPart], params: Params) 
     algorithm = upload.checksum_algorithm
     if algorithm is None:
         return None, None
+    sent = params.get(f"Checksum{algorithm}")
     if upload.checksum_type == "COMPOSITE":
         digest = C.new(algorithm)
         for part in parts:
             digest.update(base64.b64decode(part.checksum_value or ""))
-        return algorithm, f"{C.b64(digest.digest())}-{len(parts)}"
+        composite = C.b64(digest.digest())
+        # the object's checksum the client sent (with or without the "-N" part count) is a data
+        # integrity check of the completed object, as for a full-object checksum
+        # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html)
+        if sent is not None and sent.rsplit("-", 1)[0] != composite:
+            raise X.BadDigest(f"The {algorithm} you specified did not match the calculated checksum.")
+        return algorithm, f"{composite}-{len(parts)}"
     value = _combined_crc(algorithm, parts)
-    sent = params.get(f"Checksum{algorithm}")
     if sent is not None and sent != value:
         raise X.BadDigest(f"The {algorithm} you specified did not match the calculated checksum.")
     return algorithm, value
