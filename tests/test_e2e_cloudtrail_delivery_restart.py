@@ -1,13 +1,31 @@
 """Delivery survives stops: events recorded before a SIGKILL are delivered after the restart
 (from the trail's committed cursor), and a clean stop (SIGTERM) delivers everything recorded
-before it exits. Each test runs a server of its own on a data directory that outlives it."""
+before it exits; with several worker processes exactly one delivers, each event once. Each test
+runs servers of its own on a data directory (and store) that outlives them, on SQLite and on
+PostgreSQL."""
 
 from __future__ import annotations
 
+import collections
 import signal
+from pathlib import Path
+from typing import Iterator
+
+import pytest
 
 from cloudkeep.testing.server import Account, CloudkeepServer
 from cloudtrail_delivery_support import deliver, keys, logging_trail, records
+from storage_backends import _PostgresDatabase
+
+
+@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
+                        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, str | None]]:
+    """(data dir, store URL or None for the data dir's SQLite), shared by both server runs."""
+    store_url = None
+    if request.param == "postgresql":
+        store_url = _PostgresDatabase().ensure(request.config)   # a database of its own
+    yield tmp_path / "data", store_url
 
 
 def _created_users(account: Account, bucket: str) -> set[str]:
@@ -19,9 +37,9 @@ def _again(server: CloudkeepServer, account: Account) -> Account:
     return Account(account.account_id, account.access_key_id, account.secret_access_key, endpoint=server.endpoint)
 
 
-def test_events_recorded_before_a_sigkill_are_delivered_after_restart(tmp_path):
-    data = tmp_path / "data"
-    first = CloudkeepServer(data_dir=data).start()
+def test_events_recorded_before_a_sigkill_are_delivered_after_restart(backend):
+    data, url = backend
+    first = CloudkeepServer(data_dir=data, store_url=url).start()
     try:
         account = first.create_account()
         bucket, _ = logging_trail(account, "survivor")
@@ -32,7 +50,7 @@ def test_events_recorded_before_a_sigkill_are_delivered_after_restart(tmp_path):
             iam.create_user(UserName=name)
     finally:
         first.stop(signal.SIGKILL)
-    second = CloudkeepServer(data_dir=data, port=first.port).start()
+    second = CloudkeepServer(data_dir=data, store_url=url, port=first.port).start()
     try:
         account = _again(second, account)
         assert not made & _created_users(account, bucket)
@@ -42,9 +60,9 @@ def test_events_recorded_before_a_sigkill_are_delivered_after_restart(tmp_path):
         second.stop()
 
 
-def test_a_clean_stop_delivers_what_was_recorded(tmp_path):
-    data = tmp_path / "data"
-    first = CloudkeepServer(data_dir=data).start()
+def test_a_clean_stop_delivers_what_was_recorded(backend):
+    data, url = backend
+    first = CloudkeepServer(data_dir=data, store_url=url).start()
     try:
         account = first.create_account()
         bucket, _ = logging_trail(account, "flushed")
@@ -54,7 +72,7 @@ def test_a_clean_stop_delivers_what_was_recorded(tmp_path):
         account.client("iam").list_users()          # a read: queued, written by the recorder at shutdown
     finally:
         assert first.stop(signal.SIGTERM) is not None
-    second = CloudkeepServer(data_dir=data, port=first.port).start()
+    second = CloudkeepServer(data_dir=data, store_url=url, port=first.port).start()
     try:
         account = _again(second, account)
         s3 = account.client("s3")
@@ -64,3 +82,28 @@ def test_a_clean_stop_delivers_what_was_recorded(tmp_path):
         assert any(e["eventName"] == "ListUsers" for e in events)
     finally:
         second.stop()
+
+
+def test_with_two_worker_processes_each_event_is_delivered_once(backend):
+    data, url = backend
+    server = CloudkeepServer(data_dir=data, store_url=url, workers=2).start()
+    try:
+        account = server.create_account()
+        bucket, _ = logging_trail(account, "two-workers")
+        iam = account.client("iam")
+        made = [f"w-{i}" for i in range(12)]
+        for name in made:
+            iam.create_user(UserName=name)
+        # each hook request reaches one of the two processes; only the lease holder delivers
+        for _ in range(200):
+            if server._post("/_cloudkeep/test/cloudtrail/deliver", {})["delivered"]:
+                break
+        else:
+            pytest.fail("no worker process delivered")
+        ids = collections.Counter(e["eventID"] for e in records(account.client("s3"), bucket))
+        assert ids and max(ids.values()) == 1
+        users = [e["requestParameters"]["userName"] for e in records(account.client("s3"), bucket)
+                 if e["eventName"] == "CreateUser"]
+        assert sorted(users) == sorted(made)
+    finally:
+        server.stop()
