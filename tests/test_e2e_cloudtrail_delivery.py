@@ -13,8 +13,12 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import time
 
-from cloudtrail_delivery_support import deliver, keys, logging_trail, records, unique
+import pytest
+
+from cloudkeep.testing.server import CloudkeepServer
+from cloudtrail_delivery_support import cloudtrail_bucket_policy, deliver, keys, logging_trail, records, unique
 
 
 def test_events_are_delivered_as_gzipped_records_under_awss_key_layout(cloudkeep_server, cloudkeep_account):
@@ -135,3 +139,51 @@ def test_kms_trail_files_are_sse_kms_with_the_trails_key(cloudkeep_server, cloud
     head = s3.head_object(Bucket=bucket, Key=found[0])
     assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == key_arn
     assert any(e["eventName"] == "CreateUser" for e in records(s3, bucket))
+
+
+def test_multi_region_trail_delivers_every_regions_events_under_their_region(cloudkeep_server, cloudkeep_account):
+    account = cloudkeep_account.account_id
+    bucket, _ = logging_trail(cloudkeep_account, "all-regions", IsMultiRegionTrail=True)
+    single, _ = logging_trail(cloudkeep_account, "home-only")
+    cloudkeep_account.client("kms", region="eu-west-1").create_key(Description="in-ireland")
+    deliver(cloudkeep_server)
+    s3 = cloudkeep_account.client("s3")
+    assert any(k.startswith(f"AWSLogs/{account}/CloudTrail/eu-west-1/") for k in keys(s3, bucket))
+    created = [e for e in records(s3, bucket) if e["eventName"] == "CreateKey"]
+    assert [e["awsRegion"] for e in created] == ["eu-west-1"]
+    assert not any(e["eventName"] == "CreateKey" for e in records(s3, single))
+
+
+def test_a_bucket_of_another_account_receives_the_trail_when_its_policy_allows(cloudkeep_server,
+                                                                              cloudkeep_account):
+    central = cloudkeep_server.create_account()
+    s3 = central.client("s3")
+    bucket = unique("central")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_policy(Bucket=bucket, Policy=cloudtrail_bucket_policy(bucket, cloudkeep_account.account_id,
+                                                                         "to-central"))
+    ct = cloudkeep_account.client("cloudtrail")
+    ct.create_trail(Name="to-central", S3BucketName=bucket)
+    ct.start_logging(Name="to-central")
+    cloudkeep_account.client("iam").create_user(UserName="centrally-logged")
+    deliver(cloudkeep_server)
+    found = keys(s3, bucket)
+    assert found and all(k.startswith(f"AWSLogs/{cloudkeep_account.account_id}/") for k in found)
+    assert any(e["eventName"] == "CreateUser" for e in records(s3, bucket))
+    assert s3.get_object_acl(Bucket=bucket, Key=found[0])["Owner"]["ID"] == s3.get_bucket_acl(Bucket=bucket)["Owner"]["ID"]
+
+
+def test_the_background_worker_delivers_within_the_delivery_delay():
+    with CloudkeepServer() as server:
+        server._post("/_cloudkeep/test/cloudtrail/timing", {"delivery_seconds": 1})
+        account = server.create_account()
+        bucket, _ = logging_trail(account, "background")
+        account.client("iam").create_user(UserName="by-the-worker")
+        s3 = account.client("s3")
+        deadline = time.monotonic() + 60          # a bound for a loaded machine, not a measurement
+        while time.monotonic() < deadline:
+            if any(e["eventName"] == "CreateUser" for e in records(s3, bucket)):
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail("the background worker delivered nothing")
