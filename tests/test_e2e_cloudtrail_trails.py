@@ -79,8 +79,9 @@ def test_a_sixth_trail_in_a_region_is_refused(cloudkeep_account, ct):
 
 
 def test_bucket_that_does_not_exist_is_refused(ct):
-    code, _ = error_of(ct.create_trail, Name="nobucket", S3BucketName=unique("missing"))
-    assert code == "S3BucketDoesNotExistException"
+    missing = unique("missing")
+    assert error_of(ct.create_trail, Name="nobucket", S3BucketName=missing) == (
+        "S3BucketDoesNotExistException", f"S3 bucket {missing} does not exist!")
 
 
 def test_bucket_without_cloudtrails_policy_is_insufficient(cloudkeep_account, ct):

@@ -105,7 +105,7 @@ def _check_bucket(call: Call, trail: D.Trail) -> None:
     bucket = trail.s3_bucket
     found = call.port.check_as_service(SERVICE_PRINCIPAL, "s3", "GetBucketAcl", {"Bucket": bucket}, source=source)
     if found is not None and getattr(found, "code", "") == "NoSuchBucket":
-        raise S3BucketDoesNotExistException(f"S3 bucket {bucket} does not exist.")
+        raise S3BucketDoesNotExistException(f"S3 bucket {bucket} does not exist!")
     refused = found is not None
     for root in _log_roots(call, trail) if not refused else ():
         key = f"{root}CloudTrail/{trail.home_region}/"
