@@ -450,3 +450,58 @@ def test_drop_all_removes_every_table_and_a_new_open_migrates_again(store_url):
     again = Store.open(store_url)
     assert "accounts" in inspect(again.engine).get_table_names()
     again.close()
+
+
+# --- the SQLite writer gate -----------------------------------------------------------------------
+
+
+def test_sqlite_writers_queue_on_the_gate_across_stores_and_threads(tmp_path):
+    """Write units of work on one SQLite file take turns on the writer gate (storage/uow.py
+    WriterGate), whichever Store they come from: the second waits for the first to end instead of
+    polling SQLite's lock, and each sees the other's committed row."""
+    import threading
+    import time
+
+    from sqlalchemy import insert as _insert, select as _select
+
+    from cloudkeep.storage.schema import server_settings
+    from cloudkeep.storage.uow import WriterGate
+
+    url = sqlite_url(tmp_path)
+    first, second = Store.open(url), Store.open(url, migrate=False)
+    assert first._gate is second._gate                     # one gate per file and process
+    order: list[str] = []
+
+    def writer() -> None:
+        with second.unit_of_work(write=True) as uow:   # lazy: the gate is taken at the first statement
+            uow.execute(_insert(server_settings).values(key="b", value="2"))
+            order.append("second wrote")
+
+    with first.unit_of_work(write=True) as uow:
+        uow.execute(_insert(server_settings).values(key="a", value="1"))
+        thread = threading.Thread(target=writer)
+        thread.start()
+        time.sleep(0.2)                                    # the other thread is waiting at the gate
+        order.append("first commits")
+    thread.join(10)
+    assert order == ["first commits", "second wrote"]
+    with first.unit_of_work() as uow:
+        assert {r.key for r in uow.execute(_select(server_settings.c.key))} >= {"a", "b"}
+    second.close()
+    with first.unit_of_work(write=True) as uow:            # the gate outlives one of its stores
+        uow.execute(_insert(server_settings).values(key="c", value="3"))
+    first.close()
+    assert WriterGate._open.get(os.path.realpath(f"{tmp_path}/cloudkeep.db-writer.lock")) is None
+
+
+def test_a_failed_begin_gives_the_gate_back(tmp_path):
+    store = Store.open(sqlite_url(tmp_path))
+    gate = store._gate
+    uow = store.unit_of_work(write=True)
+    uow._engine = None                                     # connect() fails
+    with pytest.raises(AttributeError):
+        uow.connection
+    assert gate._depth == 0
+    with store.unit_of_work(write=True) as other:          # the next writer gets in at once
+        other.execute(text("SELECT 1"))
+    store.close()

@@ -28,7 +28,7 @@ from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 
-from cloudkeep.storage.uow import UnitOfWork
+from cloudkeep.storage.uow import UnitOfWork, WriterGate
 
 Durability = Literal["normal", "full"]
 
@@ -150,8 +150,10 @@ class Store:
         self._readers = threading.local()
         self._reader_lock = threading.Lock()
         self._all_readers: list[Any] = []
+        self._gate: WriterGate | None = None
         if self.dialect == "sqlite":
             self._write_engine: Engine = engine.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+            self._gate = WriterGate.for_path(f"{engine.url.database}-writer.lock")
         else:
             self._write_engine = engine
 
@@ -180,7 +182,7 @@ class Store:
 
     def unit_of_work(self, *, write: bool = False) -> UnitOfWork:
         """A new unit of work (one transaction); use it as a context manager."""
-        return UnitOfWork(self._write_engine if write else self.engine, write=write)
+        return UnitOfWork(self._write_engine if write else self.engine, write=write, gate=self._gate)
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (Alembic ``upgrade head``); idempotent.
@@ -238,6 +240,9 @@ class Store:
             except Exception:  # pragma: no cover - closing a broken connection
                 pass
         self.engine.dispose()
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.close()
 
 
 class PreparedRead:
