@@ -215,6 +215,9 @@ def test_cross_account_call_is_recorded_in_both_accounts_with_one_shared_event_i
     for event in events:
         assert event["eventName"] == "PutObject" and "errorCode" not in event
         assert event["requestParameters"]["bucketName"] == name and event["requestParameters"]["key"] == "k"
+        assert event["resources"] == [
+            {"type": "AWS::S3::Object", "ARN": f"arn:aws:s3:::{name}/k"},
+            {"accountId": owner.account_id, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{name}"}]
     # the caller's key never reaches the owner's copy
     assert caller.access_key_id not in json.dumps(theirs)
     # a call inside one account has no sharedEventID
@@ -254,6 +257,9 @@ def test_anonymous_calls_are_recorded_in_the_bucket_owners_account(ck, store, ac
     denied = _one(ck, store, rid)
     assert denied["userIdentity"] == anonymous and denied["recipientAccountId"] == account.account_id
     assert denied["errorCode"] == "AccessDenied" and denied["errorMessage"] == "Access Denied"
+    assert denied["resources"] == [
+        {"type": "AWS::S3::Object", "ARN": f"arn:aws:s3:::{private}/k"},
+        {"accountId": account.account_id, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{private}"}]
 
     status, rid = _anonymous_get(ck, f"/{bucket_name('nobody')}/k")
     assert status == 404
@@ -290,6 +296,10 @@ def test_s3_object_calls_are_data_events_with_additional_event_data(server, ck, 
     assert _one(ck, store, _rid(got))["additionalEventData"]["bytesTransferredOut"] == len(body)
     bucket_call = _one(ck, store, _rid(listed))
     assert bucket_call["managementEvent"] is True and bucket_call["eventCategory"] == "Management"
+    assert "resources" not in bucket_call            # ListBuckets names no bucket
+    assert _one(ck, store, _rid(put))["resources"] == [
+        {"type": "AWS::S3::Object", "ARN": f"arn:aws:s3:::{name}/dir/obj.txt"},
+        {"accountId": account.account_id, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{name}"}]
 
     _, port, ca = server
     signer = client_for(f"https://localhost:{port}", "s3", account.access_key_id, account.secret_access_key,
@@ -309,6 +319,13 @@ def test_s3_object_calls_are_data_events_with_additional_event_data(server, ck, 
     assert not [k for k in presigned["requestParameters"] if k.lower().startswith("x-amz-")]
     assert "X-Amz-Signature" not in json.dumps(presigned) and url.split("X-Amz-Signature=")[1] not in json.dumps(
         presigned)
+    # a denied call of the owner's own IAM user still names the bucket and its owner
+    _, key = _user(account, "no-s3")
+    denied = _https(server, "s3", key["AccessKeyId"], key["SecretAccessKey"])
+    with pytest.raises(ClientError) as caught:
+        denied.get_object(Bucket=name, Key="dir/obj.txt")
+    assert _one(ck, store, _rid(caught.value))["resources"][1] == {
+        "accountId": account.account_id, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{name}"}
     acl = s3.get_bucket_acl(Bucket=name)
     assert _one(ck, store, _rid(acl))["requestParameters"] == {"bucketName": name, "Host": f"localhost:{port}",
                                                                "acl": ""}

@@ -7,6 +7,8 @@ Owns, for events of ``s3.amazonaws.com``:
   string parameter under its own name (``acl``: ``""``, ``list-type``: ``"2"``, ``versionId``…),
   as in S3's example records. Signature parameters of a presigned URL (``X-Amz-*``) are left
   out: they are credentials, not request parameters.
+- ``resources``: the object named (``AWS::S3::Object``) and its bucket (``AWS::S3::Bucket``,
+  with the bucket owner's ``accountId``).
 - ``response_elements``: null, except the headers a write answers that the records show
   (``x-amz-server-side-encryption``, ``x-amz-version-id``, the SSE-KMS key id).
 - ``additional_event_data``: ``SignatureVersion`` and ``AuthenticationMethod`` (``AuthHeader``,
@@ -52,6 +54,23 @@ def request_parameters(params: Mapping[str, Any] | None, host: str,
     if isinstance(key, str) and key:
         out["key"] = key
     return out or None
+
+
+def resources(params: Mapping[str, Any] | None, owner: str | None, partition: str = "aws"
+              ) -> list[dict[str, str]] | None:
+    """S3's ``resources``: the object (``AWS::S3::Object``, no account) when the request names a
+    key, then the bucket (``AWS::S3::Bucket``) with its owner's account when known."""
+    params = params or {}
+    bucket = params.get("Bucket")
+    if not isinstance(bucket, str) or not bucket:
+        return None
+    out: list[dict[str, str]] = []
+    key = params.get("Key")
+    if isinstance(key, str) and key:
+        out.append({"type": "AWS::S3::Object", "ARN": f"arn:{partition}:s3:::{bucket}/{key}"})
+    entry = {"accountId": owner} if owner else {}
+    out.append({**entry, "type": "AWS::S3::Bucket", "ARN": f"arn:{partition}:s3:::{bucket}"})
+    return out
 
 
 def response_elements(result: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -81,7 +81,7 @@ def event_for(ex: Exchange, deps: Deps, error: ServiceError | None) -> dict[str,
         management_event=ex.management_event, request_parameters=request_parameters,
         response_elements=response_elements, error_code=code, error_message=message,
         tls_details=dict(ex.request.tls) or None, invoked_by=ex.called_via[-1] if ex.called_via else None,
-        resources=_resources(ex, deps), additional_event_data=_additional_data(ex))
+        resources=_event_resources(ex, deps, recipient), additional_event_data=_additional_data(ex))
     return build_event(ctx)
 
 
@@ -117,6 +117,26 @@ def events_for(ex: Exchange, deps: Deps, error: ServiceError | None) -> list[dic
 def _anonymous_recipient(ex: Exchange, deps: Deps) -> str | None:
     """The account an anonymous call is recorded in: the owner of the resource it was allowed
     on, else (a denied call) the owner its checks find in a fresh read of the store, else None."""
+    return _resource_owner(ex, deps)
+
+
+def _event_resources(ex: Exchange, deps: Deps, recipient: str) -> list[dict[str, str]] | None:
+    """The service's ``resources`` (``Service.event_resources``); for S3, which describes none,
+    the object and bucket the request names (``audit.s3_fields.resources``)."""
+    found = _resources(ex, deps)
+    if found is not None or ex.service_name != "s3":
+        return found
+    if not ex.params or not ex.params.get("Bucket"):
+        return None
+    anonymous = ex.principal is not None and ex.principal.type is PrincipalType.ANONYMOUS
+    owner = recipient if anonymous else _resource_owner(ex, deps)   # anonymous: the owner already
+    return s3_fields.resources(ex.params, owner, deps.partition)
+
+
+def _resource_owner(ex: Exchange, deps: Deps) -> str | None:
+    """The account owning the call's resource: the authorize stage's answer when it allowed
+    the call, else (a denied or failed call, built off the request path) what the operation's
+    checks find in a fresh read of the store; None when there is no such resource."""
     for account in ex.resource_accounts:
         if account:
             return account
@@ -129,7 +149,8 @@ def _anonymous_recipient(ex: Exchange, deps: Deps) -> str | None:
         return None
     try:
         with deps.store.unit_of_work() as uow:
-            ctx = AuthzContext(params=ex.params, account_id="", region=ex.region or "us-east-1",
+            ctx = AuthzContext(params=ex.params, account_id=ex.principal.account_id,
+                               region=ex.region or "us-east-1",
                                partition=deps.partition, principal=ex.principal, uow=uow,
                                request=ex.request, signed=ex.signed)
             for check in checks:
