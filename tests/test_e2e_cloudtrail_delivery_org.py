@@ -78,6 +78,11 @@ def test_organization_trail_delivers_member_events_under_the_organization_id(clo
     management, api, org_id, _root_id = org
     ct = management.client("cloudtrail")
     bucket = trail_bucket(management, "org-trail", org_id=org_id)
+    code, message = error_of(ct.create_trail, Name="org-trail", S3BucketName=bucket, IsOrganizationTrail=True)
+    assert (code, message) == ("CloudTrailAccessNotEnabledException",
+                               "The request could not be processed because your organization hasn\u2019t enabled "
+                               "CloudTrail service access. Enable service access for CloudTrail, and then try again.")
+    api.enable_aws_service_access(ServicePrincipal="cloudtrail.amazonaws.com")
     trail = ct.create_trail(Name="org-trail", S3BucketName=bucket, IsOrganizationTrail=True)
     assert trail["IsOrganizationTrail"] is True
     ct.start_logging(Name="org-trail")
@@ -92,6 +97,14 @@ def test_organization_trail_delivers_member_events_under_the_organization_id(clo
     users = {(e["recipientAccountId"], e["requestParameters"]["userName"]) for e in records(s3, bucket)
              if e["eventName"] == "CreateUser"}
     assert (member_id, "member-user") in users and (management.account_id, "management-user") in users
+    # the member account sees the organization trail, and cannot change it
+    member_ct = admin("cloudtrail")
+    seen = member_ct.describe_trails()["trailList"]
+    assert [(t["TrailARN"], t["IsOrganizationTrail"]) for t in seen] == [(trail["TrailARN"], True)]
+    assert member_ct.get_trail_status(Name=trail["TrailARN"])["IsLogging"] is True
+    code, message = error_of(member_ct.stop_logging, Name=trail["TrailARN"])
+    assert code == "AccessDeniedException" and "no resource-based policy allows the cloudtrail:StopLogging" in message
+    assert ct.get_trail_status(Name="org-trail")["IsLogging"] is True
 
 
 def test_organization_trail_needs_the_management_account(cloudkeep_account):

@@ -7,6 +7,7 @@ Must not: import the pipeline.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Mapping
 
 from cloudkeep.services.framework import AuthzContext, Check
@@ -46,17 +47,38 @@ def _on_trail(action: str, member: str = "Name") -> list[Check]:
     return [Check(f"cloudtrail:{action}", resource=_arn_of(member))]
 
 
+def _organization_grant(action: str, member: str = "Name"):
+    """A member account reads its organization's trails (the management account's) with its own
+    IAM permissions: the organization is what lets that account in, so the check carries a
+    resource policy naming it for this read action."""
+    def load(ctx: AuthzContext, uow: Any) -> tuple[str, str] | None:
+        arn = _arn_of(member)(ctx)
+        if uow is None or arn.split(":")[4] == ctx.account_id:
+            return None
+        from .trails_org import visible_to_member
+        if not any(t.arn == arn for t in visible_to_member(uow, ctx.account_id)):
+            return None
+        return (f"organization trail {arn}", json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": f"arn:{ctx.partition}:iam::{ctx.account_id}:root"},
+            "Action": f"cloudtrail:{action}", "Resource": arn}]}))
+    return load
+
+
+def _org_read(action: str, member: str = "Name") -> list[Check]:
+    return [Check(f"cloudtrail:{action}", resource=_arn_of(member), resource_policy=_organization_grant(action, member))]
+
+
 AUTHZ: dict[str, Any] = {
     "CreateTrail": [Check("cloudtrail:CreateTrail", resource=_arn_of("Name"), keys=REQUEST_TAGS,
                           context=_request_tags)],
     "UpdateTrail": _on_trail("UpdateTrail"),
     "DeleteTrail": _on_trail("DeleteTrail"),
-    "GetTrail": _on_trail("GetTrail"),
-    "GetTrailStatus": _on_trail("GetTrailStatus"),
+    "GetTrail": _org_read("GetTrail"),
+    "GetTrailStatus": _org_read("GetTrailStatus"),
     "StartLogging": _on_trail("StartLogging"),
     "StopLogging": _on_trail("StopLogging"),
     "PutEventSelectors": _on_trail("PutEventSelectors", "TrailName"),
-    "GetEventSelectors": _on_trail("GetEventSelectors", "TrailName"),
+    "GetEventSelectors": _org_read("GetEventSelectors", "TrailName"),
     "DescribeTrails": [Check("cloudtrail:DescribeTrails")],
     "ListTrails": [Check("cloudtrail:ListTrails")],
     "ListPublicKeys": [Check("cloudtrail:ListPublicKeys")],

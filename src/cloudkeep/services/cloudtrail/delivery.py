@@ -39,12 +39,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from cloudkeep.audit.recorder import decode_record
-from cloudkeep.services.organizations import authz_source as org_source
-from cloudkeep.services.organizations import repository as org_repo
 from cloudkeep.wire.errors import ServiceError
 
 from . import delivery_cursor as C
 from . import digest
+from . import trails_org
 from . import trails_repo as repo
 from .trails_domain import GLOBAL_SOURCES, Trail
 from .trails_selectors import matches
@@ -128,18 +127,6 @@ class Delivery:
                                         period=timing.digest, force=close_digests)
         return {"files": files, "digests": digests}
 
-    def _sources(self, uow: Any, trail: Trail) -> tuple[list[str], dict[str, str]]:
-        """(accounts whose events the trail delivers, account → key root "<org-id>/" or "")."""
-        if not trail.organization:
-            return [trail.account_id], {trail.account_id: ""}
-        view = org_source.for_account(uow, trail.account_id)
-        if view is None or view.management_account_id != trail.account_id:
-            return [trail.account_id], {trail.account_id: ""}
-        accounts = [m.account_id for m in org_repo.members(uow, view.org_id)]
-        if trail.account_id not in accounts:
-            accounts.append(trail.account_id)
-        return accounts, {a: f"{view.org_id}/" for a in accounts}
-
     def _selected(self, trail: Trail, rows: list[tuple[int, bytes]]) -> dict[tuple[str, str], list[dict]]:
         groups: dict[tuple[str, str], list[dict]] = {}
         for _seq, stored in rows:
@@ -160,7 +147,7 @@ class Delivery:
         cursor, written_total = trail.cursor_seq, 0
         while True:
             with self._store.unit_of_work() as uow:
-                accounts, roots = self._sources(uow, trail)
+                accounts, roots = trails_org.sources(uow, trail)
                 rows = C.events(uow, after=cursor, upto=safe, accounts=accounts,
                                 region=None if trail.multi_region else trail.home_region,
                                 since=_second(trail.start_logging_time),

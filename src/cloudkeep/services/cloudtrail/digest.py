@@ -23,11 +23,11 @@ import json
 import logging
 from typing import Any, Callable
 
-from cloudkeep.services.organizations import authz_source as org_source
 from cloudkeep.wire.errors import ServiceError
 
 from . import delivery_cursor as C
 from . import digest_keys as K
+from . import trails_org
 from . import trails_repo as repo
 from .trails_domain import Trail
 
@@ -81,8 +81,8 @@ def close_due(store: Any, sealer: Any, put: Callable[..., None], trail: Trail, n
     written = 0
     with store.unit_of_work() as uow:
         chains = C.chains(uow, trail.arn)
-        view = org_source.for_account(uow, trail.account_id) if trail.organization else None
-    root = f"{view.org_id}/" if view is not None else ""
+        org_id = trails_org.organization_id(uow, trail) if trail.organization else None
+    root = f"{org_id}/" if org_id is not None else ""
     for chain in chains:
         if end <= chain.period_start or (not force and end - chain.period_start < period):
             continue

@@ -22,9 +22,9 @@ import re
 from typing import Any
 
 from cloudkeep.services.framework import Call, Params, Result
-from cloudkeep.services.organizations import authz_source as org_source
 
 from . import delivery_cursor, digest_keys  # noqa: F401  (digest_keys registers ListPublicKeys)
+from . import trails_org
 from . import trails_repo as repo
 from . import trails_domain as D
 from . import trails_selectors as S
@@ -32,7 +32,6 @@ from .authz_trails import LIST_TAGS
 from .errors import (CloudTrailARNInvalidException, InsufficientEncryptionPolicyException,
                      InsufficientS3BucketPolicyException, InvalidHomeRegionException, InvalidKmsKeyIdException,
                      InvalidParameterCombinationException, InvalidS3PrefixException, KmsKeyNotFoundException,
-                     NotOrganizationMasterAccountException, OrganizationsNotInUseException,
                      ResourceNotFoundException, S3BucketDoesNotExistException)
 from .operations import operation
 
@@ -45,9 +44,13 @@ _KEY_ID = re.compile(r"(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key/[0-9a-f-]{36}|
 
 
 def _visible(call: Call, ref: D.TrailRef) -> D.Trail | None:
-    """The trail a name or ARN names, as seen from the call's region (shadow trails too)."""
+    """The trail a name or ARN names, as seen from the call's region (shadow trails too; a
+    member account's organization trails by ARN)."""
     account = call.account_id
     if ref.account_id is not None and ref.account_id != account:
+        for trail in trails_org.visible_to_member(call.uow, account):
+            if trail.arn == ref.text and trail.visible_in(call.region):
+                return trail
         return None
     if ref.region is not None:
         found = repo.get(call.uow, account, ref.region, ref.name)
@@ -72,6 +75,8 @@ def _find(call: Call, value: str) -> D.Trail:
 def _own(call: Call, value: str) -> D.Trail:
     """A trail the call may change: it must be called in the trail's home region."""
     trail = _find(call, value)
+    if trail.account_id != call.account_id:      # a member account's view of its organization's trail
+        raise D.not_found(trail.arn, call.account_id)
     if trail.home_region != call.region:
         raise InvalidHomeRegionException(
             f"The trail {trail.arn} can only be changed in its home region {trail.home_region}; "
@@ -90,10 +95,9 @@ def _check_prefix(prefix: str | None) -> None:
 def _log_roots(call: Call, trail: D.Trail) -> list[str]:
     prefix = f"{trail.s3_prefix}/" if trail.s3_prefix else ""
     roots = [f"{prefix}AWSLogs/{trail.account_id}/"]
-    if trail.organization:
-        view = org_source.for_account(call.uow, trail.account_id)
-        if view is not None:
-            roots.append(f"{prefix}AWSLogs/{view.org_id}/{trail.account_id}/")
+    org_id = trails_org.organization_id(call.uow, trail) if trail.organization else None
+    if org_id is not None:
+        roots.append(f"{prefix}AWSLogs/{org_id}/{trail.account_id}/")
     return roots
 
 
@@ -142,19 +146,10 @@ def _check_key(call: Call, trail: D.Trail) -> None:
             f"Insufficient permissions to access S3 bucket {trail.s3_bucket} or KMS key {trail.kms_key_id}.")
 
 
-def _check_organization(call: Call) -> None:
-    view = org_source.for_account(call.uow, call.account_id)
-    if view is None:
-        raise OrganizationsNotInUseException("This account is not a member of an organization.")
-    if view.management_account_id != call.account_id:
-        raise NotOrganizationMasterAccountException(
-            f"The account {call.account_id} is not the management account for an organization.")
-
-
 def _checked(call: Call, trail: D.Trail) -> D.Trail:
     _check_prefix(trail.s3_prefix)
     if trail.organization:
-        _check_organization(call)
+        trails_org.check_management(call.uow, call.account_id)
     if trail.cw_log_group or trail.cw_role:
         if not (trail.cw_log_group and trail.cw_role):
             raise InvalidParameterCombinationException(
@@ -237,15 +232,16 @@ def delete_trail(call: Call, params: Params) -> Result:
 @operation("DescribeTrails")
 def describe_trails(call: Call, params: Params) -> Result:
     shadows = params.get("includeShadowTrails", True) is not False
-    trails = [t for t in repo.of_account(call.uow, call.account_id)
-              if t.home_region == call.region or (shadows and t.multi_region)]
+    mine = repo.of_account(call.uow, call.account_id) + trails_org.visible_to_member(call.uow, call.account_id)
+    trails = [t for t in mine if t.home_region == call.region or (shadows and t.multi_region)]
     wanted = params.get("trailNameList")
     if wanted:
         refs = [D.parse_ref(v) for v in wanted]
         picked = []
         for ref in refs:
-            for t in repo.of_account(call.uow, call.account_id) if ref.region else trails:
-                if t.name == ref.name and (ref.region is None or t.home_region == ref.region) and t not in picked:
+            for t in mine if ref.region else trails:
+                if (t.name == ref.name and (ref.region is None or t.home_region == ref.region)
+                        and (ref.account_id is None or t.account_id == ref.account_id) and t not in picked):
                     picked.append(t)
         trails = picked
     return {"trailList": [t.describe(call.partition) for t in trails]}
