@@ -142,6 +142,12 @@ def test_multi_region_trail_is_a_shadow_trail_elsewhere_and_changed_only_at_home
     assert west.describe_trails(includeShadowTrails=False)["trailList"] == []
     assert west.get_trail_status(Name=trail_arn(account, "everywhere"))["IsLogging"] is False
     assert error_of(west.start_logging, Name=trail_arn(account, "everywhere"))[0] == "InvalidHomeRegionException"
+    # by name, a shadow trail is found for reads of its status, not for its selectors
+    assert west.get_trail_status(Name="everywhere")["IsLogging"] is False
+    assert error_of(west.get_event_selectors, TrailName="everywhere") == (
+        "TrailNotFoundException",
+        f"Unknown trail: {trail_arn(account, 'everywhere', 'eu-west-1')} for the user: {account}")
+    assert error_of(west.stop_logging, Name="everywhere")[0] == "TrailNotFoundException"
     assert error_of(west.create_trail, Name="everywhere", S3BucketName=bucket)[0] == "TrailAlreadyExistsException"
 
 

@@ -43,7 +43,7 @@ _KEY_ID = re.compile(r"(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key/[0-9a-f-]{36}|
 # --- finding trails ---------------------------------------------------------------------------------
 
 
-def _visible(call: Call, ref: D.TrailRef) -> D.Trail | None:
+def _visible(call: Call, ref: D.TrailRef, *, shadows_by_name: bool = True) -> D.Trail | None:
     """The trail a name or ARN names, as seen from the call's region (shadow trails too; a
     member account's organization trails by ARN)."""
     account = call.account_id
@@ -56,7 +56,7 @@ def _visible(call: Call, ref: D.TrailRef) -> D.Trail | None:
         found = repo.get(call.uow, account, ref.region, ref.name)
         return found if found is not None and found.visible_in(call.region) else None
     found = repo.get(call.uow, account, call.region, ref.name)
-    if found is not None:
+    if found is not None or not shadows_by_name:
         return found
     for trail in repo.of_account(call.uow, account):
         if trail.name == ref.name and trail.multi_region:
@@ -64,9 +64,12 @@ def _visible(call: Call, ref: D.TrailRef) -> D.Trail | None:
     return None
 
 
-def _find(call: Call, value: str) -> D.Trail:
+def _find(call: Call, value: str, *, shadows_by_name: bool = True) -> D.Trail:
+    """The trail named; a name finds a shadow trail only where ``shadows_by_name`` (GetTrail,
+    GetTrailStatus): elsewhere a name means the call region's trail, as CloudTrail answers
+    TrailNotFoundException naming the ARN in the call's region."""
     ref = D.parse_ref(value)
-    found = _visible(call, ref)
+    found = _visible(call, ref, shadows_by_name=shadows_by_name)
     if found is None:
         raise D.not_found(ref, call.account_id, partition=call.partition, region=call.region)
     return found
@@ -74,7 +77,7 @@ def _find(call: Call, value: str) -> D.Trail:
 
 def _own(call: Call, value: str) -> D.Trail:
     """A trail the call may change: it must be called in the trail's home region."""
-    trail = _find(call, value)
+    trail = _find(call, value, shadows_by_name=False)
     if trail.account_id != call.account_id:      # a member account's view of its organization's trail
         raise D.not_found(trail.arn, call.account_id)
     if trail.home_region != call.region:
@@ -294,7 +297,7 @@ def put_event_selectors(call: Call, params: Params) -> Result:
 
 @operation("GetEventSelectors")
 def get_event_selectors(call: Call, params: Params) -> Result:
-    trail = _find(call, params["TrailName"])
+    trail = _find(call, params["TrailName"], shadows_by_name=False)
     return {"TrailARN": trail.arn, **S.get_wire(trail.selectors)}
 
 
