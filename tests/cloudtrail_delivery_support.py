@@ -80,7 +80,8 @@ def deliver(server: Any, *, digests: bool = False) -> dict:
 def logging_trail(account: Any, name: str, **kwargs: Any) -> tuple[str, str]:
     """(bucket, trail ARN) of a new trail that is logging."""
     ct = account.client("cloudtrail")
-    bucket = trail_bucket(account, name, prefix=kwargs.get("S3KeyPrefix", ""))
+    org_id = kwargs.pop("org_id", None)
+    bucket = trail_bucket(account, name, prefix=kwargs.get("S3KeyPrefix", ""), org_id=org_id)
     arn = ct.create_trail(Name=name, S3BucketName=bucket, **kwargs)["TrailARN"]
     ct.start_logging(Name=name)
     return bucket, arn

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import hashlib
 import json
 import os
 import subprocess
@@ -68,6 +69,12 @@ def test_validate_logs_finds_every_file_valid(server, tmp_path):
     assert head["Metadata"]["signature-algorithm"] == "SHA256withRSA" and len(head["Metadata"]["signature"]) == 512
     last = json.loads(gzip.decompress(s3.get_object(Bucket=bucket, Key=digests[-1])["Body"].read()))
     assert last["previousDigestS3Object"] == digests[-2] and last["digestSignatureAlgorithm"] == "SHA256withRSA"
+    status = account.client("cloudtrail").get_trail_status(Name="valid")
+    assert "LatestDigestDeliveryTime" in status and "LatestDigestDeliveryError" not in status
+    public = account.client("cloudtrail").list_public_keys()["PublicKeyList"]
+    assert [k["Fingerprint"] for k in public] == [last["digestPublicKeyFingerprint"]]
+    assert hashlib.md5(public[0]["Value"]).hexdigest() == public[0]["Fingerprint"]
+    assert public[0]["ValidityStartTime"] < public[0]["ValidityEndTime"]
     result = validate_logs(account, arn, start, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     logs = [k for k in keys(s3, bucket) if "/CloudTrail/" in k]
@@ -146,3 +153,32 @@ def test_cloudkeep_trail_validate_refuses_a_range_without_digests(server, tmp_pa
     _bucket, arn = logging_trail(account, "empty", EnableLogFileValidation=True)
     result = cloudkeep_validate(account, arn, dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1), tmp_path)
     assert result.returncode == 1 and "no digest files found" in result.stderr
+
+
+def test_validate_logs_of_an_organization_trail_for_a_member_account(server, tmp_path):
+    management = server.create_account()
+    api = management.client("organizations")
+    org_id = api.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    api.enable_aws_service_access(ServicePrincipal="cloudtrail.amazonaws.com")
+    member = server.create_account()
+    handshake = api.invite_account_to_organization(Target={"Type": "ACCOUNT", "Id": member.account_id})["Handshake"]
+    member.client("organizations").accept_handshake(HandshakeId=handshake["Id"])
+    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    bucket, arn = logging_trail(management, "org-validated", IsOrganizationTrail=True, EnableLogFileValidation=True,
+                                org_id=org_id)
+    member.client("iam").create_user(UserName="member-validated")
+    deliver(server)
+    server.advance(61)
+    deliver(server, digests=True)
+    s3 = management.client("s3")
+    digests = [k for k in keys(s3, bucket) if "/CloudTrail-Digest/" in k]
+    assert any(k.startswith(f"AWSLogs/{org_id}/{member.account_id}/CloudTrail-Digest/us-east-1/") for k in digests)
+    env_account = management
+    result = subprocess.run([AWS, "cloudtrail", "validate-logs", "--trail-arn", arn, "--start-time",
+                             start.strftime("%Y-%m-%dT%H:%M:%SZ"), "--account-id", member.account_id],
+                            env={**os.environ, **env_account.env, "HOME": str(tmp_path),
+                                 "AWS_CONFIG_FILE": str(tmp_path / "none"),
+                                 "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1/1 digest files valid" in result.stdout and "INVALID" not in result.stdout + result.stderr, result.stdout
