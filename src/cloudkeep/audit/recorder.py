@@ -169,25 +169,27 @@ def insert_rows(uow: _UnitOfWork, pairs: list[tuple[Mapping[str, Any], dict[str,
 
 def prune(store: _Store, now: _dt.datetime, *, batch: int = _PRUNE_BATCH) -> int:
     """Delete the events (and their resource rows) older than the 90 days of the event
-    history, ``batch`` at a time, each batch in its own write unit of work. Returns how many."""
+    history, ``batch`` at a time, each batch in its own write unit of work; returns how many.
+
+    It walks ``audit_events`` from the lowest ``seq`` (the primary key: no index on time alone
+    is kept for it) and stops at the first batch that holds an event still inside the 90 days.
+    seq follows the events' time closely (records are written within about a second of their
+    event), so an old event left behind a slightly newer one goes in a later round; lookups
+    never return it meanwhile (they are bounded to the last 90 days themselves)."""
     cutoff = now - RETENTION
     total = 0
     while True:
         with store.unit_of_work(write=True) as uow:
-            found = uow.execute(select(audit_events.c.seq, audit_events.c.event_id)
-                                .where(audit_events.c.event_time < cutoff)
-                                .order_by(audit_events.c.event_time).limit(batch)).all()
-            if not found:
-                break
-            uow.execute(delete(audit_event_resources)
-                        .where(audit_event_resources.c.event_id.in_([r.event_id for r in found])))
-            uow.execute(delete(audit_events).where(audit_events.c.seq.in_([r.seq for r in found])))
-        total += len(found)
-        if len(found) < batch:
-            break
-    with store.unit_of_work(write=True) as uow:   # resource rows whose event went another way
-        uow.execute(delete(audit_event_resources).where(audit_event_resources.c.event_time < cutoff))
-    return total
+            found = uow.execute(select(audit_events.c.seq, audit_events.c.event_id, audit_events.c.event_time)
+                                .order_by(audit_events.c.seq).limit(batch)).all()
+            old = [row for row in found if row.event_time < cutoff]
+            if old:
+                uow.execute(delete(audit_event_resources)
+                            .where(audit_event_resources.c.event_id.in_([r.event_id for r in old])))
+                uow.execute(delete(audit_events).where(audit_events.c.seq.in_([r.seq for r in old])))
+        total += len(old)
+        if len(old) < batch:
+            return total
 
 
 class AuditRecorder:

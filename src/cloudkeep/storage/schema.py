@@ -140,13 +140,13 @@ audit_events = Table(
     Index("ix_audit_events_access_key", "account_id", "aws_region", "access_key_id", "event_time"),
     Index("ix_audit_events_event_source", "account_id", "aws_region", "event_source", "event_time"),
     Index("ix_audit_events_read_only", "account_id", "aws_region", "read_only", "event_time"),
-    Index("ix_audit_events_prune", "event_time"),
     sqlite_autoincrement=True,
 )
 
 # The multi-valued lookup attributes ResourceType/ResourceName: one row per resource of a
 # management event (data events are not in the event history). Carries the event's time so a
-# lookup pages through this index alone; deleted with its event by the 90-day prune.
+# lookup pages through this index alone; deleted with its event by the 90-day prune (which walks
+# audit_events in seq order: no index on time alone is needed).
 audit_event_resources = Table(
     "audit_event_resources", metadata,
     Column("event_id", String(36), primary_key=True),
@@ -158,7 +158,6 @@ audit_event_resources = Table(
     Column("resource_name", String(2048), nullable=False),
     Index("ix_audit_event_resources_type", "account_id", "aws_region", "resource_type", "event_time"),
     Index("ix_audit_event_resources_name", "account_id", "aws_region", "resource_name", "event_time"),
-    Index("ix_audit_event_resources_prune", "event_time"),
 )
 
 

@@ -72,7 +72,6 @@ def upgrade() -> None:
                            ("read_only", "read_only")):
         op.create_index(f"ix_audit_events_{suffix}", "audit_events",
                         ["account_id", "aws_region", column, "event_time"])
-    op.create_index("ix_audit_events_prune", "audit_events", ["event_time"])
 
     op.create_table(
         "audit_event_resources",
@@ -89,7 +88,6 @@ def upgrade() -> None:
                     ["account_id", "aws_region", "resource_type", "event_time"])
     op.create_index("ix_audit_event_resources_name", "audit_event_resources",
                     ["account_id", "aws_region", "resource_name", "event_time"])
-    op.create_index("ix_audit_event_resources_prune", "audit_event_resources", ["event_time"])
 
 
 def downgrade() -> None:
