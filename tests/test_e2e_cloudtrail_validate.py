@@ -182,3 +182,19 @@ def test_validate_logs_of_an_organization_trail_for_a_member_account(server, tmp
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1/1 digest files valid" in result.stdout and "INVALID" not in result.stdout + result.stderr, result.stdout
+
+
+def test_validation_turned_on_while_logging_starts_a_digest_chain(server, tmp_path):
+    account = server.create_account()
+    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    bucket, arn = logging_trail(account, "later")
+    deliver(server)
+    account.client("cloudtrail").update_trail(Name="later", EnableLogFileValidation=True)
+    account.client("iam").create_user(UserName="after-validation-on")
+    deliver(server)
+    server.advance(61)
+    deliver(server, digests=True)
+    s3 = account.client("s3")
+    assert len([k for k in keys(s3, bucket) if "/CloudTrail-Digest/" in k]) == 1
+    result = validate_logs(account, arn, start, tmp_path)
+    assert result.returncode == 0 and "1/1 digest files valid" in result.stdout, result.stdout + result.stderr

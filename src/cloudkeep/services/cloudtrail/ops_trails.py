@@ -221,6 +221,8 @@ def update_trail(call: Call, params: Params) -> Result:
             raise D.already_exists(trail.name, call.account_id)
     updated = _checked(call, updated)
     repo.save(call.uow, updated)
+    if updated.is_logging and updated.log_validation and not trail.log_validation:
+        delivery_cursor.open_chains(call.uow, updated, call.clock.now())
     return updated.to_wire(call.partition)
 
 
