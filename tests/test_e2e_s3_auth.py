@@ -6,6 +6,8 @@ An authenticated request is served (the object is written and reads back); a ref
 
 from __future__ import annotations
 
+import os
+
 import datetime as dt
 import urllib.error
 import urllib.request
@@ -115,6 +117,25 @@ def test_large_body_is_spooled_and_its_hash_verified(cloudkeep_account):
     body = b"a" * (17 * 1024 * 1024)          # past the adapter's in-memory size
     _s3(cloudkeep_account).put_object(Bucket=_name(cloudkeep_account), Key="big", Body=body)
     assert _read(cloudkeep_account, "big") == body
+
+
+def test_large_signed_payload_is_measured_while_received(cloudkeep_account):
+    """Past the in-memory size the adapter spools the body encrypted (wire/spool.py) and measures
+    its SHA-256 and MD5 on arrival: a changed byte is still refused, the ETag is the MD5."""
+    import hashlib
+
+    _bucket(cloudkeep_account)
+    body = os.urandom(17 * 1024 * 1024 + 3)
+    path = f"/{_name(cloudkeep_account)}/spooled"
+    status, answer = _raw_put(cloudkeep_account.endpoint, cloudkeep_account, path, body,
+                              body[:-1] + bytes([body[-1] ^ 1]))
+    assert status == 400 and b"<Code>XAmzContentSHA256Mismatch</Code>" in answer
+    assert _read(cloudkeep_account, "spooled") is None
+    status, _ = _raw_put(cloudkeep_account.endpoint, cloudkeep_account, path, body, body)
+    assert status == 200
+    head = _s3(cloudkeep_account).head_object(Bucket=_name(cloudkeep_account), Key="spooled")
+    assert head["ETag"] == f'"{hashlib.md5(body).hexdigest()}"' and head["ContentLength"] == len(body)
+    assert _read(cloudkeep_account, "spooled") == body
 
 
 def test_list_buckets_and_head_object_reach_the_pipeline(cloudkeep_account):

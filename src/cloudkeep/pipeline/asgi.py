@@ -14,21 +14,21 @@ Must not: contain service logic or protocol decoding.
 from __future__ import annotations
 
 import logging
-import tempfile
 from typing import Any, Awaitable, BinaryIO, Callable
 
 from cloudkeep.wire import errors as E
 from cloudkeep.wire.http import HttpRequest, HttpResponse
 from cloudkeep.wire.model import load_service
+from cloudkeep.wire.spool import BodySpool
 
 from .deps import Deps
 from .runner import handle
 
 log = logging.getLogger("cloudkeep.asgi")
 
-#: a body up to this size is held in memory; a larger one (S3 uploads) is spooled to a temporary
-#: file, so memory stays bounded whatever the body size (the non-streaming protocols' own
-#: limits are checked by their parsers)
+#: a body up to this size is held in memory; a larger one (S3 uploads) is spooled, encrypted, to a
+#: temporary file (``wire/spool.py``), so memory stays bounded whatever the body size (the
+#: non-streaming protocols' own limits are checked by their parsers)
 MEMORY_BODY = 16 * 1024 * 1024
 #: the largest body accepted at all: S3's largest single upload (5 GiB) plus aws-chunked framing
 #: https://docs.aws.amazon.com/AmazonS3/latest/userguide/upload-objects.html
@@ -149,7 +149,7 @@ async def _read_body(scope: dict, receive: Callable) -> tuple[bytes, BinaryIO | 
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
         return b"", None, 0, True
     chunks: list[bytes] = []
-    spool: BinaryIO | None = None
+    spool: BodySpool | None = None
     size = 0
     while True:
         message = await receive()
@@ -164,8 +164,9 @@ async def _read_body(scope: dict, receive: Callable) -> tuple[bytes, BinaryIO | 
         if spool is not None:
             spool.write(chunk)
         elif size > MEMORY_BODY:
-            spool = tempfile.TemporaryFile(prefix="cloudkeep-body-")
-            spool.writelines(chunks)
+            spool = BodySpool(sha256=_declares_sha256(scope))
+            for piece in chunks:
+                spool.write(piece)
             spool.write(chunk)
             chunks = []
         else:
@@ -173,10 +174,17 @@ async def _read_body(scope: dict, receive: Callable) -> tuple[bytes, BinaryIO | 
         if not message.get("more_body", False):
             break
     if spool is not None:
-        spool.seek(0)
+        spool.finish()
         return b"", spool, size, False
     body = b"".join(chunks)
     return body, None, len(body), False
+
+
+def _declares_sha256(scope: dict) -> bool:
+    """The client signed its payload's SHA-256 (``x-amz-content-sha256``: 64 hex digits), which
+    authentication checks: the spool measures it while receiving."""
+    value = next((v for k, v in scope["headers"] if k == b"x-amz-content-sha256"), b"")
+    return len(value) == 64 and all(c in b"0123456789abcdefABCDEF" for c in value)
 
 
 def _refuse(request: HttpRequest, deps: Deps, error: E.ServiceError) -> HttpResponse:

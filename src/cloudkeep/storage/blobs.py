@@ -217,7 +217,7 @@ class BlobStore:
 
     def write(self, source: bytes | BinaryIO | Iterable[bytes], data_key: bytes, *,
               checksums: Iterable[str] = (), blob_id: str | None = None,
-              limit: int | None = None, inline_max: int = 0) -> BlobInfo:
+              limit: int | None = None, inline_max: int = 0, known_md5: bytes | None = None) -> BlobInfo:
         """Encrypt ``source`` into a new blob and return what was measured of its plaintext.
 
         The file appears under its id only once the whole source was read and written (a
@@ -225,7 +225,9 @@ class BlobStore:
         forged aws-chunked signature, or ``BlobTooLarge`` past ``limit`` bytes) leaves nothing
         behind. A body of at most ``inline_max`` bytes is not written at all: the encrypted blob
         comes back in ``BlobInfo.data`` for the caller to keep (creating a file costs more than
-        everything else a small body needs), and is read back with ``open(..., data=…)``."""
+        everything else a small body needs), and is read back with ``open(..., data=…)``.
+        ``known_md5``: the MD5 of exactly the bytes ``source`` gives, measured before (a spooled
+        request body, ``wire/spool.py``): not computed again."""
         if len(data_key) != KEY_SIZE:
             raise BlobError("the data key must be 32 bytes")
         blob_id = blob_id or self.new_id()
@@ -257,7 +259,9 @@ class BlobStore:
                     # while this one encrypts and writes: one chunk in flight, in order
                     if hashing is not None:
                         hashing.result()
-                    if pending is None and len(chunk) < self.chunk_size:
+                    if known_md5 is not None:
+                        pass
+                    elif pending is None and len(chunk) < self.chunk_size:
                         md5.update(chunk)           # a small body: no thread hop
                     else:
                         hashing = _HASHER.submit(md5.update, chunk)
@@ -285,7 +289,8 @@ class BlobStore:
             if tmp is not None:
                 tmp.unlink(missing_ok=True)
             raise
-        return BlobInfo(blob_id, size, md5.digest(), {name: c.digest() for name, c in sums.items()}, inline)
+        return BlobInfo(blob_id, size, known_md5 if known_md5 is not None else md5.digest(),
+                        {name: c.digest() for name, c in sums.items()}, inline)
 
     def _temporary(self, blob_id: str) -> Path:
         tmp_dir = self.root / "tmp"

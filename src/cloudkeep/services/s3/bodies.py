@@ -98,8 +98,10 @@ def write(call: Any, body: Any, key: bytes, *, algorithm: str | None, limit: int
     version's row instead of as a file (single-part objects only)."""
     wanted = [algorithm or DEFAULT_ALGORITHM, *extra_algorithms]
     try:
+        # a spooled request body read unchanged from its start: its MD5 was measured on arrival
         return call.blobs.write(_rewound(body), key, checksums=wanted, limit=limit,
-                                inline_max=D.INLINE_MAX if inline else 0)
+                                inline_max=D.INLINE_MAX if inline else 0,
+                                known_md5=getattr(body, "md5_digest", None))
     except BlobTooLarge:
         raise X.EntityTooLarge(X.EntityTooLarge.MESSAGE, extra={"MaxSizeAllowed": str(limit)}) from None
 
