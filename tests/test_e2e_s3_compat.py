@@ -46,3 +46,24 @@ def test_complete_multipart_upload_checks_the_composite_checksum_sent(bucket):
                                            MultipartUpload={"Parts": parts})
     assert out["ChecksumSHA256"] == f"{composite}-1"
     assert client.head_object(Bucket=name, Key="k", ChecksumMode="ENABLED")["ChecksumSHA256"] == f"{composite}-1"
+
+
+def test_create_bucket_with_a_public_acl_is_refused_with_s3s_block_public_access_error(cloudkeep_account):
+    """A new bucket blocks public ACLs from its creation: with ACLs enabled (ObjectWriter), a
+    public canned ACL or a grant to AllUsers answers 400 InvalidBucketAclWithBlockPublicAccessError
+    and makes no bucket; a private one is accepted
+    (https://aws.amazon.com/blogs/aws/heads-up-amazon-s3-security-changes-are-coming-in-april-of-2023/)."""
+    client = s3(cloudkeep_account)
+    name = bucket_name("pubacl")
+    code, message, status = fails(client.create_bucket, Bucket=name, ObjectOwnership="ObjectWriter",
+                                  ACL="public-read")
+    assert (code, status) == ("InvalidBucketAclWithBlockPublicAccessError", 400)
+    assert message == "Bucket cannot have public ACLs set with BlockPublicAccess enabled"
+    assert fails(client.create_bucket, Bucket=name, ObjectOwnership="ObjectWriter",
+                 GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"')[0] == \
+        "InvalidBucketAclWithBlockPublicAccessError"
+    assert fails(client.head_bucket, Bucket=name)[2] == 404
+    client.create_bucket(Bucket=name, ObjectOwnership="ObjectWriter", ACL="private")
+    # under BucketOwnerEnforced (the default) any ACL but private is refused by Object Ownership first
+    assert fails(client.create_bucket, Bucket=bucket_name("enf"), ACL="public-read")[0] == \
+        "InvalidBucketAclWithObjectOwnership"

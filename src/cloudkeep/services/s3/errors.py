@@ -198,6 +198,10 @@ class InvalidBucketAclWithObjectOwnership(ServiceError):
     code = "InvalidBucketAclWithObjectOwnership"; status = 400
 
 
+class InvalidBucketAclWithBlockPublicAccessError(ServiceError):
+    code = "InvalidBucketAclWithBlockPublicAccessError"; status = 400
+
+
 class UnsupportedArgument(ServiceError):
     code = "UnsupportedArgument"; status = 400
 

@@ -111,7 +111,12 @@ def bucket_acl_for_create(call: Call, params: Params, ownership: str) -> A.Grant
                   created_at=None, versioning=None, policy=None, tags={}, encryption={},  # type: ignore[arg-type]
                   object_ownership=ownership, public_access_block=P.ALL_ON)
     grants = _requested_grants(call, params, call.account_id, stub, bucket_level=True)
-    _refuse_public(call, stub, grants, "s3:CreateBucket", D.bucket_arn(call.partition, stub.name))
+    if A.is_public(grants):
+        # a new bucket blocks public ACLs from its creation: S3 answers 400 with its own code
+        # (https://aws.amazon.com/blogs/aws/heads-up-amazon-s3-security-changes-are-coming-in-april-of-2023/;
+        # the message as S3 sends it, quoted in aws-samples code and S3 re-implementations' AWS runs)
+        raise X.InvalidBucketAclWithBlockPublicAccessError(
+            "Bucket cannot have public ACLs set with BlockPublicAccess enabled")
     return None if grants is None or _only_owner(grants, call.account_id) else grants
 
 
