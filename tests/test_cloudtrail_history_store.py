@@ -270,3 +270,10 @@ def test_lookup_request_errors() -> None:
     query = parse({**same, "NextToken": token, "MaxResults": 7})   # the page size may change
     assert query is not None and query.after == history.Cursor(NOW, 3)
     assert parse({"EventCategory": "insight"}) is None
+
+
+def test_token_cursor_round_trips_to_the_microsecond() -> None:
+    params = {"MaxResults": 2}
+    for when in (NOW.replace(microsecond=999_999), dt.datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=UTC)):
+        cursor = history.Cursor(when, 2**40 + 7)
+        assert history.decode_token(params, history.encode_token(params, cursor)) == cursor

@@ -77,8 +77,12 @@ def _scope(params: Mapping[str, Any]) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = _dt.timedelta(microseconds=1)
+
+
 def encode_token(params: Mapping[str, Any], cursor: Cursor) -> str:
-    micros = int(cursor.event_time.timestamp() * 1_000_000)
+    micros = (cursor.event_time - _EPOCH) // _MICROSECOND          # exact: the cursor compares by equality
     raw = json.dumps({"q": _scope(params), "t": micros, "s": cursor.seq}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -89,7 +93,7 @@ def decode_token(params: Mapping[str, Any], token: str) -> Cursor:
         if (not isinstance(data, dict) or data.get("q") != _scope(params)
                 or type(data.get("t")) is not int or type(data.get("s")) is not int):
             raise _invalid_token()
-        when = _dt.datetime.fromtimestamp(data["t"] / 1_000_000, UTC)
+        when = _EPOCH + data["t"] * _MICROSECOND
     except (binascii.Error, ValueError, UnicodeDecodeError, OverflowError, OSError):
         raise _invalid_token() from None
     return Cursor(event_time=when, seq=data["s"])
