@@ -417,3 +417,52 @@ def test_secrets_never_reach_any_stored_record(server, ck, store, account):
     assert "CreateLoginProfile" in text and "GenerateDataKeyPair" in text and "AssumeRole" in text
     leaked = [label for label, value in secrets.items() if value in text]
     assert leaked == []
+
+
+# --- service events (AwsServiceEvent) -------------------------------------------------------
+
+
+def _service_events(ck: CloudkeepServer, store: Store, account_id: str, name: str) -> list[dict[str, Any]]:
+    ck.flush()
+    return [r for r in stored_records(store, audit_events.c.account_id == account_id)
+            if r["eventName"] == name and r["eventType"] == "AwsServiceEvent"]
+
+
+def test_kms_rotation_and_deletion_on_the_domain_clock_are_service_events(ck, store, account):
+    kms = account.client("kms", region="eu-west-1")
+    key = kms.create_key()["KeyMetadata"]
+    kms.enable_key_rotation(KeyId=key["KeyId"], RotationPeriodInDays=90)
+    status = kms.get_key_rotation_status(KeyId=key["KeyId"])
+    assert _service_events(ck, store, account.account_id, "RotateKey") == []
+    ck.advance(91 * 86400)
+    kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x")           # the rotation that came due happens
+    rotations = kms.list_key_rotations(KeyId=key["KeyId"])["Rotations"]
+    [rotated] = _service_events(ck, store, account.account_id, "RotateKey")
+    identity = {"accountId": account.account_id, "invokedBy": "AWS Internal"}
+    resource = [{"accountId": account.account_id, "type": "AWS::KMS::Key", "ARN": key["Arn"]}]
+    assert rotated == {
+        "eventVersion": "1.11", "userIdentity": identity,
+        "eventTime": _when(status["NextRotationDate"]),
+        "eventSource": "kms.amazonaws.com", "eventName": "RotateKey", "awsRegion": "eu-west-1",
+        "sourceIPAddress": "AWS Internal", "userAgent": "AWS Internal",
+        "requestParameters": None, "responseElements": None, "eventID": rotated["eventID"], "readOnly": False,
+        "resources": resource, "eventType": "AwsServiceEvent", "managementEvent": True,
+        "recipientAccountId": account.account_id,
+        "serviceEventDetails": {"rotationType": "AUTOMATIC", "keyOrigin": "AWS_KMS",
+                                "previousKeyMaterialId": rotated["serviceEventDetails"]["previousKeyMaterialId"],
+                                "currentKeyMaterialId": rotations[-1]["KeyMaterialId"], "keyId": key["KeyId"]},
+        "eventCategory": "Management"}
+    assert rotated["serviceEventDetails"]["previousKeyMaterialId"] != rotations[-1]["KeyMaterialId"]
+
+    deletion = kms.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)["DeletionDate"]
+    ck.advance(8 * 86400)
+    assert key["KeyId"] not in [k["KeyId"] for k in kms.list_keys()["Keys"]]   # ListKeys deletes it
+    [deleted] = _service_events(ck, store, account.account_id, "DeleteKey")
+    assert deleted["eventTime"] == _when(deletion) and deleted["responseElements"] == {"keyId": key["Arn"]}
+    assert deleted["userIdentity"] == identity and deleted["resources"] == resource
+    assert deleted["eventType"] == "AwsServiceEvent" and "requestID" not in deleted
+    # the event history shows both
+    history = account.client("cloudtrail", region="eu-west-1").lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": "kms.amazonaws.com"}])["Events"]
+    names = [e["EventName"] for e in history]
+    assert "RotateKey" in names and "DeleteKey" in names

@@ -222,3 +222,44 @@ def build_event(ctx: EventContext) -> dict[str, Any]:
     if ctx.session_credential_from_console:
         event["sessionCredentialFromConsole"] = "true"
     return event
+
+
+# The identity, source address and user agent of an event a service makes on its own
+# (AwsServiceEvent), as AWS's example records write them.
+AWS_INTERNAL: Final = "AWS Internal"
+
+
+def build_service_event(*, event_id: str, event_time: _dt.datetime, event_source: str, event_name: str,
+                        aws_region: str, account_id: str, resources: Sequence[Mapping[str, str]] | None = None,
+                        response_elements: Mapping[str, Any] | None = None,
+                        service_event_details: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The record of an event a service makes by itself, not through an API request (e.g. KMS
+    rotating a key or deleting it when its waiting period ends): ``eventType`` "AwsServiceEvent",
+    ``userIdentity`` the account and ``invokedBy`` "AWS Internal", no request id.
+    https://docs.aws.amazon.com/awscloudtrail/latest/userguide/non-api-aws-service-events.html
+    https://docs.aws.amazon.com/kms/latest/developerguide/ct-rotatekey.html
+    https://docs.aws.amazon.com/kms/latest/developerguide/ct-delete-key.html
+    """
+    event: dict[str, Any] = {
+        "eventVersion": EVENT_VERSION,
+        "userIdentity": {"accountId": account_id, "invokedBy": AWS_INTERNAL},
+        "eventTime": event_time_text(event_time),
+        "eventSource": event_source,
+        "eventName": event_name,
+        "awsRegion": aws_region,
+        "sourceIPAddress": AWS_INTERNAL,
+        "userAgent": AWS_INTERNAL,
+        "requestParameters": None,
+        "responseElements": dict(response_elements) if response_elements else None,
+        "eventID": event_id,
+        "readOnly": False,
+    }
+    if resources:
+        event["resources"] = [dict(r) for r in resources]
+    event["eventType"] = "AwsServiceEvent"
+    event["managementEvent"] = True
+    event["recipientAccountId"] = account_id
+    if service_event_details:
+        event["serviceEventDetails"] = dict(service_event_details)
+    event["eventCategory"] = "Management"
+    return event

@@ -31,6 +31,7 @@ from typing import Any, Callable, Mapping
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
+from cloudkeep.audit.service_events import record_service_event
 from cloudkeep.storage import generations
 from cloudkeep.storage.ids import Ids
 from cloudkeep.storage.schema import kms_aliases, kms_key_materials, kms_keys
@@ -187,11 +188,16 @@ def maintain(uow: Any, key: KmsKey, now: _dt.datetime, *, sealer: Any = None,
 
 
 def _rotate_due(uow: Any, sealer: Any, key: KmsKey, now: _dt.datetime, ids: Ids) -> KmsKey:
-    """Every period that has passed adds one material (dated when it was due)."""
+    """Every period that has passed adds one material (dated when it was due), each recorded
+    as KMS's RotateKey service event in this transaction."""
     period = _dt.timedelta(days=key.rotation_period_days or D.DEFAULT_ROTATION_DAYS)
     due = key.next_rotation
     while due is not None and due <= now:
+        previous = key.current_material_id
         key = rotate(uow, sealer, key, ids, at=due, rotation_type="AUTOMATIC")
+        _service_event(uow, key, "RotateKey", due, ids, details={
+            "rotationType": "AUTOMATIC", "keyOrigin": key.origin, "previousKeyMaterialId": previous,
+            "currentKeyMaterialId": key.current_material_id, "keyId": key.key_id})
         due = due + period
     key = replace(key, next_rotation=due)
     save_key(uow, key)
@@ -209,8 +215,23 @@ def rotate(uow: Any, sealer: Any, key: KmsKey, ids: Ids, *, at: _dt.datetime, ro
     return key
 
 
+def _service_event(uow: Any, key: KmsKey, name: str, at: _dt.datetime, ids: Ids, *,
+                   details: dict[str, Any] | None = None, response: dict[str, Any] | None = None) -> None:
+    """KMS's own CloudTrail record of what time made it do to a key (AwsServiceEvent).
+    https://docs.aws.amazon.com/kms/latest/developerguide/ct-rotatekey.html"""
+    record_service_event(uow, event_id=ids.event_id(), event_time=at, event_source="kms.amazonaws.com",
+                         event_name=name, aws_region=key.region, account_id=key.account_id,
+                         resources=[{"accountId": key.account_id, "type": "AWS::KMS::Key", "ARN": key.arn}],
+                         response_elements=response, service_event_details=details)
+
+
 def delete_key(uow: Any, key: KmsKey) -> None:
-    """Delete a key for good: its aliases, material, and whatever registered hooks own."""
+    """Delete a key for good (its waiting period has ended): its aliases, material, and whatever
+    registered hooks own; recorded as KMS's DeleteKey service event, dated when it was due, with
+    the key ARN as ``responseElements.keyId`` (records since December 2022).
+    https://docs.aws.amazon.com/kms/latest/developerguide/ct-delete-key.html"""
+    assert key.deletion_date is not None, "only a key whose waiting period has ended is deleted"
+    _service_event(uow, key, "DeleteKey", key.deletion_date, Ids(), response={"keyId": key.arn})
     changed(uow, key.account_id)
     for fn in _ON_DELETE:
         fn(uow, key)
