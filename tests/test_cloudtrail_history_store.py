@@ -237,6 +237,7 @@ def test_lookup_by_each_attribute(store: Store) -> None:
     assert by("ResourceName", other) == [_id(3)]
     assert by("ResourceType", "AWS::IAM::User") == [_id(1)] and by("ResourceName", "user-1") == [_id(1)]
     assert by("EventName", "Nothing") == []
+    assert by("Username", "Alice\x00") == [] and by("ResourceName", "\x00") == []   # not a 500 on PostgreSQL
 
 
 def test_lookup_request_errors() -> None:

@@ -53,6 +53,8 @@ def _resources_statement(query: LookupQuery, after: Cursor | None, fetch: int) -
 def lookup(execute: Execute, query: LookupQuery) -> tuple[list[Any], Cursor | None]:
     """One page: at most ``query.limit`` rows (seq, event_id, event_time, record), newest first,
     and the cursor of the next page (None when this page is the last)."""
+    if isinstance(query.value, str) and "\x00" in query.value:
+        return [], None          # no stored value holds NUL (and PostgreSQL's text cannot take one)
     fetch = query.limit + 1
     if query.key not in RESOURCE_KEYS:
         rows = list(execute(_events_statement(query, fetch)).all())
