@@ -5,7 +5,8 @@ A real server (one process, so SIGKILL stops everything that serves) takes IAM w
 is killed with SIGKILL mid-load, then started again on the same data directory (SQLite) or the
 same database (PostgreSQL). Every call that got a 200 must then have exactly one event, by its
 request id, with the right name, identity and account; and every successful write recorded must
-have its change (the event and the change commit in one transaction, never one without the other).
+have its change (the event and the change commit in one transaction, never one without the other),
+and LookupEvents (the event history) must answer each acknowledged call once.
 Calls cut off by the kill got no answer and prove nothing either way.
 
 Issue: "No acknowledged mutating call is ever missing from the history (a test kills the server
@@ -17,6 +18,7 @@ https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-refe
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from pathlib import Path
@@ -119,6 +121,17 @@ def test_every_acknowledged_write_has_its_event_after_sigkill(backend):
             assert event["recipientAccountId"] == account.account_id
             assert event["userIdentity"]["accessKeyId"] == account.access_key_id
             assert "errorCode" not in event and event["readOnly"] is False
+
+        # and the event history (LookupEvents) answers every one of them, newest first
+        trail = Account(account.account_id, account.access_key_id, account.secret_access_key,
+                        endpoint=second.endpoint).client("cloudtrail")
+        for op in ("CreateUser", "TagUser"):
+            pages = trail.get_paginator("lookup_events").paginate(
+                LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": op}],
+                PaginationConfig={"PageSize": 50})
+            listed = [json.loads(e["CloudTrailEvent"])["requestID"] for page in pages for e in page["Events"]]
+            assert len(listed) == len(set(listed))
+            assert {rid for rid, name, _ in acknowledged if name == op} <= set(listed)
 
         # the other way round: every write recorded as successful has its change, acknowledged
         # or cut off by the kill (event and change commit together or not at all)
