@@ -375,6 +375,21 @@ def test_secrets_never_reach_any_stored_record(server, ck, store, account):
     iam.create_login_profile(UserName="keeper", Password=secrets["login password"], PasswordResetRequired=False)
     secrets["updated password"] = "Updated-Pass-77d2a9!"
     iam.update_login_profile(UserName="keeper", Password=secrets["updated password"])
+    # ChangePassword: the user's old and new passwords (a denied attempt too)
+    _, own = _user(account, "changer", {"Effect": "Allow", "Action": "iam:ChangePassword",
+                                        "Resource": f"arn:aws:iam::{account.account_id}:user/changer"})
+    secrets["old password"] = "Changer-Old-3b9d1e!"
+    secrets["new password"] = "Changer-New-5c0a7f!"
+    secrets["wrong password"] = "Changer-Wrong-0e4b2d!"
+    iam.create_login_profile(UserName="changer", Password=secrets["old password"])
+    changer = client_for(ck.endpoint, "iam", own["AccessKeyId"], own["SecretAccessKey"])
+    with pytest.raises(ClientError):
+        changer.change_password(OldPassword=secrets["wrong password"], NewPassword=secrets["new password"])
+    changer.change_password(OldPassword=secrets["old password"], NewPassword=secrets["new password"])
+    # a virtual MFA device's seed
+    seed = iam.create_virtual_mfa_device(VirtualMFADeviceName="phone")["VirtualMFADevice"]["Base32StringSeed"]
+    secrets["mfa seed"] = seed.decode()
+    secrets["mfa seed (base64)"] = base64.b64encode(seed).decode()
     # STS: temporary secret keys and session tokens
     role = _role(account, "Vault", ["sts:AssumeRole"])
     _, key = _user(account, "assumer", {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role["Arn"]})
@@ -414,7 +429,9 @@ def test_secrets_never_reach_any_stored_record(server, ck, store, account):
 
     ck.flush()
     text = _all_text(store, account.account_id)
-    assert "CreateLoginProfile" in text and "GenerateDataKeyPair" in text and "AssumeRole" in text
+    for name in ("CreateLoginProfile", "ChangePassword", "CreateVirtualMFADevice", "GenerateDataKeyPair",
+                 "AssumeRole", "GetSessionToken", "PutObject"):
+        assert f'"eventName": "{name}"' in text, name
     leaked = [label for label, value in secrets.items() if value in text]
     assert leaked == []
 
