@@ -41,6 +41,10 @@ class HttpRequest:
         """The value of a header by case-insensitive name (repeats joined with ',')."""
         return self._index.get(name.lower(), default)
 
+    def header_items(self) -> Iterable[tuple[str, str]]:
+        """Each header once, (lower-case name, value), repeats joined with ','."""
+        return self._index.items()
+
     @property
     def host(self) -> str:
         return self._index.get("host", "")

@@ -295,22 +295,40 @@ def query_values(operation: OperationModel, request: HttpRequest,
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def _header_bindings(operation: OperationModel) -> tuple[dict[str, tuple[str, Shape, str]],
+                                                          tuple[tuple[str, str], ...]]:
+    """An operation's header members by lower-case header name (member name, shape, header name
+    as the model writes it), and its header-prefix members (member name, lower-case prefix);
+    built once per operation, so a request looks up only the headers it sent."""
+    shape = operation.input_shape
+    by_header: dict[str, tuple[str, Shape, str]] = {}
+    prefixes: list[tuple[str, str]] = []
+    if shape is not None:
+        for name, member in shape.members.items():
+            location = member.serialization.get("location")
+            if location == "header":
+                wire = member.serialization.get("name", name)
+                by_header.setdefault(wire.lower(), (name, member, wire))
+            elif location == "headers":
+                prefixes.append((name, member.serialization.get("name", "").lower()))
+    return by_header, tuple(prefixes)
+
+
 def header_values(operation: OperationModel, request: HttpRequest,
                   bad_value: BadValue = default_bad_value) -> dict[str, Any]:
     """The input members bound to headers (``location: header``) and header prefixes
     (``location: headers``; the map's keys are the header names without the prefix, in the
     lower case HTTP/1.1 servers see them)."""
-    shape = operation.input_shape
-    if shape is None:
+    if operation.input_shape is None:
         return {}
+    by_header, prefixes = _header_bindings(operation)
     out: dict[str, Any] = {}
-    for name, member in shape.members.items():
-        location = member.serialization.get("location")
-        if location == "header":
-            wire = member.serialization.get("name", name)
-            raw = request.header(wire)
-            if raw is None:
-                continue
+    collected: dict[str, dict[str, str]] = {}
+    for header, raw in request.header_items():
+        bound = by_header.get(header)
+        if bound is not None:
+            name, member, wire = bound
             where = f"header '{wire}'"
             if member.type_name == "list":
                 items = split_header_list(raw) if raw.strip(" \t") else []
@@ -320,21 +338,11 @@ def header_values(operation: OperationModel, request: HttpRequest,
                              for item in items]
             else:
                 out[name] = read_scalar(member, raw.strip(" \t"), "header", where, name, bad_value)
-        elif location == "headers":
-            prefix = member.serialization.get("name", "").lower()
-            collected = {header[len(prefix):]: value for header, value in _headers(request)
-                         if header.startswith(prefix)}
-            if collected:
-                out[name] = collected
+        for name, prefix in prefixes:
+            if header.startswith(prefix):
+                collected.setdefault(name, {})[header[len(prefix):]] = raw
+    out.update(collected)
     return out
-
-
-def _headers(request: HttpRequest) -> Iterable[tuple[str, str]]:
-    seen: dict[str, str] = {}
-    for name, _ in request.headers:
-        if name not in seen:
-            seen[name] = request.header(name) or ""
-    return seen.items()
 
 
 def bind_non_body(operation: OperationModel, request: HttpRequest, labels: Mapping[str, str],
