@@ -187,3 +187,23 @@ def test_the_background_worker_delivers_within_the_delivery_delay():
             time.sleep(0.5)
         else:
             pytest.fail("the background worker delivered nothing")
+
+
+def test_a_stopped_trail_delivers_what_came_before_the_stop_and_nothing_after(cloudkeep_server, cloudkeep_account):
+    ct = cloudkeep_account.client("cloudtrail")
+    bucket, _ = logging_trail(cloudkeep_account, "stopped")
+    iam = cloudkeep_account.client("iam")
+    iam.create_user(UserName="before-stop")
+    ct.stop_logging(Name="stopped")
+    iam.create_user(UserName="after-stop")
+    deliver(cloudkeep_server)
+    events = records(cloudkeep_account.client("s3"), bucket)
+    users = {e["requestParameters"]["userName"] for e in events if e["eventName"] == "CreateUser"}
+    assert users == {"before-stop"}
+    assert any(e["eventName"] == "StopLogging" for e in events)
+    ct.start_logging(Name="stopped")
+    iam.create_user(UserName="restarted")
+    deliver(cloudkeep_server)
+    users = {e["requestParameters"]["userName"] for e in records(cloudkeep_account.client("s3"), bucket)
+             if e["eventName"] == "CreateUser"}
+    assert users == {"before-stop", "restarted"}

@@ -798,6 +798,7 @@ cloudtrail_trails = Table(
     Column("start_logging_time", UtcDateTime, nullable=True),
     Column("stop_logging_time", UtcDateTime, nullable=True),
     Column("cursor_seq", BigInteger, nullable=False),
+    Column("stop_seq", BigInteger, nullable=True),       # StopLogging: deliver what came before this seq
     Column("latest_delivery_time", UtcDateTime, nullable=True),
     Column("latest_delivery_attempt_time", UtcDateTime, nullable=True),
     Column("latest_delivery_error", String(256), nullable=True),

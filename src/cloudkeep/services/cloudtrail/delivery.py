@@ -120,7 +120,7 @@ class Delivery:
         files = digests = 0
         for trail in trails:
             last = trail.latest_delivery_attempt_time
-            if force or not trail.is_logging or last is None or now - last >= timing.delivery:
+            if force or last is None or now - last >= timing.delivery:
                 files += self._deliver(trail, safe, now)
         for trail in validating:
             digests += digest.close_due(self._store, self._sealer, self._put, trail, self._clock.now(),
@@ -145,13 +145,16 @@ class Delivery:
 
     def _deliver(self, trail: Trail, safe: int, now: _dt.datetime) -> int:
         cursor, written_total = trail.cursor_seq, 0
+        if not trail.is_logging and trail.stop_seq is not None:
+            safe = min(safe, trail.stop_seq)          # a stopped trail delivers what came before the stop
         while True:
             with self._store.unit_of_work() as uow:
                 accounts, roots = trails_org.sources(uow, trail)
                 rows = C.events(uow, after=cursor, upto=safe, accounts=accounts,
                                 region=None if trail.multi_region else trail.home_region,
                                 since=_second(trail.start_logging_time),
-                                until=None if trail.is_logging else _second(trail.stop_logging_time, up=True),
+                                until=None if trail.is_logging or trail.stop_seq is not None
+                                else _second(trail.stop_logging_time, up=True),
                                 limit=BATCH)
             written: list[Written] = []
             error = None

@@ -274,7 +274,7 @@ def start_logging(call: Call, params: Params) -> Result:
     if not trail.is_logging:
         now = call.clock.now()
         repo.save(call.uow, trail.evolve(is_logging=True, start_logging_time=now,
-                                         cursor_seq=delivery_cursor.newest_seq(call.uow),
+                                         cursor_seq=delivery_cursor.newest_seq(call.uow), stop_seq=None,
                                          latest_delivery_attempt_time=None), cursor=True)
         if trail.log_validation:
             delivery_cursor.open_chains(call.uow, trail, now)
@@ -285,7 +285,9 @@ def start_logging(call: Call, params: Params) -> Result:
 def stop_logging(call: Call, params: Params) -> Result:
     trail = _own(call, params["Name"])
     if trail.is_logging:
-        repo.save(call.uow, trail.evolve(is_logging=False, stop_logging_time=call.clock.now()))
+        # what was recorded before this call is still delivered (up to the seq of this moment)
+        repo.save(call.uow, trail.evolve(is_logging=False, stop_logging_time=call.clock.now(),
+                                         stop_seq=delivery_cursor.newest_seq(call.uow) + 1))
     return {}
 
 

@@ -126,6 +126,7 @@ class Trail:
     start_logging_time: _dt.datetime | None = None
     stop_logging_time: _dt.datetime | None = None
     cursor_seq: int = 0
+    stop_seq: int | None = None    # set by StopLogging: what was recorded before it is still delivered
     latest_delivery_time: _dt.datetime | None = None
     latest_delivery_attempt_time: _dt.datetime | None = None
     latest_delivery_error: str | None = None

@@ -27,6 +27,7 @@ def _trail(row: Any) -> Trail:
                  tags=tuple((k, v) for k, v in json.loads(row.tags)), created_at=row.created_at,
                  is_logging=row.is_logging, start_logging_time=row.start_logging_time,
                  stop_logging_time=row.stop_logging_time, cursor_seq=row.cursor_seq,
+                 stop_seq=row.stop_seq,
                  latest_delivery_time=row.latest_delivery_time,
                  latest_delivery_attempt_time=row.latest_delivery_attempt_time,
                  latest_delivery_error=row.latest_delivery_error, latest_digest_time=row.latest_digest_time,
@@ -44,7 +45,7 @@ def _values(trail: Trail) -> dict[str, Any]:
             "tags": json.dumps([list(t) for t in trail.tags], separators=(",", ":")),
             "created_at": trail.created_at, "is_logging": trail.is_logging,
             "start_logging_time": trail.start_logging_time, "stop_logging_time": trail.stop_logging_time,
-            "cursor_seq": trail.cursor_seq, "latest_delivery_time": trail.latest_delivery_time,
+            "cursor_seq": trail.cursor_seq, "stop_seq": trail.stop_seq, "latest_delivery_time": trail.latest_delivery_time,
             "latest_delivery_attempt_time": trail.latest_delivery_attempt_time,
             "latest_delivery_error": trail.latest_delivery_error, "latest_digest_time": trail.latest_digest_time,
             "latest_digest_error": trail.latest_digest_error}
@@ -96,12 +97,10 @@ def remove(uow: Any, trail: Trail) -> None:
 
 
 def delivering_trails(uow: Any) -> list[Trail]:
-    """The delivery worker's list: trails that are logging, and trails stopped since their last
-    delivery attempt (what they recorded before StopLogging is still delivered)."""
+    """The delivery worker's list: trails that are logging, and stopped trails whose cursor has
+    not reached what was recorded before StopLogging (``stop_seq``)."""
     query = select(cloudtrail_trails).where(
-        _T.is_logging.is_(True) | (_T.stop_logging_time.is_not(None) & _T.start_logging_time.is_not(None)
-                                   & (_T.latest_delivery_attempt_time.is_(None)
-                                      | (_T.latest_delivery_attempt_time <= _T.stop_logging_time))))
+        _T.is_logging.is_(True) | (_T.stop_seq.is_not(None) & (_T.cursor_seq < _T.stop_seq)))
     return [_trail(r) for r in uow.execute(query.order_by(_T.arn)).all()]
 
 

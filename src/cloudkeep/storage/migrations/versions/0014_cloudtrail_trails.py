@@ -43,6 +43,7 @@ def upgrade() -> None:
         _time("start_logging_time", True),
         _time("stop_logging_time", True),
         sa.Column("cursor_seq", sa.BigInteger(), nullable=False),
+        sa.Column("stop_seq", sa.BigInteger(), nullable=True),
         _time("latest_delivery_time", True),
         _time("latest_delivery_attempt_time", True),
         sa.Column("latest_delivery_error", sa.String(256), nullable=True),
