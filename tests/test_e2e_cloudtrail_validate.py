@@ -198,3 +198,14 @@ def test_validation_turned_on_while_logging_starts_a_digest_chain(server, tmp_pa
     assert len([k for k in keys(s3, bucket) if "/CloudTrail-Digest/" in k]) == 1
     result = validate_logs(account, arn, start, tmp_path)
     assert result.returncode == 0 and "1/1 digest files valid" in result.stdout, result.stdout + result.stderr
+
+
+def test_a_digest_the_bucket_refuses_is_the_trails_digest_delivery_error(server):
+    account = server.create_account()
+    bucket, _ = logging_trail(account, "refused-digest", EnableLogFileValidation=True)
+    deliver(server)
+    account.client("s3").delete_bucket_policy(Bucket=bucket)
+    server.advance(61)
+    deliver(server, digests=True)
+    status = account.client("cloudtrail").get_trail_status(Name="refused-digest")
+    assert status["LatestDigestDeliveryError"] == "AccessDenied" and "LatestDigestDeliveryTime" not in status
