@@ -20,7 +20,10 @@ bucket's default encryption), and how each scheme keeps an object's data key.
   https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerSideEncryptionCustomerKeys.html
 
 The protection's ``sealed_key`` holds, for SSE-KMS, ``b"KMS1" | header length (2) | JSON header
-(key ARN, encryption context, bucket key) | KMS ciphertext``; for SSE-C ``b"SSC1" | salt (16) |
+(key ARN, encryption context, bucket key) | KMS ciphertext``; with an S3 Bucket Key
+(``bucket_keys.py``: the bucket-level key from KMS, reused for a while) ``b"KMB1" | header length
+(2) | JSON header | ciphertext length (2) | the bucket-level key's KMS ciphertext | nonce (12) |
+the object's data key wrapped under the bucket-level key (48)``; for SSE-C ``b"SSC1" | salt (16) |
 HMAC-SHA256(salt, key) (32) | nonce (12) | wrapped data key (48)``.
 
 Must not: hold SQL, build whole responses, or call KMS other than through ``call.port``.
@@ -43,6 +46,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from cloudkeep.wire.errors import AccessDenied, ServiceError, service_error
 
+from . import bucket_keys
 from . import domain as D
 from . import errors as X
 from .entities import Bucket, Protection
@@ -52,6 +56,8 @@ DSSE: Final = "aws:kms:dsse"
 SSE_C: Final = "SSE-C"                      # sse_algorithm of an SSE-C object (never on the wire)
 VIA: Final = "s3.amazonaws.com"
 _KMS_MAGIC: Final = b"KMS1"
+_BUCKET_KEY_MAGIC: Final = b"KMB1"
+_BUCKET_KEY_AAD: Final = b"cloudkeep/s3/bucket-key/v1\x00"
 _SSEC_MAGIC: Final = b"SSC1"
 _SSEC_AAD: Final = b"cloudkeep/s3/sse-c/v1\x00"
 
@@ -227,7 +233,21 @@ def protect(call: Any, bucket: Bucket, key: str, request: Request) -> tuple[byte
         kms_key = managed.ensure(call.uow, call.sealer, call.ids, call.clock.now(), partition=call.partition,
                                  account_id=bucket.account_id, region=bucket.region, service="s3")
     context = _encryption_context(call, bucket.name, key, request)
-    out = _kms(call, "GenerateDataKey", {"KeyId": kms_key, "KeySpec": "AES_256", "EncryptionContext": context})
+
+    def generate() -> Mapping[str, Any]:
+        return _kms(call, "GenerateDataKey", {"KeyId": kms_key, "KeySpec": "AES_256", "EncryptionContext": context})
+
+    if request.bucket_key and request.algorithm == KMS:    # no Bucket Keys for DSSE-KMS (bucket-key.html)
+        bucket_key, ciphertext, arn = bucket_keys.for_write(call.principal.arn, bucket.name, kms_key, context,
+                                                            call.clock.now(), generate)
+        data_key = bodies.new_data_key()
+        nonce = secrets.token_bytes(12)
+        wrapped = AESGCM(bucket_key).encrypt(nonce, data_key, _BUCKET_KEY_AAD + key_id.encode())
+        header = json.dumps({"arn": arn, "context": context, "bucket_key": True}, separators=(",", ":")).encode()
+        sealed = (_BUCKET_KEY_MAGIC + struct.pack(">H", len(header)) + header + struct.pack(">H", len(ciphertext))
+                  + ciphertext + nonce + wrapped)
+        return data_key, Protection(request.algorithm, key_id, sealed)
+    out = generate()
     header = json.dumps({"arn": out["KeyId"], "context": context, "bucket_key": request.bucket_key},
                         separators=(",", ":")).encode()
     sealed = _KMS_MAGIC + struct.pack(">H", len(header)) + header + bytes(out["CiphertextBlob"])
@@ -235,11 +255,26 @@ def protect(call: Any, bucket: Bucket, key: str, request: Request) -> tuple[byte
 
 
 def _kms_parts(protection: Protection) -> tuple[Mapping[str, Any], bytes]:
+    """(header, KMS ciphertext) of an SSE-KMS protection; with a Bucket Key the ciphertext is the
+    bucket-level key's (``_bucket_key_parts`` has the object's wrapped key too)."""
     sealed = protection.sealed_key
+    if sealed.startswith(_BUCKET_KEY_MAGIC):
+        header, ciphertext, _, _ = _bucket_key_parts(sealed)
+        return header, ciphertext
     if not sealed.startswith(_KMS_MAGIC):
         raise RuntimeError("not an SSE-KMS protection")
     (length,) = struct.unpack(">H", sealed[4:6])
     return json.loads(sealed[6:6 + length]), sealed[6 + length:]
+
+
+def _bucket_key_parts(sealed: bytes) -> tuple[Mapping[str, Any], bytes, bytes, bytes]:
+    """(header, bucket-level key's KMS ciphertext, nonce, wrapped data key) of a Bucket Key protection."""
+    (length,) = struct.unpack(">H", sealed[4:6])
+    at = 6 + length
+    (size,) = struct.unpack(">H", sealed[at:at + 2])
+    ciphertext = sealed[at + 2:at + 2 + size]
+    rest = sealed[at + 2 + size:]
+    return json.loads(sealed[6:6 + length]), ciphertext, rest[:12], rest[12:]
 
 
 def open_key(call: Any, bucket: str, protection: Protection, customer: tuple[bytes, str] | None) -> bytes:
@@ -261,6 +296,15 @@ def open_key(call: Any, bucket: str, protection: Protection, customer: tuple[byt
     if customer is not None:
         raise X.InvalidRequest(NOT_APPLICABLE)
     if protection.sse_algorithm in (KMS, DSSE):
+        if protection.sealed_key.startswith(_BUCKET_KEY_MAGIC):
+            header, ciphertext, nonce, wrapped = _bucket_key_parts(protection.sealed_key)
+            bucket_key = bucket_keys.for_read(call.principal.arn, ciphertext, call.clock.now(), lambda: _kms(
+                call, "Decrypt", {"CiphertextBlob": ciphertext, "EncryptionContext": header["context"],
+                                  "KeyId": header["arn"]}))
+            try:
+                return AESGCM(bucket_key).decrypt(nonce, wrapped, _BUCKET_KEY_AAD + protection.key_id.encode())
+            except InvalidTag:
+                raise RuntimeError("an object's data key did not authenticate under its bucket key") from None
         header, blob = _kms_parts(protection)
         out = _kms(call, "Decrypt", {"CiphertextBlob": blob, "EncryptionContext": header["context"],
                                      "KeyId": header["arn"]})
