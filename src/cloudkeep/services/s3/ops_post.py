@@ -36,7 +36,7 @@ _ECHOED = ("VersionId", "ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled
 def _location(params: Params, secure: bool, bucket: str, key: str) -> str:
     host = params.get("Host") or "localhost"
     scheme = "https" if secure else "http"
-    path = quote(key, safe="/~")
+    path = quote(key, safe="~")       # S3 encodes the key's slashes too ("uploads%2Fphoto.jpg")
     if host.split(":", 1)[0].startswith(bucket + "."):      # virtual-host style
         return f"{scheme}://{host}/{path}"
     return f"{scheme}://{host}/{quote(bucket, safe='')}/{path}"
