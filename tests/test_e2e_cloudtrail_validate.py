@@ -209,3 +209,25 @@ def test_a_digest_the_bucket_refuses_is_the_trails_digest_delivery_error(server)
     deliver(server, digests=True)
     status = account.client("cloudtrail").get_trail_status(Name="refused-digest")
     assert status["LatestDigestDeliveryError"] == "AccessDenied" and "LatestDigestDeliveryTime" not in status
+
+
+def test_cloudkeep_trail_validate_checks_another_region_of_a_multi_region_trail(server, tmp_path):
+    account = server.create_account()
+    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    bucket, arn = logging_trail(account, "regions", EnableLogFileValidation=True, IsMultiRegionTrail=True)
+    account.client("kms", region="eu-west-1").create_key(Description="logged in eu-west-1")
+    deliver(server)
+    server.advance(61)
+    deliver(server, digests=True)
+    s3 = account.client("s3")
+    assert any("/CloudTrail-Digest/eu-west-1/" in k for k in keys(s3, bucket))
+    env = {**os.environ, **account.env, "HOME": str(tmp_path), "AWS_CONFIG_FILE": str(tmp_path / "none"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+    ours = subprocess.run([sys.executable, "-m", "cloudkeep", "trail", "validate", "--trail-arn", arn, "--start-time",
+                           start.strftime("%Y-%m-%dT%H:%M:%SZ"), "--region", "eu-west-1"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert ours.returncode == 0 and "1/1 digest files valid" in ours.stdout, ours.stdout + ours.stderr
+    theirs = subprocess.run([AWS, "cloudtrail", "validate-logs", "--trail-arn", arn, "--start-time",
+                             start.strftime("%Y-%m-%dT%H:%M:%SZ"), "--region", "eu-west-1"],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert theirs.returncode == 0 and "1/1 digest files valid" in theirs.stdout, theirs.stdout + theirs.stderr

@@ -33,6 +33,8 @@ def add_parser(trail_sub: Any) -> None:
     p.add_argument("--start-time", required=True, type=_time, help="ISO 8601, e.g. 2026-11-30T08:00:00Z")
     p.add_argument("--end-time", type=_time, help="ISO 8601 (default: now)")
     p.add_argument("--account-id", help="the member account whose files to validate (organization trails)")
+    p.add_argument("--region", default=None, help="the region whose files to validate (a multi-region trail has "
+                                                  "files of every region; default: the trail's home region)")
     p.add_argument("--endpoint-url", default=None, help="the server (default: AWS_ENDPOINT_URL or "
                                                           f"http://{_config.DEFAULT_HOST}:{_config.DEFAULT_PORT})")
     p.add_argument("--profile", default=None, help="an AWS CLI profile with the credentials to use")
@@ -50,7 +52,7 @@ def _time(text: str) -> _dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _clients(args: argparse.Namespace, region: str) -> tuple[Any, Any, Any]:
+def _clients(args: argparse.Namespace, region: str, source: str) -> tuple[Any, Any, Any, Any]:
     import botocore.session
     from botocore.config import Config
 
@@ -69,9 +71,10 @@ def _clients(args: argparse.Namespace, region: str) -> tuple[Any, Any, Any]:
     probe = session.create_client("cloudtrail", region_name=region, endpoint_url=endpoint, config=config, **keys)
     if endpoint is None and probe.meta.endpoint_url.rstrip("/").endswith(".amazonaws.com"):
         endpoint = f"http://{_config.DEFAULT_HOST}:{_config.DEFAULT_PORT}"
-    return tuple(session.create_client(name, region_name=region, endpoint_url=endpoint or probe.meta.endpoint_url,
+    return tuple(session.create_client(name, region_name=where, endpoint_url=endpoint or probe.meta.endpoint_url,
                                        config=config, **keys)
-                 for name in ("cloudtrail", "s3", "organizations"))  # type: ignore[return-value]
+                 for name, where in (("cloudtrail", region), ("s3", region), ("organizations", region),
+                                     ("cloudtrail", source)))  # type: ignore[return-value]
 
 
 def _reader(s3: Any) -> tuple[Any, Any]:
@@ -109,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
         print("cloudkeep: --start-time must be before --end-time", file=sys.stderr)
         return 2
     try:
-        cloudtrail, s3, organizations = _clients(args, home)
+        source = args.region or home
+        cloudtrail, s3, organizations, source_cloudtrail = _clients(args, home, source)
         trail = next((t for t in cloudtrail.describe_trails()["trailList"] if t.get("TrailARN") == args.trail_arn),
                      None)
         if trail is None:
@@ -117,12 +121,13 @@ def run(args: argparse.Namespace) -> int:
             return 1
         org_id = organizations.describe_organization()["Organization"]["Id"] if trail.get("IsOrganizationTrail") \
             else None
-        keys = {k["Fingerprint"]: bytes(k["Value"]) for k in cloudtrail.list_public_keys(
+        # digests are signed with the key of the region whose files they list
+        keys = {k["Fingerprint"]: bytes(k["Value"]) for k in source_cloudtrail.list_public_keys(
             StartTime=args.start_time, EndTime=end + _dt.timedelta(hours=2))["PublicKeyList"]}
         list_keys, get = _reader(s3)
         report = validate(list_keys=list_keys, get=get, public_keys=keys, bucket=trail["S3BucketName"],
                           prefix=trail.get("S3KeyPrefix"), org_id=org_id, account=args.account_id or owner,
-                          region=home, trail_name=name, home_region=home, start=args.start_time, end=end)
+                          region=source, trail_name=name, home_region=home, start=args.start_time, end=end)
     except LookupError as exc:
         print(f"cloudkeep: {exc}", file=sys.stderr)
         return 2
