@@ -92,3 +92,15 @@ def test_copies_versions_and_part_copies_of_inline_bodies(cloudkeep_server, buck
     assert client.get_object(Bucket=name, Key="mp")["Body"].read() == second[:6]
     client.delete_object(Bucket=name, Key="k", VersionId=v1)
     assert client.get_object(Bucket=name, Key="copy")["Body"].read() == first
+
+
+def test_a_refused_write_leaves_no_file_behind(cloudkeep_server, bucket):
+    client, name = bucket
+    large = os.urandom(INLINE_MAX + 1)
+    client.put_object(Bucket=name, Key="k", Body=large)
+    before = _files(cloudkeep_server)
+    with pytest.raises(Exception) as refused:                # the body was stored, then the write refused
+        client.put_object(Bucket=name, Key="k", Body=os.urandom(INLINE_MAX + 1), IfNoneMatch="*")
+    assert refused.value.response["Error"]["Code"] == "PreconditionFailed"
+    assert _files(cloudkeep_server) == before
+    assert client.get_object(Bucket=name, Key="k")["Body"].read() == large

@@ -505,3 +505,30 @@ def test_a_failed_begin_gives_the_gate_back(tmp_path):
     with store.unit_of_work(write=True) as other:          # the next writer gets in at once
         other.execute(text("SELECT 1"))
     store.close()
+
+
+def test_on_rollback_runs_on_rollback_and_on_a_failed_commit_never_after_a_commit(tmp_path):
+    from cloudkeep.storage.schema import server_settings
+
+    store = Store.open(sqlite_url(tmp_path))
+    ran: list[str] = []
+    with store.unit_of_work(write=True) as uow:
+        uow.on_rollback(lambda: ran.append("committed"))
+        uow.execute(insert(server_settings).values(key="k1", value="v"))
+    assert ran == []
+    with pytest.raises(RuntimeError):
+        with store.unit_of_work(write=True) as uow:
+            uow.on_rollback(lambda: ran.append("rolled back"))
+            raise RuntimeError("boom")
+    assert ran == ["rolled back"]
+    # a commit that fails (a deferred foreign key: a bucket of no account), then the runner's rollback
+    uow = store.unit_of_work(write=True)
+    uow.on_rollback(lambda: ran.append("commit failed"))
+    uow.execute(text("PRAGMA defer_foreign_keys = ON"))
+    uow.execute(text("INSERT INTO s3_buckets (name, account_id, region, created_at, encryption, object_ownership, "
+                     "next_seq) VALUES ('b', '999999999999', 'us-east-1', '2026-01-01', '{}', 'x', 0)"))
+    with pytest.raises(exc.IntegrityError):
+        uow.commit()
+    uow.rollback()
+    assert ran == ["rolled back", "commit failed"]
+    store.close()

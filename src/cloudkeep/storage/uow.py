@@ -40,7 +40,7 @@ class UnitOfWork:
     """One transaction. Lazily begins on first use; commit on clean exit, rollback on error."""
 
     __slots__ = ("_engine", "_write", "_connection", "_transaction", "_after_commit", "_wrote",
-                 "_closed", "memo", "_gate", "_gated")
+                 "_closed", "memo", "_gate", "_gated", "_on_rollback")
 
     def __init__(self, engine: Engine, *, write: bool = False, gate: "WriterGate | None" = None) -> None:
         self._engine = engine
@@ -52,6 +52,7 @@ class UnitOfWork:
         self._connection: Connection | None = None
         self._transaction: RootTransaction | None = None
         self._after_commit: list[Callable[[], None]] = []
+        self._on_rollback: list[Callable[[], None]] = []
         self._wrote = False
         self._closed = False
         #: reads a repository may reuse within this transaction (e.g. a key resolved by the
@@ -149,6 +150,12 @@ class UnitOfWork:
         """Run ``fn`` after this unit of work commits (never if it rolls back)."""
         self._after_commit.append(fn)
 
+    def on_rollback(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` if the unit of work's next end is a rollback (or a failed commit) rather than
+        a commit: undo work done outside the database for a change that will not be kept (a blob
+        written for a row that never commits)."""
+        self._on_rollback.append(fn)
+
     # -- ending ---------------------------------------------------------------------------
 
     def commit(self) -> None:
@@ -164,6 +171,8 @@ class UnitOfWork:
         except BaseException:
             self._after_commit.clear()
             raise
+        else:
+            self._on_rollback.clear()
         finally:
             try:
                 if connection is not None:
@@ -182,6 +191,7 @@ class UnitOfWork:
         transaction, connection = self._transaction, self._connection
         self._transaction = self._connection = None
         self._after_commit.clear()
+        undo, self._on_rollback = self._on_rollback, []
         try:
             if transaction is not None and transaction.is_active:
                 transaction.rollback()
@@ -191,6 +201,11 @@ class UnitOfWork:
                     connection.close()
             finally:
                 self._ungate()
+                for fn in undo:
+                    try:
+                        fn()
+                    except Exception:  # nothing of the change was kept; a failed clean-up is logged
+                        _log.exception("on-rollback callback failed")
 
 
 class WriterGate:

@@ -211,6 +211,14 @@ def written_part(info: BlobInfo) -> Part:
     return Part(info.blob_id, info.size, info.md5.hex(), data=info.data)
 
 
+def discard_on_rollback(call: Any, info: BlobInfo) -> None:
+    """Delete the blob just written if the request's transaction then rolls back or fails to
+    commit (the commit runs after the operation returns): no orphan file is left."""
+    blob_id = file_of(info)
+    if blob_id:
+        call.uow.on_rollback(lambda: discard(call, [blob_id]))
+
+
 def file_of(info: BlobInfo) -> str:
     """The blob store file a failed request must discard ("" when the body stayed inline)."""
     return "" if info.data is not None else info.blob_id

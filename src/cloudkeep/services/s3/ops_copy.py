@@ -134,6 +134,7 @@ def copy_object(call: Call, params: Params) -> Result:
     end_read(call)
     info = copy_range(call, source, 0, source.size, data_key, algorithm=algorithm, source_key=read_key,
                       inline=True)
+    bodies.discard_on_rollback(call, info)
     try:
         bucket = bucket_of(call, name)
         obj = ObjectVersion(

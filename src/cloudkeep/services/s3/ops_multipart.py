@@ -113,6 +113,7 @@ def upload_part(call: Call, params: Params) -> Result:
     key = sse.open_key(call, upload.bucket, upload.protection, customer)
     end_read(call)
     info = bodies.write(call, body, key, algorithm=algorithm, limit=D.MAX_PART_SIZE)
+    bodies.discard_on_rollback(call, info)
     try:
         bodies.check_md5(params, info)
         checksum_algorithm, checksum = bodies.stored_checksum(info, body, algorithm, sent)
@@ -143,6 +144,7 @@ def upload_part_copy(call: Call, params: Params) -> Result:
     algorithm = upload.checksum_algorithm
     end_read(call)
     info = copy_range(call, source, start, end, key, algorithm=algorithm, source_key=read_key)
+    bodies.discard_on_rollback(call, info)
     try:
         part = _store_part(call, params, upload, info,
                            C.b64(info.checksums[algorithm]) if algorithm else None)

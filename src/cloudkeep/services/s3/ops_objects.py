@@ -74,6 +74,7 @@ def put_object(call: Call, params: Params) -> Result:
     data_key, protection = sse.protect(call, target, key, encryption)
     end_read(call)                                 # the body streams outside any transaction
     info = bodies.write(call, body, data_key, algorithm=algorithm, limit=D.MAX_PUT_SIZE, inline=True)
+    bodies.discard_on_rollback(call, info)
     try:
         bodies.check_md5(params, info)
         checksum_algorithm, checksum_value = bodies.stored_checksum(info, body, algorithm, sent)
