@@ -56,9 +56,14 @@ def encode_record(event: Mapping[str, Any]) -> bytes:
     return zlib.compress(text.encode("utf-8"), 1)   # level 1: nearly level 6's size on records, cheaper
 
 
+def record_text(data: bytes) -> str:
+    """The record's compact JSON text, as ``encode_record`` stored it."""
+    return zlib.decompress(bytes(data)).decode("utf-8")
+
+
 def decode_record(data: bytes) -> dict[str, Any]:
     """The record ``encode_record`` stored."""
-    return json.loads(zlib.decompress(bytes(data)).decode("utf-8"))
+    return json.loads(record_text(data))
 
 
 # requestParameters fields that name a resource, as the event history shows them

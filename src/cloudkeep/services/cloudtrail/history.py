@@ -28,7 +28,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from cloudkeep.audit.recorder import RETENTION, decode_record, lookup_resources, username_of
+from cloudkeep.audit.recorder import RETENTION, lookup_resources, record_text, username_of
 
 from .errors import (InvalidEventCategoryException, InvalidLookupAttributesException, InvalidMaxResultsException,
                      InvalidNextTokenException, InvalidTimeRangeException)
@@ -148,7 +148,8 @@ def parse_request(params: Mapping[str, Any], *, account_id: str, region: str,
 
 def event_wire(record_data: bytes) -> dict[str, Any]:
     """A stored record as an ``Event`` of LookupEvents' response."""
-    record = decode_record(record_data)
+    text = record_text(record_data)          # the stored compact JSON is CloudTrailEvent as is
+    record = json.loads(text)
     identity = record.get("userIdentity") or {}
     out: dict[str, Any] = {
         "EventId": record["eventID"],
@@ -163,7 +164,7 @@ def event_wire(record_data: bytes) -> dict[str, Any]:
     if username:
         out["Username"] = username
     out["Resources"] = [{"ResourceType": kind, "ResourceName": name} for kind, name in lookup_resources(record)]
-    out["CloudTrailEvent"] = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+    out["CloudTrailEvent"] = text
     return out
 
 
