@@ -25,6 +25,7 @@ from typing import Any, Callable
 from sqlalchemy import exc
 
 from . import delivery_cursor as C
+from . import trails_repo as repo
 from .delivery import Delivery, Timing
 
 log = logging.getLogger("cloudkeep.cloudtrail.worker")
@@ -77,6 +78,10 @@ class DeliveryWorker:
     def run_once(self, *, force: bool = False, close_digests: bool = False) -> dict[str, int] | None:
         """One pass if this process holds (or takes) the lease; None when another one holds it."""
         with self._lock:
+            if not force and not close_digests:
+                with self._store.unit_of_work() as uow:
+                    if not repo.any_delivering(uow):     # nothing to do: no lease write either
+                        return {"files": 0, "digests": 0}
             if not self._lease():
                 return None
             return self._delivery.run(self._timing(), force=force, close_digests=close_digests)

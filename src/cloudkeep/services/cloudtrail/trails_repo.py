@@ -104,6 +104,13 @@ def delivering_trails(uow: Any) -> list[Trail]:
     return [_trail(r) for r in uow.execute(query.order_by(_T.arn)).all()]
 
 
+def any_delivering(uow: Any) -> bool:
+    """Whether any trail has something to deliver (the worker's cheap check before its lease)."""
+    query = select(_T.arn).where(
+        _T.is_logging.is_(True) | (_T.stop_seq.is_not(None) & (_T.cursor_seq < _T.stop_seq))).limit(1)
+    return uow.execute(query).first() is not None
+
+
 def validating_trails(uow: Any) -> list[Trail]:
     return [_trail(r) for r in uow.execute(select(cloudtrail_trails).where(_T.log_validation.is_(True))
                                            .order_by(_T.arn)).all()]
