@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -167,6 +168,45 @@ def test_newest_first_and_paging_is_stable_while_writes_happen(ck):
     assert _requests(seen) == list(reversed(first))          # newest first, none twice, none missing
     times = [e["EventTime"] for e in seen]
     assert times == sorted(times, reverse=True)
+
+
+def test_paging_while_another_client_keeps_writing_repeats_and_skips_nothing(ck):
+    acct = ck.create_account()
+    iam = acct.client("iam")
+    before = [_rid(iam.create_user(UserName=f"pre-{n}")) for n in range(20)]
+    stop = threading.Event()
+    written: list[str] = []
+
+    def writer() -> None:
+        other = acct.client("iam")
+        n = 0
+        while not stop.is_set():
+            written.append(_rid(other.create_user(UserName=f"live-{n}")))
+            other.list_users()                                # and read-only events through the queue
+            n += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        seen: list[dict[str, Any]] = []
+        ct = acct.client("cloudtrail")
+        params: dict[str, Any] = {**_by("EventName", "CreateUser"), "MaxResults": 3}
+        while True:
+            out = ct.lookup_events(**params)
+            seen += out["Events"]
+            if "NextToken" not in out:
+                break
+            params["NextToken"] = out["NextToken"]
+    finally:
+        stop.set()
+        thread.join()
+    ids = [e["EventId"] for e in seen]
+    assert len(ids) == len(set(ids))                          # nothing twice
+    requests = _requests(seen)
+    assert [r for r in requests if r in before] == list(reversed(before))   # everything older, in order
+    assert set(requests) <= set(before) | set(written)
+    keys = [(e["EventTime"]) for e in seen]
+    assert keys == sorted(keys, reverse=True)
 
 
 def test_start_and_end_time_bound_the_events_inclusively(ck):
