@@ -483,3 +483,20 @@ def test_kms_rotation_and_deletion_on_the_domain_clock_are_service_events(ck, st
         LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": "kms.amazonaws.com"}])["Events"]
     names = [e["EventName"] for e in history]
     assert "RotateKey" in names and "DeleteKey" in names
+
+
+def test_every_call_of_this_module_had_its_record_built(ck, store, account):
+    """Runs last: no record failed to build or write on this module's server (the recorder logs
+    and drops such a record rather than failing the request, so only its log can tell)."""
+    s3 = account.client("s3")
+    name = bucket_name("last")
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key="a b/c?d", Body=b"x")
+    upload = s3.create_multipart_upload(Bucket=name, Key="mp")["UploadId"]
+    s3.abort_multipart_upload(Bucket=name, Key="mp", UploadId=upload)
+    s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": "a b/c?d"}, {"Key": "missing"}]})
+    ck.flush()
+    log = ck.read_output()
+    for marker in ("could not build a deferred audit record", "malformed audit record", "audit batch write failed",
+                   "Traceback"):
+        assert marker not in log, log[log.index(marker) - 2000: log.index(marker) + 2000]
