@@ -56,6 +56,15 @@ def checksum_fields(algorithm: str | None, value: str | None, kind: str | None =
 # --- PutObject ------------------------------------------------------------------------------------------
 
 
+def _small(params: Params) -> bool:
+    """A body small enough to be kept in its row arrived whole in memory (its Content-Length, the
+    framing of aws-chunked included, is within ``D.INLINE_MAX``): encrypting it takes microseconds,
+    so the write goes on in the transaction the authorize stage began (already a write one)
+    instead of ending it and beginning another."""
+    length = params.get("ContentLength")
+    return isinstance(length, int) and length <= D.INLINE_MAX
+
+
 @operation("PutObject")
 def put_object(call: Call, params: Params) -> Result:
     name, key = params["Bucket"], params["Key"]
@@ -72,7 +81,8 @@ def put_object(call: Call, params: Params) -> Result:
     owner_account, grants = ops_access.object_acl_for_write(call, target, params)
     encryption = sse.requested(params, target, secure=call.secure)
     data_key, protection = sse.protect(call, target, key, encryption)
-    end_read(call)                                 # the body streams outside any transaction
+    if not _small(params):
+        end_read(call)                             # the body streams outside any transaction
     info = bodies.write(call, body, data_key, algorithm=algorithm, limit=D.MAX_PUT_SIZE, inline=True)
     bodies.discard_on_rollback(call, info)
     try:
