@@ -77,11 +77,14 @@ def deliver(server: Any, *, digests: bool = False) -> dict:
     return out
 
 
-def logging_trail(account: Any, name: str, **kwargs: Any) -> tuple[str, str]:
-    """(bucket, trail ARN) of a new trail that is logging."""
+def logging_trail(account: Any, name: str, *, selectors: dict | None = None, **kwargs: Any) -> tuple[str, str]:
+    """(bucket, trail ARN) of a new trail that is logging (with ``selectors``, the arguments of
+    PutEventSelectors, put before it starts: the delivery worker may deliver at any moment)."""
     ct = account.client("cloudtrail")
     org_id = kwargs.pop("org_id", None)
     bucket = trail_bucket(account, name, prefix=kwargs.get("S3KeyPrefix", ""), org_id=org_id)
     arn = ct.create_trail(Name=name, S3BucketName=bucket, **kwargs)["TrailARN"]
+    if selectors is not None:
+        ct.put_event_selectors(TrailName=name, **selectors)
     ct.start_logging(Name=name)
     return bucket, arn

@@ -17,6 +17,9 @@ import time
 
 import pytest
 
+from cloudkeep.storage.engine import Store, sqlite_url
+from cloudkeep.storage.schema import audit_events
+from cloudkeep.testing.audit import stored_records
 from cloudkeep.testing.server import CloudkeepServer
 from cloudtrail_delivery_support import cloudtrail_bucket_policy, deliver, keys, logging_trail, records, unique
 
@@ -56,9 +59,8 @@ def test_nothing_before_start_logging_and_nothing_twice(cloudkeep_server, cloudk
 
 
 def test_write_only_selector_leaves_read_events_out(cloudkeep_server, cloudkeep_account):
-    ct = cloudkeep_account.client("cloudtrail")
-    bucket, _ = logging_trail(cloudkeep_account, "writes")
-    ct.put_event_selectors(TrailName="writes", EventSelectors=[{"ReadWriteType": "WriteOnly"}])
+    bucket, _ = logging_trail(cloudkeep_account, "writes",
+                              selectors={"EventSelectors": [{"ReadWriteType": "WriteOnly"}]})
     iam = cloudkeep_account.client("iam")
     iam.create_user(UserName="w1")
     iam.list_users()
@@ -70,14 +72,12 @@ def test_write_only_selector_leaves_read_events_out(cloudkeep_server, cloudkeep_
 
 
 def test_s3_data_events_only_for_selected_bucket_and_prefix(cloudkeep_server, cloudkeep_account):
-    ct = cloudkeep_account.client("cloudtrail")
     s3 = cloudkeep_account.client("s3")
-    bucket, _ = logging_trail(cloudkeep_account, "data")
     data = unique("data")
     s3.create_bucket(Bucket=data)
-    ct.put_event_selectors(TrailName="data", EventSelectors=[{
+    bucket, _ = logging_trail(cloudkeep_account, "data", selectors={"EventSelectors": [{
         "ReadWriteType": "All", "IncludeManagementEvents": False,
-        "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{data}/in/"]}]}])
+        "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{data}/in/"]}]}]})
     s3.put_object(Bucket=data, Key="in/a.txt", Body=b"a")
     s3.put_object(Bucket=data, Key="out/b.txt", Body=b"b")
     s3.get_object(Bucket=data, Key="in/a.txt")["Body"].read()
@@ -90,10 +90,8 @@ def test_s3_data_events_only_for_selected_bucket_and_prefix(cloudkeep_server, cl
 
 
 def test_advanced_selector_selects_by_event_name(cloudkeep_server, cloudkeep_account):
-    ct = cloudkeep_account.client("cloudtrail")
-    bucket, _ = logging_trail(cloudkeep_account, "adv")
-    ct.put_event_selectors(TrailName="adv", AdvancedEventSelectors=[{"FieldSelectors": [
-        {"Field": "eventCategory", "Equals": ["Management"]}, {"Field": "readOnly", "Equals": ["false"]}]}])
+    bucket, _ = logging_trail(cloudkeep_account, "adv", selectors={"AdvancedEventSelectors": [{"FieldSelectors": [
+        {"Field": "eventCategory", "Equals": ["Management"]}, {"Field": "readOnly", "Equals": ["false"]}]}]})
     iam = cloudkeep_account.client("iam")
     iam.create_user(UserName="adv1")
     iam.get_user(UserName="adv1")
@@ -107,13 +105,23 @@ def test_bucket_policy_refusing_cloudtrail_is_a_delivery_error_and_nothing_is_lo
     ct = cloudkeep_account.client("cloudtrail")
     s3 = cloudkeep_account.client("s3")
     bucket, _ = logging_trail(cloudkeep_account, "refused")
+    deliver(cloudkeep_server)
+    before = keys(s3, bucket)
     policy = s3.get_bucket_policy(Bucket=bucket)["Policy"]
     s3.delete_bucket_policy(Bucket=bucket)
     cloudkeep_account.client("iam").create_user(UserName="while-refused")
     deliver(cloudkeep_server)
     status = ct.get_trail_status(Name="refused")
     assert status["LatestDeliveryError"] == "AccessDenied"
-    assert keys(s3, bucket) == []
+    assert keys(s3, bucket) == before
+    # the refused write is an event of the bucket owner, with CloudTrail as the caller
+    cloudkeep_server.flush()
+    refused = [r for r in stored_records(Store.open(sqlite_url(cloudkeep_server.data_dir)),
+                                         audit_events.c.account_id == cloudkeep_account.account_id,
+                                         audit_events.c.event_name == "PutObject")
+               if (r.get("requestParameters") or {}).get("bucketName") == bucket and r.get("errorCode")]
+    assert refused and refused[0]["errorCode"] == "AccessDenied"
+    assert refused[0]["userIdentity"] == {"type": "AWSService", "invokedBy": "cloudtrail.amazonaws.com"}
     s3.put_bucket_policy(Bucket=bucket, Policy=policy)
     deliver(cloudkeep_server)
     assert "while-refused" in [e["requestParameters"].get("userName") for e in records(s3, bucket)
@@ -207,3 +215,20 @@ def test_a_stopped_trail_delivers_what_came_before_the_stop_and_nothing_after(cl
     users = {e["requestParameters"]["userName"] for e in records(cloudkeep_account.client("s3"), bucket)
              if e["eventName"] == "CreateUser"}
     assert users == {"before-stop", "restarted"}
+
+
+def test_cloudtrails_own_writes_are_data_events_of_the_bucket_owner(cloudkeep_server, cloudkeep_account):
+    account = cloudkeep_account.account_id
+    logs, _ = logging_trail(cloudkeep_account, "writer")
+    watched, _ = logging_trail(cloudkeep_account, "watcher", selectors={"EventSelectors": [{
+        "ReadWriteType": "WriteOnly", "IncludeManagementEvents": False,
+        "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{logs}/"]}]}]})
+    deliver(cloudkeep_server)          # "writer" writes a log file into its bucket
+    deliver(cloudkeep_server)          # "watcher" delivers the data event of that write
+    events = [e for e in records(cloudkeep_account.client("s3"), watched) if e["eventName"] == "PutObject"]
+    assert events, "CloudTrail's write was not recorded"
+    event = events[0]
+    assert event["userIdentity"]["type"] == "AWSService"
+    assert event["userIdentity"]["invokedBy"] == "cloudtrail.amazonaws.com"
+    assert event["sourceIPAddress"] == "cloudtrail.amazonaws.com"
+    assert event["recipientAccountId"] == account and event["requestParameters"]["bucketName"] == logs

@@ -5,7 +5,9 @@ The call runs through the same authorize and dispatch stages as a request: the r
 policy decides (a service principal has no identity policies), with ``aws:SourceArn`` and
 ``aws:SourceAccount`` naming the resource the service acts for, as AWS sets them
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourcearn).
-The principal belongs to no tenant, so the call writes no event of its own.
+The principal belongs to no tenant: ``run`` records the call's event in the account that owns
+the resource, with the service as ``userIdentity`` (e.g. S3 data events of CloudTrail's writes
+to a bucket, seen by trails that select that bucket's data events).
 
 - ``check``: the authorize stage alone, in a unit of work the caller gives (CloudTrail asks at
   CreateTrail time whether the bucket policy lets it write); the error it would raise, or None.
@@ -17,6 +19,7 @@ Must not: skip authorization; let a caller's identity or policies leak into the 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping
 
 from cloudkeep.audit.access import is_management_event, is_read_only
@@ -71,20 +74,65 @@ def check(deps: Deps, uow: Any, principal: str, service: str, operation: str, pa
 
 def run(deps: Deps, principal: str, service: str, operation: str, params: Params, *, region: str,
         source: Mapping[str, str]) -> Result:
-    """Runs the call, authorized, in its own unit of work (committed); raises its ServiceError."""
+    """Runs the call, authorized, in its own unit of work (committed); raises its ServiceError.
+    Its event (allowed or refused) is recorded in the account of the resource it acted on, with
+    the service as ``userIdentity`` (``AWSService``, ``invokedBy``), as CloudTrail records AWS
+    services' calls on a customer's resources."""
     from .stages import authorize, dispatch
 
     read_only = is_read_only(signing_name(load_service(service)), operation)
     for write in (not read_only, True):
         uow = deps.store.unit_of_work(write=write)
+        ex = _exchange(deps, principal, service, operation, params, region=region, source=source, uow=uow)
+        error: E.ServiceError | None = None
         try:
-            ex = _exchange(deps, principal, service, operation, params, region=region, source=source, uow=uow)
             ex = authorize(ex, deps)
             ex = dispatch(ex, deps)
             return dict(ex.result or {})
         except NeedsWrite:
             if write:
                 raise
+        except E.ServiceError as exc:
+            error = exc
+            raise
         finally:
             uow.rollback()
+            if error is not None or ex.result is not None:
+                _record(deps, ex, error)
     raise RuntimeError("unreachable")  # pragma: no cover
+
+
+def _record(deps: Deps, ex: Exchange, error: E.ServiceError | None) -> None:
+    """The call's event, in the account that owns the resource (the bucket owner); none when the
+    resource was not resolved (a bucket that does not exist)."""
+    from .auditing import events_for
+
+    owner = ex.resource_accounts[0] if ex.resource_accounts else _owner_of_refused(ex, deps)
+    if not owner or ex.principal is None:
+        return
+    as_owner = ex.evolve(principal=replace(ex.principal, account_id=owner), resource_accounts=(owner,))
+    for event in events_for(as_owner, deps, error):
+        deps.recorder.enqueue(event)
+
+
+def _owner_of_refused(ex: Exchange, deps: Deps) -> str | None:
+    """The owner of the resource a refused call named (its checks' resource owner)."""
+    from cloudkeep.services.framework import AuthzContext
+
+    from .authorization import owner_of
+
+    service = deps.services.get(ex.service_name or "")
+    entry = service.authz.get(ex.operation_name or "") if service is not None else None
+    if not entry or not isinstance(entry, (list, tuple)) or ex.principal is None or ex.params is None:
+        return None
+    uow = deps.store.unit_of_work()
+    try:
+        ctx = AuthzContext(params=ex.params, account_id="", region=ex.region or "us-east-1",
+                           partition=deps.partition, principal=ex.principal, uow=uow, sealer=deps.sealer,
+                           now=ex.received_at)
+        check = entry[0]
+        return owner_of(ctx, check, check.resource_arn(ctx), uow)
+    except E.ServiceError:
+        return None
+    finally:
+        uow.rollback()
