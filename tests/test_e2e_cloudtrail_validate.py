@@ -231,3 +231,19 @@ def test_cloudkeep_trail_validate_checks_another_region_of_a_multi_region_trail(
                              start.strftime("%Y-%m-%dT%H:%M:%SZ"), "--region", "eu-west-1"],
                             env=env, capture_output=True, text=True, timeout=120)
     assert theirs.returncode == 0 and "1/1 digest files valid" in theirs.stdout, theirs.stdout + theirs.stderr
+
+
+def test_validate_logs_with_a_key_prefix(server, tmp_path):
+    account = server.create_account()
+    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    bucket, arn = logging_trail(account, "prefixed", EnableLogFileValidation=True, S3KeyPrefix="team/audit")
+    account.client("iam").create_user(UserName="prefixed-user")
+    deliver(server)
+    server.advance(61)
+    deliver(server, digests=True)
+    found = keys(account.client("s3"), bucket)
+    assert found and all(k.startswith("team/audit/AWSLogs/") for k in found), found
+    result = validate_logs(account, arn, start, tmp_path)
+    assert result.returncode == 0 and "1/1 digest files valid" in result.stdout, result.stdout + result.stderr
+    ours = cloudkeep_validate(account, arn, start, tmp_path)
+    assert ours.returncode == 0 and "1/1 digest files valid" in ours.stdout, ours.stdout + ours.stderr
