@@ -78,3 +78,39 @@ def test_only_rewinding_is_allowed_and_reads_wait_for_the_end():
     with pytest.raises(ValueError):
         spool.write(b"more")
     assert spool.read() == b"abc"
+
+
+def test_blocks_waiting_for_the_hash_are_bounded(monkeypatch):
+    """A receive faster than the hash waits for it: at most IN_FLIGHT blocks are queued, so the
+    memory a large upload holds stays bounded."""
+    import threading
+    import time
+
+    from cloudkeep.wire import spool as module
+
+    gate = threading.Event()
+    original = module.BodySpool._hash
+
+    def slow(self, block):
+        gate.wait(5)
+        original(self, block)
+
+    monkeypatch.setattr(module.BodySpool, "_hash", slow)
+    spool = BodySpool()
+    seen = []
+    done = threading.Event()
+
+    def writer():
+        for _ in range(3 * module.IN_FLIGHT):
+            spool.write(b"x" * BLOCK)
+            seen.append(len(spool._hashing))
+        done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    time.sleep(0.3)
+    assert not done.is_set() and max(seen) <= module.IN_FLIGHT      # the writer waits for the hash
+    gate.set()
+    thread.join(10)
+    spool.finish()
+    assert spool.md5_digest == hashlib.md5(b"x" * BLOCK * 3 * module.IN_FLIGHT).digest()

@@ -21,6 +21,7 @@ Must not: know protocols or services; keep more than one block of plaintext in m
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import io
 import struct
@@ -33,6 +34,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 BLOCK: Final = 1024 * 1024
 TAG: Final = 16
+#: blocks of one spool queued for hashing at most: past it, writing waits for the oldest (the
+#: receive slows to the hash's pace, and memory stays bounded whatever the body's size)
+IN_FLIGHT: Final = 4
 
 #: one thread hashes the blocks of every spool of this process, in the order they were queued
 #: (hashlib lets go of the GIL, so the event loop goes on receiving meanwhile)
@@ -59,7 +63,7 @@ class BodySpool(io.RawIOBase):
         self.size = 0
         self._md5 = hashlib.md5()  # noqa: S324 - S3's ETag, not a security digest
         self._sha256 = hashlib.sha256() if sha256 else None
-        self._hashing: Future[None] | None = None
+        self._hashing: collections.deque[Future[None]] = collections.deque()
         self._finished = False
         self.md5_digest: bytes | None = None
         self.sha256_hex: str | None = None
@@ -82,7 +86,9 @@ class BodySpool(io.RawIOBase):
         return len(data)
 
     def _seal(self, block: bytes) -> None:
-        self._hashing = _HASHER.submit(self._hash, block)
+        while len(self._hashing) >= IN_FLIGHT:
+            self._hashing.popleft().result()
+        self._hashing.append(_HASHER.submit(self._hash, block))
         self._file.write(self._aead.encrypt(_nonce(self._blocks), block, None))
         self._blocks += 1
 
@@ -98,8 +104,8 @@ class BodySpool(io.RawIOBase):
         if self._pending or self._blocks == 0:
             self._seal(bytes(self._pending))
             self._pending = bytearray()
-        if self._hashing is not None:
-            self._hashing.result()
+        while self._hashing:
+            self._hashing.popleft().result()
         self.md5_digest = self._md5.digest()
         if self._sha256 is not None:
             self.sha256_hex = self._sha256.hexdigest()
