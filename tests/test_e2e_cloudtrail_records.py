@@ -485,6 +485,34 @@ def test_kms_rotation_and_deletion_on_the_domain_clock_are_service_events(ck, st
     assert "RotateKey" in names and "DeleteKey" in names
 
 
+def test_cloudtrails_own_kms_calls_are_recorded_as_an_aws_service(ck, store, account):
+    """A trail with a KMS key: CloudTrail asks KMS for a data key for each log file as its service
+    principal; the key owner's record names it as AWSService, invokedBy cloudtrail.amazonaws.com."""
+    from tests.cloudtrail_delivery_support import deliver, logging_trail
+
+    kms = account.client("kms")
+    key_arn = kms.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account.account_id}:root"}, "Action": "kms:*",
+         "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:GenerateDataKey*",
+         "Resource": "*"}]}))["KeyMetadata"]["Arn"]
+    logging_trail(account, "with-key", KmsKeyId=key_arn)
+    account.client("iam").create_user(UserName="logged")
+    deliver(ck)
+    ck.flush()
+    found = [r for r in stored_records(store, audit_events.c.account_id == account.account_id)
+             if r["userIdentity"].get("type") == "AWSService"]
+    data_keys = [e for e in found if e["eventSource"] == "kms.amazonaws.com"]
+    assert data_keys, f"no record of CloudTrail's data key requests: {found}"
+    for event in found:      # its PutObject calls too, when the service records them
+        assert event["userIdentity"] == {"type": "AWSService", "invokedBy": "cloudtrail.amazonaws.com"}
+        assert event["sourceIPAddress"] == event["userAgent"] == "cloudtrail.amazonaws.com"
+        assert event["recipientAccountId"] == account.account_id and "errorCode" not in event
+    for event in data_keys:
+        assert event["eventName"].startswith("GenerateDataKey")
+        assert event["resources"] == [{"accountId": account.account_id, "type": "AWS::KMS::Key", "ARN": key_arn}]
+        assert event["requestParameters"]["encryptionContext"]["aws:cloudtrail:arn"].endswith(":trail/with-key")
+
 def test_every_call_of_this_module_had_its_record_built(ck, store, account):
     """Runs last: no record failed to build or write on this module's server (the recorder logs
     and drops such a record rather than failing the request, so only its log can tell)."""

@@ -3,7 +3,8 @@
 Whose account records a call (``recipientAccountId``): the caller's; for a call on resources of
 other accounts, a copy goes to each of them too (one ``sharedEventID``; their copies show the
 caller as ``AWSAccount``); an anonymous call (S3 public access) is recorded only in the account
-that owns the bucket it named. Requests that fail authentication are not recorded: "CloudTrail
+that owns the bucket it named; a call an AWS service principal makes by itself (CloudTrail's
+data keys for SSE-KMS log files) in the account that owns the resource it was allowed on. Requests that fail authentication are not recorded: "CloudTrail
 doesn't deliver logs for requests that fail authentication (in which the provided credentials
 are not valid). However, it does include logs for requests in which authorization fails
 (AccessDenied) and requests that are made by anonymous users."
@@ -42,6 +43,8 @@ def belongs_to_tenant(ex: Exchange) -> bool:
         return False
     if p.type is PrincipalType.ANONYMOUS:
         return ex.service_name in ANONYMOUS_SERVICES and ex.params is not None
+    if p.type is PrincipalType.AWS_SERVICE:
+        return bool(ex.resource_accounts)   # recorded in the account whose resource it used
     return bool(p.account_id)
 
 
@@ -52,10 +55,15 @@ def event_for(ex: Exchange, deps: Deps, error: ServiceError | None) -> dict[str,
     principal = ex.principal
     assert principal is not None and ex.operation is not None and ex.service is not None
     recipient = principal.account_id
+    invoked_by = ex.called_via[-1] if ex.called_via else None
     if principal.type is PrincipalType.ANONYMOUS:
         recipient = _anonymous_recipient(ex, deps)
         if recipient is None:
             return None
+    elif principal.type is PrincipalType.AWS_SERVICE:
+        # a service principal's own call (CloudTrail's data keys for its log files): in the
+        # account that owns the resource, the service as userIdentity.invokedBy, source and agent
+        recipient, invoked_by = ex.resource_accounts[0], principal.principal_id
     op = ex.operation
     event_source = f"{ex.service.endpoint_prefix}.amazonaws.com"
     keep_response = error is None and bool(ex.result) and keeps_response(event_source, op.name, ex.read_only)
@@ -80,7 +88,7 @@ def event_for(ex: Exchange, deps: Deps, error: ServiceError | None) -> dict[str,
         recipient_account_id=recipient, read_only=ex.read_only,
         management_event=ex.management_event, request_parameters=request_parameters,
         response_elements=response_elements, error_code=code, error_message=message,
-        tls_details=dict(ex.request.tls) or None, invoked_by=ex.called_via[-1] if ex.called_via else None,
+        tls_details=dict(ex.request.tls) or None, invoked_by=invoked_by,
         resources=_event_resources(ex, deps, recipient), additional_event_data=_additional_data(ex))
     return build_event(ctx)
 
