@@ -186,12 +186,13 @@ def run_pytest(python: Path, src: Path, conf: Path, args: argparse.Namespace, co
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["CLOUDKEEP_S3TESTS_DEFAULTS"] = ",".join(args.diagnostic_defaults)
     env.update(S3TEST_CONF=str(conf), AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE=os.devnull,
                AWS_SHARED_CREDENTIALS_FILE=os.devnull, PYTHONDONTWRITEBYTECODE="1",
                PYTHONPATH=os.pathsep.join(filter(None, [str(HERE / "plugins"), env.get("PYTHONPATH")])))
     # xunit1: the JUnit file keeps each test's properties (its markers, from our plugin)
     cmd = [str(python), "-m", "pytest", *args.files, "-v", "-rA", "-p", "no:cacheprovider",
-           "-p", "cloudkeep_s3tests_markers", *(("-p", LEGACY_PLUGIN) if args.legacy_defaults else ()),
+           "-p", "cloudkeep_s3tests_markers", *(("-p", LEGACY_PLUGIN) if args.diagnostic_defaults else ()),
            "--junitxml", str(args.out / "junit.xml"), "-o", "junit_family=xunit1",
            "-m", args.markexpr, "-k", args.kexpr, *args.pytest_args]
     (args.out / "command.txt").write_text(" ".join(cmd) + "\n")
@@ -273,10 +274,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--legacy-defaults", action="store_true",
                    help="diagnostic, not a result: every bucket the suite creates gets S3's defaults from before "
                         "April 2023 (ObjectOwnership ObjectWriter, no Block Public Access)")
+    p.add_argument("--unblock-sse-c", action="store_true",
+                   help="diagnostic, not a result: every bucket the suite creates allows SSE-C "
+                        "(BlockedEncryptionTypes NONE), as before S3 blocked it on new buckets in 2026")
     args = p.parse_args(argv)
     if args.endpoint and args.moto:
         p.error("--endpoint and --moto exclude each other")
     args.pytest_args = extra
+    args.diagnostic_defaults = [w for w, on in (("acl", args.legacy_defaults), ("sse-c", args.unblock_sse_c)) if on]
     args.files = list(ALL_FILES if args.all else TEST_FILES)
     markers = EXCLUDED_MARKERS if not args.all else ("fails_on_aws",)
     args.markexpr = " and ".join(f"not {m}" for m in markers)
@@ -345,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         "target": {"kind": server.kind, "endpoint": server.endpoint, "version": server.version},
         "suite": {"repository": "ceph/s3-tests", "commit": commit, "mirror": str(args.mirror), **suite_versions},
         "selection": {"files": args.files, "markexpr": args.markexpr, "kexpr": args.kexpr,
-                      "pytest_args": args.pytest_args, "legacy_defaults": args.legacy_defaults},
+                      "pytest_args": args.pytest_args, "diagnostic_defaults": args.diagnostic_defaults},
         "started_utc": stamp, "duration_s": round(duration, 1), "pytest_exit": rc,
         "seed_todos": seeded.todos,
         "counts": summary.counts(),

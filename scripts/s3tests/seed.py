@@ -39,6 +39,7 @@ import json
 import os
 import secrets
 import sys
+import ssl
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass, field
@@ -121,9 +122,15 @@ def _client(endpoint: str, service: str, keys: Keys, token: str | None = None) -
                                       read_timeout=60, signature_version="s3v4"))
 
 
+def _context(url: str) -> ssl.SSLContext | None:
+    """An HTTPS endpoint of a test server has a local CA's certificate: not verified, as the
+    seeded configuration does not verify it either (ssl_verify = False)."""
+    return ssl._create_unverified_context() if url.startswith("https:") else None  # noqa: S323
+
+
 def _get(url: str) -> int | None:
     try:
-        with urllib.request.urlopen(url, timeout=5) as r:
+        with urllib.request.urlopen(url, timeout=5, context=_context(url)) as r:
             return r.status
     except urllib.error.HTTPError as e:
         return e.code
@@ -146,7 +153,7 @@ def _cloudkeep_account(endpoint: str, role: str) -> AccountSeed:
     req = urllib.request.Request(endpoint.rstrip("/") + "/_cloudkeep/test/accounts", data=b"{}", method="POST",
                                  headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(req, timeout=30) as r:
+        with urllib.request.urlopen(req, timeout=30, context=_context(req.full_url)) as r:
             data = json.loads(r.read())
     except urllib.error.HTTPError as e:
         if e.code in (404, 405):
