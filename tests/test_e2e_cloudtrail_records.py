@@ -144,6 +144,8 @@ def test_assumed_role_session_has_session_issuer_attributes_and_source_identity(
     assert call["userIdentity"]["principalId"] == user["UserId"]
     assert call["requestParameters"] == {"roleArn": role["Arn"], "roleSessionName": "s1",
                                          "sourceIdentity": "carol-src"}
+    assert call["resources"] == [{"ARN": role["Arn"], "accountId": account.account_id, "type": "AWS::IAM::Role"}]
+    assert "sharedEventID" not in call
     response = call["responseElements"]
     assert response["credentials"] == {"accessKeyId": creds["AccessKeyId"],
                                        "expiration": creds["Expiration"].astimezone(UTC).strftime(
@@ -224,6 +226,26 @@ def test_cross_account_call_is_recorded_in_both_accounts_with_one_shared_event_i
     own = owner.client("s3").get_object(Bucket=name, Key="k")
     assert "sharedEventID" not in _one(ck, store, _rid(own))
 
+
+def test_assuming_a_role_of_another_account_is_recorded_in_both(ck, store):
+    caller, owner = ck.create_account(), ck.create_account()
+    trust = policy({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{caller.account_id}:root"},
+                    "Action": "sts:AssumeRole"})
+    role = owner.client("iam").create_role(RoleName="Partner", AssumeRolePolicyDocument=trust)["Role"]
+    user, key = _user(caller, "traveller", {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role["Arn"]})
+    assumed = client_for(ck.endpoint, "sts", key["AccessKeyId"], key["SecretAccessKey"]).assume_role(
+        RoleArn=role["Arn"], RoleSessionName="visit")
+    by_account = {e["recipientAccountId"]: e for e in _events(ck, store, _rid(assumed))}
+    assert sorted(by_account) == sorted([caller.account_id, owner.account_id])
+    mine, theirs = by_account[caller.account_id], by_account[owner.account_id]
+    assert mine["sharedEventID"] == theirs["sharedEventID"]
+    assert mine["userIdentity"]["userName"] == "traveller"
+    assert theirs["userIdentity"] == {"type": "AWSAccount", "principalId": user["UserId"],
+                                      "accountId": caller.account_id}
+    for event in (mine, theirs):
+        assert event["resources"] == [{"ARN": role["Arn"], "accountId": owner.account_id, "type": "AWS::IAM::Role"}]
+        assert event["responseElements"]["assumedRoleUser"]["arn"].endswith(":assumed-role/Partner/visit")
+        assert assumed["Credentials"]["SecretAccessKey"] not in json.dumps(event)
 
 def _anonymous_get(ck: CloudkeepServer, path: str) -> tuple[int, str]:
     try:
