@@ -311,3 +311,21 @@ def test_signature_version_2_forms_are_refused(owned):
                                ("signature", "c2ln")])
     status, _, data = post(f"{account.endpoint}/{name}", body, content_type)
     assert (status, error_of(data)[0]) == (400, "InvalidRequest")
+
+
+def test_form_fields_are_the_requests_condition_keys_and_ask_for_sse_kms(owned):
+    account, client, name = owned
+    _, make = user(account, "acl-bound", {
+        "Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{name}/*",
+        "Condition": {"StringEquals": {"s3:x-amz-acl": "private"}}},
+        {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": "*"})
+    url, fields = presigned(make(), name, "plain.txt")
+    status, _, data = upload(url, fields)                 # no acl field: the condition fails
+    assert (status, error_of(data)[0]) == (403, "AccessDenied")
+    url, fields = presigned(make(), name, "kms.txt",
+                            Fields={"acl": "private", "x-amz-server-side-encryption": "aws:kms"},
+                            Conditions=[{"acl": "private"}, {"x-amz-server-side-encryption": "aws:kms"}])
+    status, headers, _ = upload(url, fields, b"secret")
+    assert status == 204 and headers["x-amz-server-side-encryption"] == "aws:kms"
+    got = client.get_object(Bucket=name, Key="kms.txt")
+    assert got["ServerSideEncryption"] == "aws:kms" and got["Body"].read() == b"secret"
