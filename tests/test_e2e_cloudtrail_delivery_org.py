@@ -101,6 +101,7 @@ def test_organization_trail_delivers_member_events_under_the_organization_id(clo
     member_ct = admin("cloudtrail")
     seen = member_ct.describe_trails()["trailList"]
     assert [(t["TrailARN"], t["IsOrganizationTrail"]) for t in seen] == [(trail["TrailARN"], True)]
+    assert [t["TrailARN"] for t in member_ct.list_trails()["Trails"]] == [trail["TrailARN"]]
     assert member_ct.get_trail_status(Name=trail["TrailARN"])["IsLogging"] is True
     code, message = error_of(member_ct.stop_logging, Name=trail["TrailARN"])
     assert code == "AccessDeniedException" and "no resource-based policy allows the cloudtrail:StopLogging" in message

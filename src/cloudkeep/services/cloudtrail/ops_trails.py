@@ -259,8 +259,8 @@ def get_trail(call: Call, params: Params) -> Result:
 
 @operation("ListTrails")
 def list_trails(call: Call, params: Params) -> Result:
-    return {"Trails": [{"TrailARN": t.arn, "Name": t.name, "HomeRegion": t.home_region}
-                       for t in repo.of_account(call.uow, call.account_id)]}
+    mine = repo.of_account(call.uow, call.account_id) + trails_org.visible_to_member(call.uow, call.account_id)
+    return {"Trails": [{"TrailARN": t.arn, "Name": t.name, "HomeRegion": t.home_region} for t in mine]}
 
 
 @operation("GetTrailStatus")
