@@ -227,6 +227,8 @@ def test_cloudtrails_own_writes_are_data_events_of_the_bucket_owner(cloudkeep_se
     deliver(cloudkeep_server)          # "watcher" delivers the data event of that write
     events = [e for e in records(cloudkeep_account.client("s3"), watched) if e["eventName"] == "PutObject"]
     assert events, "CloudTrail's write was not recorded"
+    written = [e["requestParameters"]["key"] for e in events]
+    assert len(written) == len(set(written)), "a write was recorded twice"
     event = events[0]
     assert event["userIdentity"]["type"] == "AWSService"
     assert event["userIdentity"]["invokedBy"] == "cloudtrail.amazonaws.com"

@@ -19,7 +19,6 @@ Must not: skip authorization; let a caller's identity or policies leak into the 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, Mapping
 
 from cloudkeep.audit.access import is_management_event, is_read_only
@@ -88,7 +87,8 @@ def run(deps: Deps, principal: str, service: str, operation: str, params: Params
         try:
             ex = authorize(ex, deps)
             ex = dispatch(ex, deps)
-            return dict(ex.result or {})
+            result = dict(ex.result or {})
+            return result
         except NeedsWrite:
             if write:
                 raise
@@ -103,15 +103,19 @@ def run(deps: Deps, principal: str, service: str, operation: str, params: Params
 
 
 def _record(deps: Deps, ex: Exchange, error: E.ServiceError | None) -> None:
-    """The call's event, in the account that owns the resource (the bucket owner); none when the
-    resource was not resolved (a bucket that does not exist)."""
+    """The call's event, in the account that owns the resource (pipeline/auditing.py records a
+    service principal's call there); dispatch wrote a successful write's event with its change.
+    None when the resource was not resolved (a bucket that does not exist)."""
     from .auditing import events_for
 
-    owner = ex.resource_accounts[0] if ex.resource_accounts else _owner_of_refused(ex, deps)
-    if not owner or ex.principal is None:
+    if ex.audited:
         return
-    as_owner = ex.evolve(principal=replace(ex.principal, account_id=owner), resource_accounts=(owner,))
-    for event in events_for(as_owner, deps, error):
+    if error is not None and not ex.resource_accounts:
+        owner = _owner_of_refused(ex, deps)
+        if not owner:
+            return
+        ex = ex.evolve(resource_accounts=(owner,))
+    for event in events_for(ex, deps, error):
         deps.recorder.enqueue(event)
 
 
