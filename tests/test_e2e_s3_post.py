@@ -329,3 +329,15 @@ def test_form_fields_are_the_requests_condition_keys_and_ask_for_sse_kms(owned):
     assert status == 204 and headers["x-amz-server-side-encryption"] == "aws:kms"
     got = client.get_object(Bucket=name, Key="kms.txt")
     assert got["ServerSideEncryption"] == "aws:kms" and got["Body"].read() == b"secret"
+
+
+def test_a_form_upload_is_s3_auth_type_post(owned):
+    """s3:authType is POST for a browser form upload, REST-HEADER for a signed request
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/bucket-policy-s3-sigv4-conditions.html)."""
+    account, _, name = owned
+    _, make = user(account, "forms-only", {
+        "Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{name}/*",
+        "Condition": {"StringEquals": {"s3:authType": "POST", "s3:signatureversion": "AWS4-HMAC-SHA256"}}})
+    url, fields = presigned(make(), name, "by-form.txt")
+    assert upload(url, fields)[0] == 204
+    assert fails(make().put_object, Bucket=name, Key="by-put.txt", Body=b"x")[0] == "AccessDenied"

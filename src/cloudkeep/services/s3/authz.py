@@ -156,7 +156,8 @@ def transport_keys(ctx: AuthzContext, owner: str | None) -> dict[str, tuple[str,
         out["s3:ResourceAccount"] = (owner,)
     signed = ctx.signed
     if signed is not None:
-        out["s3:authType"] = ("REST-QUERY-STRING" if signed.form == "query" else "REST-HEADER",)
+        # "REST-HEADER", "REST-QUERY-STRING" or, for a browser form upload, "POST"
+        out["s3:authType"] = ({"query": "REST-QUERY-STRING", "post": "POST"}.get(signed.form, "REST-HEADER"),)
         out["s3:signatureversion"] = ("AWS4-HMAC-SHA256",)
         moment = getattr(signed, "request_time", None)
         if moment is not None and ctx.now is not None:
