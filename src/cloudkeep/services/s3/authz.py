@@ -260,6 +260,11 @@ def _check(action: str, resource: Callable[[AuthzContext], str], bucket: Resolve
         return out
 
     def arn(ctx: AuthzContext) -> str:
+        if target is target_object and ctx.uow is not None and ctx.params.get("VersionId") is None:
+            # the bucket and the key's current version in one statement (both are read next)
+            name, key = ctx.params.get("Bucket"), ctx.params.get("Key")
+            if isinstance(name, str) and isinstance(key, str):
+                repo.prefetch_bucket_and_latest(ctx.uow, name, key)
         bucket(ctx)                   # NoSuchBucket, redirects and owner checks before any decision
         return resource(ctx)
 

@@ -215,6 +215,39 @@ _VERSION = select(s3_objects).where(and_(_O.bucket == bindparam("bucket"), _O.ke
                                          _O.version_id == bindparam("version_id")))
 
 
+class _Prefixed:
+    """The object columns of a joined row (labelled ``o_<column>``) under their own names."""
+
+    __slots__ = ("_mapping",)
+
+    def __init__(self, row: Any) -> None:
+        self._mapping = {name[2:]: value for name, value in row._mapping.items() if name.startswith("o_")}
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._mapping[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+_BUCKET_AND_LATEST = select(*s3_buckets.c, *(c.label(f"o_{c.name}") for c in s3_objects.c)).select_from(
+    s3_buckets.outerjoin(s3_objects, and_(_O.bucket == _B.name, _O.key == bindparam("key"),
+                                          _O.is_latest.is_(True)))).where(_B.name == bindparam("name"))
+
+
+def prefetch_bucket_and_latest(uow: Any, bucket: str, key: str) -> None:
+    """Read a bucket and the current version of one of its keys in one statement, into the unit
+    of work's memo, where ``get_bucket`` and ``latest`` find them (a GET or HEAD reads both)."""
+    if ("s3-bucket", bucket) in uow.memo or ("s3-latest", bucket, key) in uow.memo:
+        return
+    row = uow.execute(_BUCKET_AND_LATEST, {"name": bucket, "key": key_bytes(key)}).first()
+    if row is None:
+        uow.memo[("s3-bucket", bucket)] = None
+        return
+    uow.memo[("s3-bucket", bucket)] = _bucket(row)
+    uow.memo[("s3-latest", bucket, key)] = _version(_Prefixed(row)) if row.o_bucket is not None else None
+
+
 def latest(uow: Any, bucket: str, key: str) -> ObjectVersion | None:
     """The current version of a key (possibly a delete marker), or None."""
     memo_key = ("s3-latest", bucket, key)
