@@ -7,11 +7,12 @@ Must not: be used by the server (tests only).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import select
 
-from cloudkeep.audit.recorder import decode_record
+from cloudkeep.audit.recorder import decode_record, record_text
 from cloudkeep.storage.schema import audit_events
 
 
@@ -29,14 +30,18 @@ def stored_rows(store: Any, *where: Any) -> list[tuple[Any, dict[str, Any]]]:
     return [(row, decode_record(row.record)) for row in rows]
 
 
-def records_mentioning(store: Any, text: str, *where: Any) -> list[dict[str, Any]]:
-    """The records whose JSON contains ``text`` anywhere (e.g. a request id)."""
-    import json
+def _texts(store: Any, *where: Any) -> list[str]:
+    with store.unit_of_work() as uow:
+        rows = uow.execute(select(audit_events.c.record).where(*where).order_by(audit_events.c.seq)).all()
+    return [record_text(row.record) for row in rows]
 
-    return [r for r in stored_records(store, *where)
-            if text in json.dumps(r, separators=(",", ":"), ensure_ascii=False, default=str)]
+
+def records_mentioning(store: Any, text: str, *where: Any) -> list[dict[str, Any]]:
+    """The records whose JSON contains ``text`` anywhere (e.g. a request id). The stored JSON
+    is compact and not ASCII-escaped, so a plain string appears in it as written."""
+    return [json.loads(t) for t in _texts(store, *where) if text in t]
 
 
 def records_of_request(store: Any, request_id: str) -> list[dict[str, Any]]:
     """The records of one request (its ``requestID``)."""
-    return [r for r in stored_records(store) if r.get("requestID") == request_id]
+    return [r for r in records_mentioning(store, request_id) if r.get("requestID") == request_id]
