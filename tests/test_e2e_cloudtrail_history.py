@@ -339,3 +339,51 @@ def test_aws_cli_lookup_events(ck):
     assert [e["EventName"] for e in events] == ["CreateUser"]
     assert events[0]["Resources"] == [{"ResourceType": "AWS::IAM::User", "ResourceName": "cli-user"}]
     assert json.loads(events[0]["CloudTrailEvent"])["requestParameters"]["userName"] == "cli-user"
+
+    # the CLI's own paging: --max-items, then --starting-token with the token it printed
+    created = [_rid(acct.client("iam").create_user(UserName=f"cli-page-{n}")) for n in range(5)]
+
+    def cli(*args: str) -> dict[str, Any]:
+        done = subprocess.run([AWS, "cloudtrail", "lookup-events", "--lookup-attributes",
+                               "AttributeKey=EventName,AttributeValue=CreateUser", "--output", "json", *args],
+                              env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    first = cli("--max-items", "3", "--page-size", "2")
+    rest = cli("--starting-token", first["NextToken"])
+    assert len(first["Events"]) == 3
+    assert _requests(first["Events"] + rest["Events"]) == list(reversed(created)) + _requests(events)
+
+
+@pytest.mark.postgres
+def test_history_on_postgresql_with_two_workers(request, tmp_path):
+    """The same lookups, paging and prune with the store on PostgreSQL and two worker processes
+    (any worker answers any page)."""
+    from storage_backends import _PostgresDatabase
+
+    url = _PostgresDatabase().ensure(request.config)          # a database of its own
+    with CloudkeepServer(data_dir=tmp_path / "data", store_url=url, workers=2) as server:
+        acct = server.create_account()
+        iam = acct.client("iam")
+        created = [_rid(iam.create_user(UserName=f"pg-{n}")) for n in range(9)]
+        listed = [_rid(iam.list_users()) for _ in range(4)]
+        server.flush()
+        by_name = _lookup(acct, **_by("EventName", "CreateUser"), MaxResults=2)
+        assert _requests(by_name) == list(reversed(created))
+        assert set(listed) <= set(_requests(_lookup(acct, **_by("ReadOnly", "true"))))
+        assert _requests(_lookup(acct, **_by("ResourceName", "pg-4"))) == [created[4]]
+        server.advance(91 * DAY)
+        assert _lookup(acct, **_by("EventName", "CreateUser")) == []
+        server.flush()                                       # prunes (each worker's flush hook)
+        store = Store.open(url, migrate=False)
+        try:
+            with store.unit_of_work() as uow:
+                left = uow.execute(select(audit_events.c.event_name)
+                                   .where(audit_events.c.account_id == acct.account_id)).scalars().all()
+                resources = uow.execute(select(audit_event_resources.c.resource_name)
+                                        .where(audit_event_resources.c.account_id == acct.account_id)).all()
+        finally:
+            store.close()
+        assert "CreateUser" not in left and resources == []
+
