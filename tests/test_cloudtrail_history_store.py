@@ -278,3 +278,33 @@ def test_token_cursor_round_trips_to_the_microsecond() -> None:
     for when in (NOW.replace(microsecond=999_999), dt.datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=UTC)):
         cursor = history.Cursor(when, 2**40 + 7)
         assert history.decode_token(params, history.encode_token(params, cursor)) == cursor
+
+
+def test_the_background_thread_prunes_on_its_own(store: Store) -> None:
+    import time
+
+    writer = AuditRecorder(store, flush_interval=3600)
+    try:
+        writer.enqueue(event(1, when=NOW - dt.timedelta(days=91)))
+        writer.enqueue(event(2))
+        writer.flush()
+    finally:
+        writer.close()
+    pruner = AuditRecorder(store, flush_interval=0.01, clock=FixedClock(NOW), prune_every=1)
+    try:
+        deadline = time.monotonic() + 10                     # a bound on waiting, not a measurement
+        while _count(store, audit_events) > 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [r["eventID"] for r in stored_records(store)] == [event(2)["eventID"]]
+    finally:
+        pruner.close()
+
+
+def test_an_old_event_written_after_a_newer_one_goes_in_a_later_round(store: Store) -> None:
+    # seq order is write order: the prune stops at the first event inside the 90 days
+    _write(store, [event(1, when=NOW - dt.timedelta(days=95)), event(2),
+                   event(3, when=NOW - dt.timedelta(days=95))])
+    assert prune(store, NOW, batch=1) == 1
+    assert [r["eventID"] for r in stored_records(store)] == [_id(2), _id(3)]
+    assert _all(store, {}) == [_id(2)]                        # never shown meanwhile
+    assert prune(store, NOW + dt.timedelta(days=91), batch=1) == 2
