@@ -55,6 +55,7 @@ from cloudkeep.wire.errors import (
     NotImplementedOperation,
     RequestTimeTooSkewed,
     SignatureDoesNotMatch,
+    UnsupportedSignatureVersion,
     XAmzContentSHA256Mismatch,
 )
 from cloudkeep.wire.http import HttpRequest
@@ -180,6 +181,9 @@ def parse_authorization(request: HttpRequest, *, now: datetime | None = None) ->
 def _parse_header_form(request: HttpRequest, header: str, now: datetime | None) -> SignedRequestInfo:
     header = header.strip()
     algorithm, _, rest = header.partition(" ")
+    if algorithm == "AWS":
+        # Signature Version 2 (``AWS AKID:signature``): S3 names the mechanism it wants instead
+        raise UnsupportedSignatureVersion(f"Unsupported AWS 'algorithm': '{algorithm}'.")
     if algorithm != ALGORITHM:
         raise IncompleteSignature(f"Unsupported AWS 'algorithm': '{algorithm}'.")
     params: dict[str, str] = {}

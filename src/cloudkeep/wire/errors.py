@@ -146,6 +146,19 @@ class IncompleteSignature(ServiceError):
                       "rest-xml": ("AuthorizationHeaderMalformed", 400)}
 
 
+class UnsupportedSignatureVersion(IncompleteSignature):
+    """An Authorization header of Signature Version 2 (``AWS AKID:signature``). S3 answers 400
+    InvalidRequest "The authorization mechanism you have provided is not supported. Please use
+    AWS4-HMAC-SHA256." (its message is set by the rest-xml serializer, as for the other S3
+    renamings); every other service answers as for any algorithm it does not know
+    (IncompleteSignature, "Unsupported AWS 'algorithm': 'AWS'.")."""
+    code = "UnsupportedSignatureVersion"; status = 400
+    protocol_codes = {"query": ("IncompleteSignature", 400), "ec2": ("IncompleteSignature", 400),
+                      "json": ("IncompleteSignatureException", 400),
+                      "rest-json": ("IncompleteSignature", 400),
+                      "rest-xml": ("InvalidRequest", 400)}
+
+
 class MissingAuthenticationToken(ServiceError):
     code = "MissingAuthenticationToken"; status = 403
     # S3 answers an anonymous request to a private resource with AccessDenied

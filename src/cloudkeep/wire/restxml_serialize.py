@@ -47,6 +47,8 @@ _S3_MESSAGES: Final = {
                               "you provided. Check your key and signing method."),
     "InternalFailure": "We encountered an internal error. Please try again.",
     "ValidationError": errors.MalformedXML.MESSAGE,
+    "UnsupportedSignatureVersion": ("The authorization mechanism you have provided is not supported. "
+                                    "Please use AWS4-HMAC-SHA256."),
 }
 
 

@@ -210,7 +210,10 @@ def _checked_parts(params: Params, upload: Upload, uploaded: dict[int, UploadedP
     requested = ((params.get("MultipartUpload") or {}).get("Parts")) or []
     if not requested:
         raise X.MalformedXML(X.MalformedXML.MESSAGE)
-    chosen: list[UploadedPart] = []
+    # The list as a whole is checked before any part is looked up: strictly ascending part numbers,
+    # so a part number listed twice is InvalidPartOrder whatever its ETags say
+    # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html, "Parts must
+    # be ordered by part number"; Ceph accepts a repeat, see docs/compatibility.md).
     previous = 0
     for entry in requested:
         number = entry.get("PartNumber")
@@ -219,6 +222,9 @@ def _checked_parts(params: Params, upload: Upload, uploaded: dict[int, UploadedP
         if number <= previous:
             raise X.InvalidPartOrder(X.InvalidPartOrder.MESSAGE, extra={"UploadId": upload.upload_id})
         previous = number
+    chosen: list[UploadedPart] = []
+    for entry in requested:
+        number = entry["PartNumber"]
         part = uploaded.get(number)
         sent = entry["ETag"].strip().strip('"')
         if part is None or sent != part.md5:
