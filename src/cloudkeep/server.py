@@ -36,6 +36,7 @@ from cloudkeep.services.iam.credentials import IamCredentialResolver
 from cloudkeep.services.iam.repository import IamRepository
 from cloudkeep.services.registry import SERVICES
 from cloudkeep.services.sts.credentials import StsCredentialResolver
+from cloudkeep.storage.blob_journal import BlobJournal
 from cloudkeep.storage.blobs import BlobStore
 from cloudkeep.storage.clock import OffsetClock, SystemClock
 from cloudkeep.storage.engine import Store, sqlite_url
@@ -145,8 +146,19 @@ def build_deps(cfg: _config.ServerConfig) -> Deps:
                 resolvers=(StsCredentialResolver(store, sealer), IamCredentialResolver(store, sealer)),
                 recorder=recorder, key_use=key_use,
                 services=SERVICES, policy_cache=PolicyCache(store),
-                blobs=BlobStore(cfg.data_dir / "blobs", sync=cfg.durability == "full"))
+                blobs=blob_store(cfg, store, clock))
     return dataclasses.replace(deps, delivery=cloudtrail_worker(deps))
+
+
+def blob_store(cfg: _config.ServerConfig, store: Store, clock: Any) -> BlobStore:
+    """The worker's blob store, its files announced in the blob journal; the files that writes
+    killed at least an hour ago left behind (their rows never committed) are swept first. Every
+    worker of every node sweeps at its start: only entries that old, so no write in progress
+    elsewhere loses its file, and sweeping twice does nothing."""
+    journal = BlobJournal(store, clock.now)
+    blobs = BlobStore(cfg.data_dir / "blobs", sync=cfg.durability == "full", journal=journal)
+    journal.sweep(blobs)
+    return blobs
 
 
 # --- CloudTrail delivery ------------------------------------------------------------------------

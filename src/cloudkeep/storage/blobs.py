@@ -5,7 +5,9 @@ Owns: writing a body from any readable (a file object, bytes, an iterator of byt
 only when the whole body was read and written; measuring the plaintext as it passes (size,
 MD5, and the checksums the caller asks for: CRC32, CRC32C, CRC64NVME, SHA1, SHA256 through
 ``auth/checksums.py``); reading back any byte range, seeking straight to its first chunk; and
-deleting.
+deleting. With a journal (``storage/blob_journal.py``, given by the composition root) every file
+is announced before it is created and forgotten again when a failed write removes it, so a file
+a killed process leaves behind can be found and swept.
 
 File format (all integers big-endian)::
 
@@ -23,25 +25,28 @@ checks the file's length against it before it decrypts anything.
 Plaintext never touches the disk and at most one chunk of it is in memory per reader or writer.
 
 Must not: know services, keys' protection (the caller seals data keys), or anything but files
-under its root.
+under its root (the journal is an object it is given, with ``begin`` and ``forget``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import secrets
 import struct
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Final, Iterable, Iterator, Mapping
+from typing import Any, BinaryIO, Final, Iterable, Iterator, Mapping, Protocol, Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from cloudkeep.auth import checksums as _checksums
+
+_log = logging.getLogger(__name__)
 
 MAGIC: Final = b"CKB1"
 HEADER_SIZE: Final = 12
@@ -54,6 +59,14 @@ _ID_ALPHABET: Final = frozenset("0123456789abcdef")
 
 #: the thread that measures MD5 beside the writer's encryption (shared: hashlib releases the GIL)
 _HASHER: Final = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cloudkeep-blob-md5")
+
+
+class Journal(Protocol):
+    """Where the files being written are announced (``storage/blob_journal.BlobJournal``)."""
+
+    def begin(self, blob_id: str) -> None: ...
+
+    def forget(self, blob_ids: Sequence[str]) -> None: ...
 
 
 class BlobError(Exception):
@@ -191,7 +204,8 @@ class _Sink:
 class BlobStore:
     """Encrypted bodies under ``root`` (created on first use): ``root/<2 hex>/<blob id>``."""
 
-    def __init__(self, root: Path, *, chunk_size: int = DEFAULT_CHUNK, sync: bool = True) -> None:
+    def __init__(self, root: Path, *, chunk_size: int = DEFAULT_CHUNK, sync: bool = True,
+                 journal: Journal | None = None) -> None:
         if not 1 <= chunk_size <= 64 * 1024 * 1024:
             raise ValueError("chunk size must be between 1 byte and 64 MiB")
         self.root = Path(root)
@@ -200,6 +214,8 @@ class BlobStore:
         #: against power loss); without it a written blob survives a killed server process, as
         #: SQLite's synchronous=NORMAL commits do
         self.sync = sync
+        #: announces each file before it is created (None: no journal, e.g. a tool's own store)
+        self.journal = journal
 
     # --- names ---------------------------------------------------------------------------------
 
@@ -239,8 +255,10 @@ class BlobStore:
         sums = {name: _checksums.new(name) for name in dict.fromkeys(checksums)}
         size = 0
         held: list[bytes] | None = [header] if inline_max > 0 else None   # the blob, while it may stay inline
+        journaled = False
         try:
             if held is None:
+                journaled = self._announce(blob_id)
                 tmp = self._temporary(blob_id)
             with _Sink(tmp, held) as out:
                 if held is None:
@@ -253,6 +271,7 @@ class BlobStore:
                     if limit is not None and size > limit:
                         raise BlobTooLarge(f"the body is larger than {limit} bytes")
                     if out.held is not None and size > inline_max:
+                        journaled = self._announce(blob_id)
                         tmp = self._temporary(blob_id)
                         out.spill(tmp)              # too large to keep inline: a file after all
                     # MD5 (the slowest step; hashlib lets go of the GIL) runs on another thread
@@ -288,9 +307,27 @@ class BlobStore:
         except BaseException:
             if tmp is not None:
                 tmp.unlink(missing_ok=True)
+            if journaled:
+                self._forget([blob_id])
             raise
         return BlobInfo(blob_id, size, known_md5 if known_md5 is not None else md5.digest(),
                         {name: c.digest() for name, c in sums.items()}, inline)
+
+    def _announce(self, blob_id: str) -> bool:
+        """Record the file about to be created in the journal (an error stops the write before
+        any file exists); True when there is a journal."""
+        if self.journal is None:
+            return False
+        self.journal.begin(blob_id)
+        return True
+
+    def _forget(self, blob_ids: Sequence[str]) -> None:
+        if self.journal is None:
+            return
+        try:
+            self.journal.forget(blob_ids)
+        except Exception:  # noqa: BLE001 - the files are gone; a stale entry only costs a sweep
+            _log.exception("could not remove %d blob journal entries", len(blob_ids))
 
     def _temporary(self, blob_id: str) -> Path:
         tmp_dir = self.root / "tmp"
@@ -316,9 +353,24 @@ class BlobStore:
 
     # --- deleting ------------------------------------------------------------------------------
 
-    def delete(self, blob_id: str) -> None:
-        """Remove the blob (nothing happens when it is already gone)."""
+    def delete(self, blob_id: str, *, temporaries: bool = False) -> None:
+        """Remove the blob (nothing happens when it is already gone); ``temporaries``: also the
+        temporary files of an unfinished write of it (a process killed while writing)."""
         self.path(blob_id).unlink(missing_ok=True)
+        if temporaries:
+            tmp_dir = self.root / "tmp"
+            if tmp_dir.is_dir():
+                for leftover in tmp_dir.glob(f"{blob_id}.*"):
+                    leftover.unlink(missing_ok=True)
+
+    def discard(self, blob_ids: Sequence[str]) -> None:
+        """Remove blobs written for a change that was not kept, files first, then their journal
+        entries (in a transaction of the journal's own: call it outside any write transaction)."""
+        ids = [b for b in blob_ids if b]
+        for blob_id in ids:
+            self.delete(blob_id)
+        if ids:
+            self._forget(ids)
 
 
 class BlobReader:

@@ -852,3 +852,15 @@ cloudtrail_leases = Table(
     Column("holder", String(64), nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
 )
+
+# --- blob journal (migration 0016) -------------------------------------------------------------
+# Blob store files being written for a row not committed yet (storage/blob_journal.py): an entry is
+# made in its own transaction before the file, and removed by the transaction that commits the row
+# referencing the blob (or with the file when the request fails). Entries left by a killed process
+# are swept, file and entry, at server start once they are old enough.
+blob_journal = Table(
+    "blob_journal", metadata,
+    Column("blob_id", String(32), primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_blob_journal_created_at", "created_at"),
+)

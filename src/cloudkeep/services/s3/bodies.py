@@ -196,7 +196,9 @@ def delete_after_commit(call: Any, blob_ids: Sequence[str]) -> None:
 
 
 def discard(call: Any, blob_ids: Sequence[str]) -> None:
-    """Remove blobs written by a request that then failed (nothing references them)."""
+    """Remove blobs written by a request that then failed (nothing references them): the files
+    only, at once (a write transaction may still be open); their journal entries go with the
+    rollback (``discard_on_rollback``)."""
     for blob_id in blob_ids:
         if not blob_id:
             continue
@@ -216,7 +218,8 @@ def discard_on_rollback(call: Any, info: BlobInfo) -> None:
     commit (the commit runs after the operation returns): no orphan file is left."""
     blob_id = file_of(info)
     if blob_id:
-        call.uow.on_rollback(lambda: discard(call, [blob_id]))
+        # after the rollback no transaction is open: the file goes, then its journal entry
+        call.uow.on_rollback(lambda: call.blobs.discard([blob_id]))
 
 
 def file_of(info: BlobInfo) -> str:

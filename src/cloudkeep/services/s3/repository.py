@@ -18,6 +18,7 @@ from typing import Any, Iterator, Mapping
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 
+from cloudkeep.storage import blob_journal
 from cloudkeep.storage.schema import (s3_account_public_access_blocks, s3_buckets, s3_canonical_users,
                                       s3_completed_uploads, s3_objects, s3_upload_parts, s3_uploads)
 
@@ -287,6 +288,10 @@ def add_version(uow: Any, obj: ObjectVersion, *, replaces_null: bool, only_null:
     if not only_null:
         uow.execute(_UNSET_LATEST, {"b_bucket": obj.bucket, "b_key": raw})
     uow.execute(_INSERT_VERSION, _columns(obj))
+    # a single-part body written as a file (not kept in the row) for this version: its journal
+    # entry ends with this commit (a completed upload's parts were settled by UploadPart)
+    if len(obj.parts) == 1 and obj.parts[0].data is None:
+        blob_journal.settle(uow, [obj.parts[0].blob_id])
     return gone
 
 
@@ -460,6 +465,7 @@ def put_part(uow: Any, part: UploadedPart) -> list[str]:
     uow.execute(insert(s3_upload_parts).values(
         upload_id=part.upload_id, part_number=part.part_number, blob_id=part.blob_id, size=part.size,
         md5=part.md5, last_modified=part.last_modified, checksum_value=part.checksum_value))
+    blob_journal.settle(uow, [part.blob_id])        # the part's file is referenced from this commit
     return [old] if old is not None else []
 
 
