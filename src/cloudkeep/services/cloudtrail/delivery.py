@@ -42,7 +42,7 @@ from cloudkeep.audit.recorder import decode_record
 from cloudkeep.wire.errors import ServiceError
 
 from . import delivery_cursor as C
-from . import digest
+from . import digest, digest_chains
 from . import trails_org
 from . import trails_repo as repo
 from .trails_domain import GLOBAL_SOURCES, Trail
@@ -115,7 +115,7 @@ class Delivery:
         now = self._clock.now()
         with self._store.unit_of_work() as uow:
             trails = repo.delivering_trails(uow)
-            validating = [t for t in repo.validating_trails(uow) if t.is_logging]
+            validating = digest_chains.trails_with_digests(uow)     # stopped ones end their chain
             safe = self._horizon(uow, min((t.cursor_seq for t in trails), default=C.newest_seq(uow)))
         files = digests = 0
         for trail in trails:

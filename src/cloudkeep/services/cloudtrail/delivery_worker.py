@@ -3,7 +3,8 @@
 Every worker process (``--workers N``, and every node sharing one PostgreSQL) runs one; only the
 holder of the ``cloudtrail-delivery`` lease (a row in ``cloudtrail_leases``, renewed each tick,
 taken over when it has expired) delivers, so each event is delivered by one process. A tick
-runs every second; what it delivers is due after the trail's delivery delay (``Timing``).
+runs every second (while a trail delivers or a digest chain is open: digests are written also
+for periods with no log file); what it delivers is due after the trail's delivery delay (``Timing``).
 A process that finds the lease held by a process of the same host that no longer exists (killed)
 takes it over at once. ``close()`` (at shutdown, after the audit recorder has written its queue) delivers everything
 recorded so far, so a clean stop loses nothing; events recorded before a crash are delivered
@@ -25,6 +26,7 @@ from typing import Any, Callable
 from sqlalchemy import exc
 
 from . import delivery_cursor as C
+from . import digest_chains
 from . import trails_repo as repo
 from .delivery import Delivery, Timing
 
@@ -80,7 +82,7 @@ class DeliveryWorker:
         with self._lock:
             if not force and not close_digests:
                 with self._store.unit_of_work() as uow:
-                    if not repo.any_delivering(uow):     # nothing to do: no lease write either
+                    if not repo.any_delivering(uow) and not digest_chains.any_chain(uow):  # nothing to do
                         return {"files": 0, "digests": 0}
             if not self._lease():
                 return None

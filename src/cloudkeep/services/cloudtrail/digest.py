@@ -1,8 +1,21 @@
 """Digest files of log file integrity validation: at the end of each period (an hour), for each
 chain of a validating trail (a source region and an account's logs), a digest listing the SHA-256
-of every log file delivered in the period, signed SHA256withRSA with the region's key, chained
-to the previous digest by its signature and hash.
+of every log file delivered in the period, signed SHA256withRSA with the region's key valid at
+the period's end (``digest_keys``), chained to the previous digest by its signature and hash.
 https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-validation-digest-file-structure.html
+
+As that page says:
+- Periods follow each other from the chain's start, one hour each: a digest is written for
+  every period, also when no log file was delivered in it (``logFiles`` empty, the event times
+  null), so the chain goes on. Periods missed while no worker ran are written in order (a log
+  file goes in the first of them whose end is not before the minute its key names).
+- A chain starts (StartLogging, validation turned on) with a starting digest: the
+  ``previousDigest*`` fields are null.
+- StopLogging ends the chain with a final digest, from the last period's end to the stop,
+  listing the files delivered up to it (written once what came before the stop is delivered);
+  turning validation off ends it after the period under way. A chain started again begins with a
+  starting digest. A trail stopped and started again before its final digest was written gets
+  it then (ending at the stop), and a new chain from the restart.
 
 The signature covers AWS's signing string, exactly as the AWS CLI's validate-logs rebuilds it::
 
@@ -21,11 +34,14 @@ import gzip
 import hashlib
 import json
 import logging
+import re
+from dataclasses import replace
 from typing import Any, Callable
 
 from cloudkeep.wire.errors import ServiceError
 
 from . import delivery_cursor as C
+from . import digest_chains as Chains
 from . import digest_keys as K
 from . import trails_org
 from . import trails_repo as repo
@@ -33,6 +49,7 @@ from .trails_domain import Trail
 
 log = logging.getLogger("cloudkeep.cloudtrail.digest")
 UTC = _dt.timezone.utc
+_LOG_TIME = re.compile(r"_(\d{8}T\d{4}Z)_[A-Za-z0-9]+\.json\.gz$")
 
 
 def text(value: _dt.datetime) -> str:
@@ -76,25 +93,119 @@ def build(trail: Trail, chain: C.Chain, logs: list[C.DeliveredLog], *, bucket: s
 
 def close_due(store: Any, sealer: Any, put: Callable[..., None], trail: Trail, now: _dt.datetime, *,
               period: _dt.timedelta, force: bool = False) -> int:
-    """Writes the digest of every chain of the trail whose period has ended; how many."""
-    end = now.astimezone(UTC).replace(microsecond=0)
-    written = 0
+    """Writes the digest of every period of the trail's chains that has ended (and, with
+    ``force``, ends the period under way now); how many were written."""
+    now = now.astimezone(UTC).replace(microsecond=0)
+    step = max(_dt.timedelta(seconds=round(period.total_seconds())), _dt.timedelta(seconds=1))
     with store.unit_of_work() as uow:
+        fresh = repo.by_arn(uow, trail.arn)         # the worker's list was read before this pass delivered
+        if fresh is None:
+            return 0
+        trail = fresh
         chains = C.chains(uow, trail.arn)
         org_id = trails_org.organization_id(uow, trail) if trail.organization else None
     root = f"{org_id}/" if org_id is not None else ""
+    written = 0
     for chain in chains:
-        if end <= chain.period_start or (not force and end - chain.period_start < period):
-            continue
-        if _close(store, sealer, put, trail, chain, end, root):
-            written += 1
+        written += _advance(store, sealer, put, trail, chain, now, step, force, root)
     return written
 
 
+def _advance(store: Any, sealer: Any, put: Callable[..., None], trail: Trail, chain: C.Chain, now: _dt.datetime,
+             step: _dt.timedelta, force: bool, root: str) -> int:
+    """The digests of one chain up to now, by the trail's state; how many were written."""
+    started, stopped = _second(trail.start_logging_time), trail.stop_logging_time
+    # a chain of before the last StartLogging: its period under way began before the stop (a
+    # chain of this session begins at or after the start, itself after the stop)
+    if trail.is_logging and started is not None and stopped is not None and (
+            chain.period_start < started or (chain.last_key is not None and chain.period_start <= stopped)):
+        # stopped and started again before the final digest of the chain before: write it now
+        stop = _second(trail.stop_logging_time) or started
+        stop = min(max(stop, chain.period_start), started)
+        count, chain = _periods(store, sealer, put, trail, chain, stop, step, root, final=True)
+        if chain is None:
+            return count
+        with store.unit_of_work(write=True) as uow:
+            if not trail.log_validation:
+                Chains.end(uow, chain)
+                return count
+            chain = Chains.restart(uow, chain, started)
+        return count + _periods(store, sealer, put, trail, chain, now, step, root, final=force)[0]
+    if not trail.is_logging:
+        if trail.stop_seq is not None and trail.cursor_seq < trail.stop_seq:
+            return 0                                # what came before the stop is still being delivered
+        # the final digest lists what was delivered up to the stop and after it (the events before
+        # it), and ends at the later of the two; it waits for a second after its start if need be
+        stop = _second(trail.stop_logging_time) or now
+        delivered = _second(trail.latest_delivery_time)
+        if delivered is not None and delivered > stop:
+            stop = delivered
+        if stop <= chain.period_start:
+            with store.unit_of_work() as uow:
+                if C.logs_of(uow, chain):
+                    stop = chain.period_start + _dt.timedelta(seconds=1)
+        if stop > now:
+            return 0
+        return _periods(store, sealer, put, trail, chain, stop, step, root, final=True, end_chain=True)[0]
+    if not trail.log_validation:
+        # turned off: the period under way is the chain's last
+        last = min(chain.period_start + step, now) if force else chain.period_start + step
+        if last > now:
+            return 0
+        return _periods(store, sealer, put, trail, chain, last, step, root, final=True, end_chain=True)[0]
+    return _periods(store, sealer, put, trail, chain, now, step, root, final=force)[0]
+
+
+def _periods(store: Any, sealer: Any, put: Callable[..., None], trail: Trail, chain: C.Chain, upto: _dt.datetime,
+             step: _dt.timedelta, root: str, *, final: bool, end_chain: bool = False) -> tuple[int, C.Chain | None]:
+    """Writes the digests of the chain's whole periods ending by ``upto`` and, if ``final``, one
+    ending at ``upto`` for what is left; (how many, the chain after them, None if a write failed).
+    With ``end_chain``, the chain ends after its last digest."""
+    with store.unit_of_work() as uow:
+        pending = C.logs_of(uow, chain)
+    written = 0
+    while True:
+        end = chain.period_start + step
+        last = end >= upto
+        if last:
+            if not final and end > upto:
+                return written, chain
+            end = upto
+        if end <= chain.period_start:               # nothing left to cover
+            break
+        listed = pending if last else [l for l in pending if _delivered_by(l, end)]
+        pending = [l for l in pending if l not in listed]
+        closed = _close(store, sealer, put, trail, chain, end, root, listed)
+        if closed is None:
+            return written, None
+        written += 1
+        chain = closed
+        if last:
+            break
+    if end_chain:
+        with store.unit_of_work(write=True) as uow:
+            Chains.end(uow, chain)
+    return written, chain
+
+
+def _delivered_by(log: C.DeliveredLog, end: _dt.datetime) -> bool:
+    """Whether the log file was delivered by ``end``, by the minute its key names (AWS's key
+    carries the delivery time); a key without one counts as delivered."""
+    found = _LOG_TIME.search(log.s3_key)
+    if found is None:
+        return True
+    return _dt.datetime.strptime(found.group(1), "%Y%m%dT%H%MZ").replace(tzinfo=UTC) <= end
+
+
+def _second(value: _dt.datetime | None) -> _dt.datetime | None:
+    return None if value is None else value.astimezone(UTC).replace(microsecond=0)
+
+
 def _close(store: Any, sealer: Any, put: Callable[..., None], trail: Trail, chain: C.Chain, end: _dt.datetime,
-           root: str) -> bool:
+           root: str, logs: list[C.DeliveredLog]) -> C.Chain | None:
+    """Writes the digest of the chain's period ending at ``end``; the chain after it (None when
+    the bucket refused it: the period stays open, its files queued)."""
     with store.unit_of_work(write=True) as uow:
-        logs = C.logs_of(uow, chain)
         fingerprint, private_key = K.signing_key(uow, sealer, chain.region, end)
     bucket = trail.s3_bucket
     key = digest_key(trail, root, chain.log_account, chain.region, end)
@@ -109,9 +220,11 @@ def _close(store: Any, sealer: Any, put: Callable[..., None], trail: Trail, chai
         log.info("trail %s: digest refused: %s", trail.arn, failure.code)
         with store.unit_of_work(write=True) as uow:
             repo.record_digest(uow, trail, when=end, error=failure.code)
-        return False
+        return None
+    digest_hash = hashlib.sha256(body).hexdigest()
     with store.unit_of_work(write=True) as uow:
         C.close_period(uow, chain, end=end, bucket=bucket, key=key, signature=signature,
-                       digest_hash=hashlib.sha256(body).hexdigest(), listed=[l.s3_key for l in logs])
+                       digest_hash=digest_hash, listed=[l.s3_key for l in logs])
         repo.record_digest(uow, trail, when=end, error=None)
-    return True
+    return replace(chain, period_start=end, last_bucket=bucket, last_key=key, last_signature=signature,
+                   last_hash=digest_hash)

@@ -95,7 +95,7 @@ def validate(*, list_keys: Callable[[str, str], list[str]], get: Getter, public_
     keys = sorted((k for k in list_keys(bucket, digest_prefix(prefix=prefix, org_id=org_id, account=account,
                                                              region=region))
                    if ending in k and k.endswith(".json.gz") and first <= _end_of(k) <= last), key=_end_of)
-    previous: tuple[str, str, str] | None = None          # (key, signature, sha256) of the digest before
+    previous: tuple[str, str, str, str] | None = None     # (key, signature, sha256, end) of the digest before
     for key in keys:
         found = get(bucket, key)
         if found is None:
@@ -111,7 +111,11 @@ def validate(*, list_keys: Callable[[str, str], list[str]], get: Getter, public_
             previous = None
             continue
         named = digest.get("previousDigestS3Object")
-        if named and (previous is None or previous[0] != named):
+        if not named and previous is not None:
+            # a starting digest (logging or validation started again): a gap, not tampering
+            report.lines.append(f"No log files were delivered by CloudTrail between {previous[3]} and "
+                                f"{digest.get('digestStartTime')}")
+        elif named and (previous is None or previous[0] != named):
             if get(str(digest.get("previousDigestS3Bucket") or bucket), named) is None:
                 report.invalid_digests += 1
                 report.bad(f"Digest file\ts3://{bucket}/{named}\tINVALID: not found")
@@ -119,11 +123,11 @@ def validate(*, list_keys: Callable[[str, str], list[str]], get: Getter, public_
                                        or digest.get("previousDigestHashValue") != previous[2]):
             report.invalid_digests += 1
             report.bad(f"Digest file\ts3://{bucket}/{key}\tINVALID: does not chain to {previous[0]}")
-            previous = (key, signature, hashlib.sha256(raw).hexdigest())
+            previous = (key, signature, hashlib.sha256(raw).hexdigest(), str(digest.get("digestEndTime")))
             continue
         report.valid_digests += 1
         report.lines.append(f"Digest file\ts3://{bucket}/{key}\tvalid")
-        previous = (key, signature, hashlib.sha256(raw).hexdigest())
+        previous = (key, signature, hashlib.sha256(raw).hexdigest(), str(digest.get("digestEndTime")))
         for log in digest.get("logFiles") or []:
             _check_log(report, get, log)
     return report

@@ -1,0 +1,197 @@
+"""Digest chains across periods with no log file, StopLogging and StartLogging, checked with the
+real AWS CLI (``aws cloudtrail validate-logs``) and ``cloudkeep trail validate``.
+
+AWS (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-validation-digest-file-structure.html):
+- "CloudTrail will deliver a digest file even when there has been no API activity in your account
+  during the one hour period that the digest file represents" (logFiles empty, event times null);
+- a starting digest (logging or validation started, or started again) has its previousDigest*
+  fields null;
+- "If logging is stopped ..., CloudTrail will deliver a final digest file", which lists the log
+  files of the events up to and including StopLogging.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+
+import pytest
+
+from cloudkeep.testing.server import CloudkeepServer
+from cloudtrail_delivery_support import deliver, keys, logging_trail
+from cloudtrail_digest_support import DomainClock, cloudkeep_validate, digest, digest_keys, validate_logs, when
+
+HOUR = dt.timedelta(hours=1)
+PREVIOUS = ("previousDigestS3Bucket", "previousDigestS3Object", "previousDigestHashValue",
+            "previousDigestHashAlgorithm", "previousDigestSignature")
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A server of its own: these tests move its domain clock by hours."""
+    with CloudkeepServer() as ck:
+        yield ck
+
+
+@pytest.fixture(scope="module")
+def clock(server):
+    return DomainClock(server)
+
+
+def _quiet_hours(server, clock, account, name: str) -> tuple[str, str, dt.datetime]:
+    """A validating trail: a log file in its first hour, then three hours with no activity."""
+    start = clock.now() - dt.timedelta(minutes=5)
+    bucket, arn = logging_trail(account, name, EnableLogFileValidation=True)
+    account.client("iam").create_user(UserName=f"{name}-user")
+    deliver(server)
+    clock.advance(HOUR)
+    clock.advance(3 * HOUR)
+    return bucket, arn, start
+
+
+def test_a_digest_is_delivered_every_hour_even_with_no_log_file(server, clock, tmp_path):
+    account = server.create_account()
+    bucket, arn, start = _quiet_hours(server, clock, account, "quiet")
+    s3 = account.client("s3")
+    found = digest_keys(s3, bucket)
+    assert len(found) == 4, found
+    digests = [digest(s3, bucket, k) for k in found]
+    first = digests[0]
+    assert all(first[f] is None for f in PREVIOUS), first        # the starting digest
+    assert first["logFiles"] and first["newestEventTime"] and first["oldestEventTime"]
+    for before, after, key in zip(digests, digests[1:], found[1:]):
+        assert after["logFiles"] == [] and after["newestEventTime"] is None and after["oldestEventTime"] is None
+        assert after["previousDigestS3Object"] == before["digestS3Object"]
+        assert after["previousDigestS3Bucket"] == bucket and after["previousDigestHashAlgorithm"] == "SHA-256"
+        assert after["digestStartTime"] == before["digestEndTime"]
+        assert when(after["digestEndTime"]) - when(after["digestStartTime"]) == HOUR
+        assert s3.head_object(Bucket=bucket, Key=key)["Metadata"]["signature-algorithm"] == "SHA256withRSA"
+    assert when(first["digestEndTime"]) - when(first["digestStartTime"]) == HOUR
+    logs = [k for k in keys(s3, bucket) if "/CloudTrail/" in k]
+    theirs = validate_logs(account, arn, start, clock.now(), tmp_path)
+    assert theirs.returncode == 0, theirs.stdout + theirs.stderr
+    assert "4/4 digest files valid" in theirs.stdout and f"{len(logs)}/{len(logs)} log files valid" in theirs.stdout
+    assert "INVALID" not in theirs.stdout + theirs.stderr
+    ours = cloudkeep_validate(account, arn, start, clock.now(), tmp_path)
+    assert ours.returncode == 0 and "4/4 digest files valid" in ours.stdout, ours.stdout + ours.stderr
+
+
+def test_a_deleted_empty_digest_in_the_middle_of_the_chain_is_reported(server, clock, tmp_path):
+    account = server.create_account()
+    bucket, arn, start = _quiet_hours(server, clock, account, "gap")
+    s3 = account.client("s3")
+    found = digest_keys(s3, bucket)
+    assert digest(s3, bucket, found[2])["logFiles"] == []
+    s3.delete_object(Bucket=bucket, Key=found[2])
+    theirs = validate_logs(account, arn, start, clock.now(), tmp_path)
+    assert theirs.returncode == 1, theirs.stdout + theirs.stderr
+    assert f"Digest file\ts3://{bucket}/{found[2]}\tINVALID: not found" in theirs.stderr, theirs.stderr
+    assert "3/4 digest files valid, 1/4 digest files INVALID" in theirs.stdout, theirs.stdout
+    ours = cloudkeep_validate(account, arn, start, clock.now(), tmp_path)
+    assert ours.returncode == 1
+    assert f"Digest file\ts3://{bucket}/{found[2]}\tINVALID: not found" in ours.stderr, ours.stderr
+
+
+def test_a_changed_empty_digest_is_reported(server, clock, tmp_path):
+    account = server.create_account()
+    bucket, arn, start = _quiet_hours(server, clock, account, "forged")
+    s3 = account.client("s3")
+    found = digest_keys(s3, bucket)
+    head = s3.head_object(Bucket=bucket, Key=found[1])
+    body = digest(s3, bucket, found[1])
+    body["logFiles"] = digest(s3, bucket, found[0])["logFiles"]
+    s3.put_object(Bucket=bucket, Key=found[1], Body=gzip.compress(json.dumps(body).encode()), Metadata=head["Metadata"])
+    theirs = validate_logs(account, arn, start, clock.now(), tmp_path)
+    assert theirs.returncode == 1
+    assert f"Digest file\ts3://{bucket}/{found[1]}\tINVALID: signature verification failed" in theirs.stderr, \
+        theirs.stderr
+    ours = cloudkeep_validate(account, arn, start, clock.now(), tmp_path)
+    assert ours.returncode == 1 and f"s3://{bucket}/{found[1]}\tINVALID: signature verification failed" in ours.stderr
+
+
+def test_stop_logging_writes_a_final_digest_and_start_logging_a_starting_one(server, clock, tmp_path):
+    account = server.create_account()
+    ct, iam, s3 = account.client("cloudtrail"), account.client("iam"), account.client("s3")
+    start = clock.now() - dt.timedelta(minutes=5)
+    bucket, arn = logging_trail(account, "stopped", EnableLogFileValidation=True)
+    iam.create_user(UserName="stopped-1")
+    deliver(server)
+    clock.advance(HOUR)                                     # first digest
+    iam.create_user(UserName="stopped-2")
+    ct.stop_logging(Name="stopped")
+    clock.advance(dt.timedelta(minutes=1))                  # the events before the stop, then the final digest
+    found = digest_keys(s3, bucket)
+    assert len(found) == 2, found
+    final = digest(s3, bucket, found[1])
+    assert final["previousDigestS3Object"] == found[0]
+    listed = [l["s3Object"] for l in final["logFiles"]]
+    names = {r["eventName"] for k in listed for r in _records(s3, bucket, k)}
+    assert {"CreateUser", "StopLogging"} <= names, names
+    clock.advance(2 * HOUR)                                 # stopped: no digest
+    assert digest_keys(s3, bucket) == found
+    restarted = clock.now()
+    ct.start_logging(Name="stopped")
+    iam.create_user(UserName="stopped-3")
+    deliver(server)
+    clock.advance(HOUR)
+    found = digest_keys(s3, bucket)
+    assert len(found) == 3, found
+    starting = digest(s3, bucket, found[2])
+    assert all(starting[f] is None for f in PREVIOUS), starting
+    assert abs(when(starting["digestStartTime"]) - restarted) < dt.timedelta(minutes=1)
+    assert starting["logFiles"]
+    theirs = validate_logs(account, arn, start, clock.now(), tmp_path)
+    assert theirs.returncode == 0, theirs.stdout + theirs.stderr
+    assert "3/3 digest files valid" in theirs.stdout and "INVALID" not in theirs.stdout + theirs.stderr
+    assert "No log files were delivered by CloudTrail between" in theirs.stdout + theirs.stderr
+    ours = cloudkeep_validate(account, arn, start, clock.now(), tmp_path)
+    assert ours.returncode == 0 and "3/3 digest files valid" in ours.stdout, ours.stdout + ours.stderr
+
+
+def test_started_again_before_the_final_digest_the_old_chain_ends_at_the_stop(server, clock, tmp_path):
+    account = server.create_account()
+    ct, s3 = account.client("cloudtrail"), account.client("s3")
+    start = clock.now() - dt.timedelta(minutes=5)
+    bucket, arn = logging_trail(account, "bounced", EnableLogFileValidation=True)
+    account.client("iam").create_user(UserName="bounced-1")
+    deliver(server)
+    clock.advance(HOUR)
+    clock.advance(dt.timedelta(minutes=1))
+    ct.stop_logging(Name="bounced")
+    ct.start_logging(Name="bounced")
+    account.client("iam").create_user(UserName="bounced-2")
+    deliver(server)
+    clock.advance(HOUR)
+    found = digest_keys(s3, bucket)
+    assert len(found) == 3, found
+    first, final, starting = (digest(s3, bucket, k) for k in found)
+    assert final["previousDigestS3Object"] == found[0] and final["digestStartTime"] == first["digestEndTime"]
+    assert all(starting[f] is None for f in PREVIOUS) and when(starting["digestStartTime"]) >= when(
+        final["digestEndTime"])
+    theirs = validate_logs(account, arn, start, clock.now(), tmp_path)
+    assert theirs.returncode == 0 and "3/3 digest files valid" in theirs.stdout, theirs.stdout + theirs.stderr
+
+
+def test_validation_turned_off_ends_the_chain_after_the_period_under_way(server, clock, tmp_path):
+    account = server.create_account()
+    ct, s3 = account.client("cloudtrail"), account.client("s3")
+    start = clock.now() - dt.timedelta(minutes=5)
+    bucket, arn = logging_trail(account, "switched", EnableLogFileValidation=True)
+    deliver(server)
+    clock.advance(HOUR)
+    ct.update_trail(Name="switched", EnableLogFileValidation=False)
+    clock.advance(3 * HOUR)
+    found = digest_keys(s3, bucket)
+    assert len(found) == 2, found                           # the period under way, then no more
+    ct.update_trail(Name="switched", EnableLogFileValidation=True)
+    clock.advance(HOUR)
+    found = digest_keys(s3, bucket)
+    assert len(found) == 3, found
+    assert all(digest(s3, bucket, found[2])[f] is None for f in PREVIOUS)
+    theirs = validate_logs(account, arn, start, clock.now(), tmp_path)
+    assert theirs.returncode == 0 and "3/3 digest files valid" in theirs.stdout, theirs.stdout + theirs.stderr
+
+
+def _records(s3, bucket: str, key: str) -> list[dict]:
+    return json.loads(gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))["Records"]
