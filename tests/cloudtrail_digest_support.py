@@ -59,15 +59,16 @@ def _range(start: dt.datetime, end: dt.datetime) -> list[str]:
     return ["--start-time", start.strftime("%Y-%m-%dT%H:%M:%SZ"), "--end-time", end.strftime("%Y-%m-%dT%H:%M:%SZ")]
 
 
-def validate_logs(account: Any, arn: str, start: dt.datetime, end: dt.datetime,
-                  tmp_path: Path) -> subprocess.CompletedProcess:
+def validate_logs(account: Any, arn: str, start: dt.datetime, end: dt.datetime, tmp_path: Path,
+                  *extra: str) -> subprocess.CompletedProcess:
     """The real ``aws cloudtrail validate-logs`` (its S3 client follows AWS_ENDPOINT_URL)."""
-    return subprocess.run([AWS, "cloudtrail", "validate-logs", "--trail-arn", arn, *_range(start, end), "--verbose"],
+    return subprocess.run([AWS, "cloudtrail", "validate-logs", "--trail-arn", arn, *_range(start, end), "--verbose",
+                           *extra],
                           env=_env(account, tmp_path), capture_output=True, text=True, timeout=300)
 
 
-def cloudkeep_validate(account: Any, arn: str, start: dt.datetime, end: dt.datetime,
-                       tmp_path: Path) -> subprocess.CompletedProcess:
+def cloudkeep_validate(account: Any, arn: str, start: dt.datetime, end: dt.datetime, tmp_path: Path,
+                       *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cloudkeep", "trail", "validate", "--trail-arn", arn,
-                           *_range(start, end)], env=_env(account, tmp_path), capture_output=True, text=True,
+                           *_range(start, end), *extra], env=_env(account, tmp_path), capture_output=True, text=True,
                           timeout=300)

@@ -193,5 +193,30 @@ def test_validation_turned_off_ends_the_chain_after_the_period_under_way(server,
     assert theirs.returncode == 0 and "3/3 digest files valid" in theirs.stdout, theirs.stdout + theirs.stderr
 
 
+def test_another_region_of_a_multi_region_trail_has_its_chain_from_its_first_file(server, clock, tmp_path):
+    account = server.create_account()
+    s3 = account.client("s3")
+    start = clock.now() - dt.timedelta(minutes=5)
+    bucket, arn = logging_trail(account, "regions", EnableLogFileValidation=True, IsMultiRegionTrail=True)
+    deliver(server)
+    clock.advance(2 * HOUR)
+    home = [k for k in digest_keys(s3, bucket) if "/CloudTrail-Digest/us-east-1/" in k]
+    assert len(home) == 2 and not [k for k in digest_keys(s3, bucket) if "/eu-west-1/" in k]
+    first_file = clock.now()
+    account.client("kms", region="eu-west-1").create_key(Description="the first event in eu-west-1")
+    deliver(server)
+    clock.advance(2 * HOUR)
+    found = [k for k in digest_keys(s3, bucket) if "/CloudTrail-Digest/eu-west-1/" in k]
+    assert len(found) == 2, found
+    starting, empty = (digest(s3, bucket, k) for k in found)
+    assert all(starting[f] is None for f in PREVIOUS) and starting["logFiles"]
+    assert abs(when(starting["digestStartTime"]) - first_file) < dt.timedelta(minutes=1)
+    assert empty["logFiles"] == [] and empty["previousDigestS3Object"] == found[0]
+    theirs = validate_logs(account, arn, start, clock.now(), tmp_path, "--region", "eu-west-1")
+    assert theirs.returncode == 0 and "2/2 digest files valid" in theirs.stdout, theirs.stdout + theirs.stderr
+    ours = cloudkeep_validate(account, arn, start, clock.now(), tmp_path, "--region", "eu-west-1")
+    assert ours.returncode == 0 and "2/2 digest files valid" in ours.stdout, ours.stdout + ours.stderr
+
+
 def _records(s3, bucket: str, key: str) -> list[dict]:
     return json.loads(gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))["Records"]

@@ -170,7 +170,8 @@ class Delivery:
                 repo.record_delivery(uow, trail, cursor=new_cursor, when=now, error=error,
                                      delivered=bool(written) or (error is None and written_total > 0))
                 if trail.log_validation:
-                    start = (trail.start_logging_time or now).replace(microsecond=0)
+                    # a chain not open yet (another region or account) starts with its first file
+                    start = now.replace(microsecond=0)
                     for item in written:
                         C.add_log(uow, (trail.arn, item.region, item.account), item.log, start)
             written_total += len(written)
