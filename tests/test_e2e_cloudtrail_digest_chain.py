@@ -19,7 +19,7 @@ import json
 import pytest
 
 from cloudkeep.testing.server import CloudkeepServer
-from cloudtrail_delivery_support import deliver, keys, logging_trail
+from cloudtrail_delivery_support import deliver, error_of, keys, logging_trail
 from cloudtrail_digest_support import DomainClock, cloudkeep_validate, digest, digest_keys, validate_logs, when
 
 HOUR = dt.timedelta(hours=1)
@@ -220,3 +220,12 @@ def test_another_region_of_a_multi_region_trail_has_its_chain_from_its_first_fil
 
 def _records(s3, bucket: str, key: str) -> list[dict]:
     return json.loads(gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))["Records"]
+
+
+def test_list_public_keys_refuses_a_range_that_ends_before_it_starts(server, clock):
+    # https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_ListPublicKeys.html (InvalidTimeRangeException)
+    account = server.create_account()
+    now = clock.now()
+    code, _message = error_of(account.client("cloudtrail").list_public_keys, StartTime=now,
+                              EndTime=now - dt.timedelta(hours=1))
+    assert code == "InvalidTimeRangeException"
