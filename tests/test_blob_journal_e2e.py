@@ -33,13 +33,16 @@ from storage_backends import _PostgresDatabase
 BIG = 200_000          # well over the inline size (services/s3/domain.INLINE_MAX): a file
 
 
-@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
-                        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, str | None]]:
+@pytest.fixture(params=[pytest.param(("sqlite", 1), id="sqlite"),
+                        pytest.param(("postgresql", 1), id="postgresql", marks=pytest.mark.postgres),
+                        # every worker sweeps at its start: two at once take each entry once
+                        pytest.param(("postgresql", 2), id="postgresql-2-workers", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, str | None, int]]:
+    kind, workers = request.param
     store_url = None
-    if request.param == "postgresql":
+    if kind == "postgresql":
         store_url = _PostgresDatabase().ensure(request.config)
-    yield tmp_path / "data", store_url
+    yield tmp_path / "data", store_url, workers
 
 
 def _files(blobs_dir: Path) -> set[str]:
@@ -47,7 +50,7 @@ def _files(blobs_dir: Path) -> set[str]:
 
 
 def test_files_of_writes_killed_before_their_commit_are_swept_at_restart(backend):
-    data_dir, store_url = backend
+    data_dir, store_url, workers = backend
     blobs_dir = data_dir / "blobs"
     first = CloudkeepServer(data_dir=data_dir, store_url=store_url).start()
     try:
@@ -87,7 +90,7 @@ def test_files_of_writes_killed_before_their_commit_are_swept_at_restart(backend
     finally:
         first.stop(signal.SIGKILL)
 
-    second = CloudkeepServer(data_dir=data_dir, store_url=store_url).start()
+    second = CloudkeepServer(data_dir=data_dir, store_url=store_url, workers=workers).start()
     try:
         assert _files(blobs_dir) == committed | {recent.blob_id}     # swept before serving
         assert not leftover.exists()
