@@ -49,6 +49,9 @@ from .trails_domain import Trail
 
 log = logging.getLogger("cloudkeep.cloudtrail.digest")
 UTC = _dt.timezone.utc
+#: digests of one chain written in one pass at most (a pass stays short: the worker's lease is
+#: renewed between passes); periods missed over a long stop are caught up over several passes
+PASS_LIMIT = 100
 _LOG_TIME = re.compile(r"_(\d{8}T\d{4}Z)_[A-Za-z0-9]+\.json\.gz$")
 
 
@@ -159,12 +162,15 @@ def _advance(store: Any, sealer: Any, put: Callable[..., None], trail: Trail, ch
 def _periods(store: Any, sealer: Any, put: Callable[..., None], trail: Trail, chain: C.Chain, upto: _dt.datetime,
              step: _dt.timedelta, root: str, *, final: bool, end_chain: bool = False) -> tuple[int, C.Chain | None]:
     """Writes the digests of the chain's whole periods ending by ``upto`` and, if ``final``, one
-    ending at ``upto`` for what is left; (how many, the chain after them, None if a write failed).
+    ending at ``upto`` for what is left; (how many, the chain after them or None when not all are
+    written: a write failed, or the pass's ``PASS_LIMIT``, the rest being the next pass's).
     With ``end_chain``, the chain ends after its last digest."""
     with store.unit_of_work() as uow:
         pending = C.logs_of(uow, chain)
     written = 0
     while True:
+        if written >= PASS_LIMIT:
+            return written, None
         end = chain.period_start + step
         last = end >= upto
         if last:
