@@ -9,8 +9,8 @@ As that page says:
   every period, also when no log file was delivered in it (``logFiles`` empty, the event times
   null), so the chain goes on. Periods missed while no worker ran are written in order (a log
   file goes in the first of them whose end is not before the minute its key names).
-- A chain starts (StartLogging, validation turned on) with a starting digest: the
-  ``previousDigest*`` fields are null.
+- A chain starts (StartLogging, validation turned on; another region or account of the trail at
+  its first log file) with a starting digest: the ``previousDigest*`` fields are null.
 - StopLogging ends the chain with a final digest, from the last period's end to the stop,
   listing the files delivered up to it (written once what came before the stop is delivered);
   turning validation off ends it after the period under way. A chain started again begins with a
@@ -24,7 +24,7 @@ The signature covers AWS's signing string, exactly as the AWS CLI's validate-log
 and travels in the object's ``signature`` and ``signature-algorithm`` metadata. Digest files
 are written with SSE-S3 even when the trail's log files use a KMS key, as on AWS.
 
-Must not: import the pipeline (``put`` is injected); hold SQL (``delivery_cursor``).
+Must not: import the pipeline (``put`` is injected); hold SQL (``delivery_cursor``, ``digest_chains``).
 """
 
 from __future__ import annotations
