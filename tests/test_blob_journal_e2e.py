@@ -17,11 +17,13 @@ import datetime as dt
 import hashlib
 import os
 import signal
+import threading
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
+from cloudkeep.server import CLOCK_OFFSET_KEY, HOLD_BLOB_WRITES_KEY, put_setting
 from cloudkeep.storage.blob_journal import BlobJournal
 from cloudkeep.storage.blobs import BlobStore, new_data_key
 from cloudkeep.storage.clock import wall_now
@@ -107,3 +109,71 @@ def test_files_of_writes_killed_before_their_commit_are_swept_at_restart(backend
         assert client.get_object(Bucket=name, Key="mp")["Body"].read() == part
     finally:
         second.stop()
+
+
+def test_a_server_killed_between_a_body_file_and_its_commit_leaves_no_orphan(backend):
+    # the real window: the test hook holds a PutObject just after its body's file is in place,
+    # before its row commits; the server is killed there with SIGKILL
+    data_dir, store_url, workers = backend
+    blobs_dir = data_dir / "blobs"
+    url = store_url or sqlite_url(data_dir)
+    first = CloudkeepServer(data_dir=data_dir, store_url=store_url).start()
+    try:
+        account = first.create_account()
+        client = s3(account)
+        name = bucket_name()
+        client.create_bucket(Bucket=name)
+        client.put_object(Bucket=name, Key="kept", Body=b"k" * BIG)
+        store = Store.open(url, migrate=False)
+        try:
+            with store.unit_of_work(write=True) as uow:
+                put_setting(uow, HOLD_BLOB_WRITES_KEY, "1")
+            before = _files(blobs_dir)
+            failed: list[BaseException] = []
+
+            def put() -> None:
+                try:
+                    client.put_object(Bucket=name, Key="held", Body=os.urandom(BIG))
+                except BaseException as error:  # noqa: BLE001 - the server dies under it
+                    failed.append(error)
+            writer = threading.Thread(target=put, daemon=True)
+            writer.start()
+            journal = BlobJournal(store, wall_now)
+            held = _wait_for(lambda: [b for b, _ in journal.pending() if (blobs_dir / b[:2] / b).exists()])
+            assert len(held) == 1 and _files(blobs_dir) == before | {held[0]}
+            assert first.stop(signal.SIGKILL) == -signal.SIGKILL
+            writer.join(timeout=60)
+            assert failed, "the held PutObject was answered"
+            # the next start: hook off, and its clock an hour and a minute on (the entry is old)
+            with store.unit_of_work(write=True) as uow:
+                put_setting(uow, HOLD_BLOB_WRITES_KEY, "0")
+                put_setting(uow, CLOCK_OFFSET_KEY, repr(3660.0))
+        finally:
+            store.close()
+    finally:
+        first.stop(signal.SIGKILL)
+
+    second = CloudkeepServer(data_dir=data_dir, store_url=store_url, workers=workers).start()
+    try:
+        assert _files(blobs_dir) == before                  # the held body's file is gone
+        assert not any((blobs_dir / "tmp").glob("*")) if (blobs_dir / "tmp").exists() else True
+        store = Store.open(url, migrate=False)
+        try:
+            assert BlobJournal(store, wall_now).pending() == []
+        finally:
+            store.close()
+        again = client_for(second.endpoint, "s3", account.access_key_id, account.secret_access_key)
+        assert [o["Key"] for o in again.list_objects_v2(Bucket=name)["Contents"]] == ["kept"]
+        assert again.get_object(Bucket=name, Key="kept")["Body"].read() == b"k" * BIG
+    finally:
+        second.stop()
+
+
+def _wait_for(probe):
+    """The probe's first non-empty answer (a bounded wait for the server to reach a state)."""
+    for _ in range(1200):
+        found = probe()
+        if found:
+            return found
+        threading.Event().wait(0.05)
+    raise AssertionError("the server never reached the state waited for")

@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,7 +159,22 @@ def blob_store(cfg: _config.ServerConfig, store: Store, clock: Any) -> BlobStore
     journal = BlobJournal(store, clock.now)
     blobs = BlobStore(cfg.data_dir / "blobs", sync=cfg.durability == "full", journal=journal)
     journal.sweep(blobs)
+    if cfg.test_hooks:
+        blobs.written = _hold_blob_writes(store)
     return blobs
+
+
+#: test hooks only: while this setting is "1", a body written as a file is held (for good) just
+#: after its file is in place and before its row commits, so a test can kill the server there
+HOLD_BLOB_WRITES_KEY = "test_hold_blob_writes"
+
+
+def _hold_blob_writes(store: Store) -> Any:
+    def written(blob_id: str) -> None:
+        if get_setting(store, HOLD_BLOB_WRITES_KEY) == "1":
+            log.warning("test hook: holding the write of blob %s before its commit", blob_id)
+            threading.Event().wait()
+    return written
 
 
 # --- CloudTrail delivery ------------------------------------------------------------------------

@@ -39,7 +39,7 @@ import struct
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Final, Iterable, Iterator, Mapping, Protocol, Sequence
+from typing import Any, BinaryIO, Callable, Final, Iterable, Iterator, Mapping, Protocol, Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -216,6 +216,9 @@ class BlobStore:
         self.sync = sync
         #: announces each file before it is created (None: no journal, e.g. a tool's own store)
         self.journal = journal
+        #: called with the blob id once a file is in place, before ``write`` returns (the test
+        #: hooks hold a write there, in the window before its row commits)
+        self.written: Callable[[str], None] | None = None
 
     # --- names ---------------------------------------------------------------------------------
 
@@ -304,6 +307,8 @@ class BlobStore:
                 os.replace(tmp, final)
                 if self.sync:
                     _fsync_dir(final.parent)
+                if self.written is not None:
+                    self.written(blob_id)
         except BaseException:
             if tmp is not None:
                 tmp.unlink(missing_ok=True)
