@@ -8,6 +8,10 @@ entry begun two hours ago with its finished file, another whose file was still t
 begun just now (a write another node may still be doing). The server is killed with SIGKILL and
 started again on the same data: the two old files and their entries are gone, the recent one is
 kept, and every committed object reads back.
+
+Then the real window: the test hook (``server.HOLD_BLOB_WRITES_KEY``) holds a PutObject after its
+body's file is in place and before its row commits, the server is killed there with SIGKILL, and
+the next start (its clock an hour on) sweeps that file and its entry; the object never existed.
 """
 
 from __future__ import annotations
