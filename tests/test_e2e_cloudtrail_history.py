@@ -371,7 +371,14 @@ def test_history_on_postgresql_with_two_workers(request, tmp_path):
         server.flush()
         by_name = _lookup(acct, **_by("EventName", "CreateUser"), MaxResults=2)
         assert _requests(by_name) == list(reversed(created))
-        assert set(listed) <= set(_requests(_lookup(acct, **_by("ReadOnly", "true"))))
+        # the flush hook reaches one worker; the other writes its queued reads within its
+        # flush interval (0.5 s): wait for them, with a bound
+        import time
+
+        deadline = time.monotonic() + 10
+        while not set(listed) <= set(_requests(_lookup(acct, **_by("ReadOnly", "true")))):
+            assert time.monotonic() < deadline, "reads of the other worker never reached the history"
+            time.sleep(0.2)
         assert _requests(_lookup(acct, **_by("ResourceName", "pg-4"))) == [created[4]]
         server.advance(91 * DAY)
         assert _lookup(acct, **_by("EventName", "CreateUser")) == []
