@@ -19,7 +19,7 @@ import json
 import pytest
 
 from cloudkeep.testing.server import CloudkeepServer
-from cloudtrail_delivery_support import deliver, error_of, keys, logging_trail
+from cloudtrail_delivery_support import deliver, error_of, keys, logging_trail, trail_bucket
 from cloudtrail_digest_support import DomainClock, cloudkeep_validate, digest, digest_keys, validate_logs, when
 
 HOUR = dt.timedelta(hours=1)
@@ -229,3 +229,35 @@ def test_list_public_keys_refuses_a_range_that_ends_before_it_starts(server, clo
     code, _message = error_of(account.client("cloudtrail").list_public_keys, StartTime=now,
                               EndTime=now - dt.timedelta(hours=1))
     assert code == "InvalidTimeRangeException"
+
+
+def test_the_chain_follows_the_trail_to_a_new_bucket(server, clock, tmp_path):
+    """The first digest in the new bucket names the last one of the old bucket
+    (previousDigestS3Bucket); validate-logs follows it there."""
+    account = server.create_account()
+    s3, ct = account.client("s3"), account.client("cloudtrail")
+    start = clock.now() - dt.timedelta(minutes=5)
+    old, arn = logging_trail(account, "moved", EnableLogFileValidation=True)
+    account.client("iam").create_user(UserName="moved-1")
+    deliver(server)
+    clock.advance(HOUR)
+    new = trail_bucket(account, "moved")
+    ct.update_trail(Name="moved", S3BucketName=new)
+    account.client("iam").create_user(UserName="moved-2")
+    deliver(server)
+    clock.advance(HOUR)
+    before, after = digest_keys(s3, old), digest_keys(s3, new)
+    assert len(before) == 1 and len(after) == 1, (before, after)
+    moved = digest(s3, new, after[0])
+    assert moved["previousDigestS3Bucket"] == old and moved["previousDigestS3Object"] == before[0]
+    theirs = validate_logs(account, arn, start, clock.now(), tmp_path)
+    assert theirs.returncode == 0, theirs.stdout + theirs.stderr
+    assert "2/2 digest files valid" in theirs.stdout and "INVALID" not in theirs.stdout + theirs.stderr
+    ours = cloudkeep_validate(account, arn, start, clock.now(), tmp_path)
+    assert ours.returncode == 0 and "2/2 digest files valid" in ours.stdout, ours.stdout + ours.stderr
+    s3.delete_object(Bucket=old, Key=before[0])
+    theirs = validate_logs(account, arn, start, clock.now(), tmp_path)
+    assert theirs.returncode == 1 and f"Digest file\ts3://{old}/{before[0]}\tINVALID: not found" in theirs.stderr
+    ours = cloudkeep_validate(account, arn, start, clock.now(), tmp_path)
+    assert ours.returncode == 1 and f"Digest file\ts3://{old}/{before[0]}\tINVALID: not found" in ours.stderr, \
+        ours.stdout + ours.stderr

@@ -92,11 +92,16 @@ def validate(*, list_keys: Callable[[str, str], list[str]], get: Getter, public_
     first, last = start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"), \
         (end + _dt.timedelta(hours=1)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     ending = f"_CloudTrail-Digest_{region}_{trail_name}_{home_region}_"
-    keys = sorted((k for k in list_keys(bucket, digest_prefix(prefix=prefix, org_id=org_id, account=account,
-                                                             region=region))
-                   if ending in k and k.endswith(".json.gz") and first <= _end_of(k) <= last), key=_end_of)
-    previous: tuple[str, str, str, str] | None = None     # (key, signature, sha256, end) of the digest before
-    for key in keys:
+    where = digest_prefix(prefix=prefix, org_id=org_id, account=account, region=region)
+
+    def in_range(source: str, before: str | None = None) -> list[tuple[str, str]]:
+        return sorted(((source, k) for k in list_keys(source, where)
+                       if ending in k and k.endswith(".json.gz") and first <= _end_of(k) <= last
+                       and (before is None or _end_of(k) < before)), key=lambda e: _end_of(e[1]))
+
+    entries = _follow_buckets(in_range(bucket), in_range, get, public_keys)
+    previous: tuple[str, str, str, str, str] | None = None   # (bucket, key, signature, sha256, end) before
+    for bucket, key in entries:
         found = get(bucket, key)
         if found is None:
             report.invalid_digests += 1
@@ -111,26 +116,54 @@ def validate(*, list_keys: Callable[[str, str], list[str]], get: Getter, public_
             previous = None
             continue
         named = digest.get("previousDigestS3Object")
+        named_bucket = str(digest.get("previousDigestS3Bucket") or bucket)
+        this = (bucket, key, signature, hashlib.sha256(raw).hexdigest(), str(digest.get("digestEndTime")))
         if not named and previous is not None:
             # a starting digest (logging or validation started again): a gap, not tampering
-            report.lines.append(f"No log files were delivered by CloudTrail between {previous[3]} and "
+            report.lines.append(f"No log files were delivered by CloudTrail between {previous[4]} and "
                                 f"{digest.get('digestStartTime')}")
-        elif named and (previous is None or previous[0] != named):
-            if get(str(digest.get("previousDigestS3Bucket") or bucket), named) is None:
+        elif named and (previous is None or previous[:2] != (named_bucket, named)):
+            if get(named_bucket, named) is None:
                 report.invalid_digests += 1
-                report.bad(f"Digest file\ts3://{bucket}/{named}\tINVALID: not found")
-        elif previous is not None and (digest.get("previousDigestSignature") != previous[1]
-                                       or digest.get("previousDigestHashValue") != previous[2]):
+                report.bad(f"Digest file\ts3://{named_bucket}/{named}\tINVALID: not found")
+        elif previous is not None and (digest.get("previousDigestSignature") != previous[2]
+                                       or digest.get("previousDigestHashValue") != previous[3]):
             report.invalid_digests += 1
-            report.bad(f"Digest file\ts3://{bucket}/{key}\tINVALID: does not chain to {previous[0]}")
-            previous = (key, signature, hashlib.sha256(raw).hexdigest(), str(digest.get("digestEndTime")))
+            report.bad(f"Digest file\ts3://{bucket}/{key}\tINVALID: does not chain to {previous[1]}")
+            previous = this
             continue
         report.valid_digests += 1
         report.lines.append(f"Digest file\ts3://{bucket}/{key}\tvalid")
-        previous = (key, signature, hashlib.sha256(raw).hexdigest(), str(digest.get("digestEndTime")))
+        previous = this
         for log in digest.get("logFiles") or []:
             _check_log(report, get, log)
     return report
+
+
+def _follow_buckets(entries: list[tuple[str, str]], in_range: Callable[..., list[tuple[str, str]]], get: Getter,
+                    public_keys: Mapping[str, bytes]) -> list[tuple[str, str]]:
+    """The digests of the range in order, across the buckets the trail wrote to: while the oldest
+    one (verified) names a previous digest in another bucket, that bucket's older digests come
+    first (the trail's bucket was changed), as the AWS CLI follows ``previousDigestS3Bucket``."""
+    seen = {b for b, _ in entries}
+    while entries:
+        source, oldest = entries[0]
+        found = get(source, oldest)
+        if found is None:
+            break
+        try:
+            digest, _raw, _signature = _verify(found[0], found[1], source, oldest, public_keys)
+        except ValueError:
+            break
+        other = digest.get("previousDigestS3Bucket")
+        if not other or other in seen:
+            break
+        seen.add(str(other))
+        older = in_range(str(other), _end_of(oldest))
+        if not older:
+            break
+        entries = older + entries
+    return entries
 
 
 def _check_log(report: Report, get: Getter, log: Mapping[str, Any]) -> None:
