@@ -21,16 +21,19 @@ import pytest
 from cloudkeep.testing.server import CloudkeepServer
 from cloudtrail_delivery_support import deliver, error_of, keys, logging_trail, trail_bucket
 from cloudtrail_digest_support import DomainClock, cloudkeep_validate, digest, digest_keys, validate_logs, when
+from storage_backends import _PostgresDatabase
 
 HOUR = dt.timedelta(hours=1)
 PREVIOUS = ("previousDigestS3Bucket", "previousDigestS3Object", "previousDigestHashValue",
             "previousDigestHashAlgorithm", "previousDigestSignature")
 
 
-@pytest.fixture(scope="module")
-def server():
-    """A server of its own: these tests move its domain clock by hours."""
-    with CloudkeepServer() as ck:
+@pytest.fixture(scope="module", params=[pytest.param("sqlite", id="sqlite"),
+                                        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)])
+def server(request):
+    """A server of its own on each backend: these tests move its domain clock by hours."""
+    url = _PostgresDatabase().ensure(request.config) if request.param == "postgresql" else None
+    with CloudkeepServer(store_url=url) as ck:
         yield ck
 
 
