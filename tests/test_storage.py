@@ -532,3 +532,31 @@ def test_on_rollback_runs_on_rollback_and_on_a_failed_commit_never_after_a_commi
     uow.rollback()
     assert ran == ["rolled back", "commit failed"]
     store.close()
+
+
+def test_insert_many_stores_what_sqlalchemy_would(store):
+    """UnitOfWork.insert_many (the driver path the audit recorder writes through) stores every
+    type as SQLAlchemy's own INSERT does: the same raw values on each backend, the same values
+    read back; a duplicate key is SQLAlchemy's IntegrityError."""
+    from cloudkeep.storage.schema import audit_events
+
+    when = dt.datetime(2026, 11, 30, 6, 7, 8, 123456, tzinfo=dt.timezone.utc)
+    row = {"event_id": "e1", "account_id": "111111111111", "event_time": when, "event_source": "iam.amazonaws.com",
+           "event_name": "GetUser", "aws_region": "us-east-1", "read_only": True, "management_event": False,
+           "access_key_id": None, "username": "alice", "error_code": None, "record": b"\x00\x01zlib"}
+    with store.unit_of_work(write=True) as uow:
+        uow.insert_many(audit_events, [row, {**row, "event_id": "e2"}])
+        uow.execute(insert(audit_events).values(**{**row, "event_id": "e3"}))
+    with store.unit_of_work() as uow:
+        read = {r.event_id: r for r in uow.execute(select(audit_events))}
+        raw = dict(uow.execute(text("SELECT event_id, CAST(event_time AS TEXT) FROM audit_events")).all())
+    assert set(read) == {"e1", "e2", "e3"}
+    for name in ("e1", "e2"):
+        got, expected = read[name], read["e3"]
+        assert [getattr(got, c) for c in row if c not in ("event_id",)] == \
+               [getattr(expected, c) for c in row if c not in ("event_id",)]
+        assert raw[name] == raw["e3"]
+    assert read["e1"].event_time == when and read["e1"].read_only is True and bytes(read["e1"].record) == row["record"]
+    with pytest.raises(exc.IntegrityError):
+        with store.unit_of_work(write=True) as uow:
+            uow.insert_many(audit_events, [row])

@@ -165,9 +165,16 @@ def resource_rows(event: Mapping[str, Any], row: Mapping[str, Any]) -> list[dict
 
 
 def insert_rows(uow: _UnitOfWork, pairs: list[tuple[Mapping[str, Any], dict[str, Any]]]) -> None:
-    """Insert records' rows (and their resource rows) in the caller's transaction."""
-    uow.execute(_STATEMENT, [row for _, row in pairs] if len(pairs) > 1 else pairs[0][1])
+    """Insert records' rows (and their resource rows) in the caller's transaction, through the
+    unit of work's direct driver path (``UnitOfWork.insert_many``) when it has one: the records
+    are written for every call, and SQLAlchemy's per-statement work cost more than the inserts."""
     resources = [r for event, row in pairs for r in resource_rows(event, row)]
+    insert_many = getattr(uow, "insert_many", None)
+    if insert_many is not None:
+        insert_many(audit_events, [row for _, row in pairs])
+        insert_many(audit_event_resources, resources)
+        return
+    uow.execute(_STATEMENT, [row for _, row in pairs] if len(pairs) > 1 else pairs[0][1])
     if resources:
         uow.execute(_RESOURCES, resources)
 
