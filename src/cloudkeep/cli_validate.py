@@ -5,9 +5,8 @@ made here (``services/cloudtrail/validation.py``). Exit status 0 when every file
 when one is not, when no digest file is found in the range (nothing proves the logs intact), or
 when the server cannot be asked; 2 for a usage error.
 
-The server is reached like the AWS CLI reaches it: ``--endpoint-url``, else the endpoint of the
-profile or environment (``AWS_ENDPOINT_URL``); credentials from ``--profile`` or the usual AWS
-sources, else the root credentials file in ``--data-dir``.
+The server and the credentials are found as ``cli_client.py`` says (as the AWS CLI finds them,
+else the root credentials file in ``--data-dir``).
 
 Must not: read the store directly; trust a file before it is verified.
 """
@@ -18,10 +17,9 @@ import argparse
 import datetime as _dt
 import json
 import sys
-from pathlib import Path
 from typing import Any, Mapping
 
-from cloudkeep import config as _config
+from cloudkeep.cli_client import add_server_arguments, clients, iso_time, reporting_errors
 
 UTC = _dt.timezone.utc
 
@@ -30,51 +28,14 @@ def add_parser(trail_sub: Any) -> None:
     p = trail_sub.add_parser("validate", help="validate a trail's log files and digests in its bucket "
                                               "(like aws cloudtrail validate-logs)")
     p.add_argument("--trail-arn", required=True, help="arn:aws:cloudtrail:<region>:<account>:trail/<name>")
-    p.add_argument("--start-time", required=True, type=_time, help="ISO 8601, e.g. 2026-11-30T08:00:00Z")
-    p.add_argument("--end-time", type=_time, help="ISO 8601 (default: now)")
+    p.add_argument("--start-time", required=True, type=iso_time, help="ISO 8601, e.g. 2026-11-30T08:00:00Z")
+    p.add_argument("--end-time", type=iso_time, help="ISO 8601 (default: now)")
     p.add_argument("--account-id", help="the member account whose files to validate (organization trails)")
     p.add_argument("--region", default=None, help="the region whose files to validate (a multi-region trail has "
                                                   "files of every region; default: the trail's home region)")
-    p.add_argument("--endpoint-url", default=None, help="the server (default: AWS_ENDPOINT_URL or "
-                                                          f"http://{_config.DEFAULT_HOST}:{_config.DEFAULT_PORT})")
-    p.add_argument("--profile", default=None, help="an AWS CLI profile with the credentials to use")
-    p.add_argument("--data-dir", type=Path, default=Path(".cloudkeep"),
-                   help="where to find root-credentials.json when no other credentials are set")
+    add_server_arguments(p)
     p.add_argument("--verbose", action="store_true", help="print every valid file too")
     p.add_argument("--json", action="store_true", help="print the counts and problems as JSON")
-
-
-def _time(text: str) -> _dt.datetime:
-    try:
-        value = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r} (e.g. 2026-11-30T08:00:00Z)") from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _clients(args: argparse.Namespace, region: str, source: str) -> tuple[Any, Any, Any, Any]:
-    import botocore.session
-    from botocore.config import Config
-
-    from cloudkeep.server import CREDENTIALS_FILE, read_credentials_file
-
-    session = botocore.session.Session(profile=args.profile)
-    keys: dict[str, str] = {}
-    if session.get_credentials() is None:
-        root = read_credentials_file(args.data_dir / CREDENTIALS_FILE)
-        if root is None:
-            raise LookupError("no credentials: set a profile or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-                              "or point --data-dir at the server's data directory")
-        keys = {"aws_access_key_id": root.access_key_id, "aws_secret_access_key": root.secret_access_key}
-    config = Config(retries={"max_attempts": 2})
-    endpoint = args.endpoint_url
-    probe = session.create_client("cloudtrail", region_name=region, endpoint_url=endpoint, config=config, **keys)
-    if endpoint is None and probe.meta.endpoint_url.rstrip("/").endswith(".amazonaws.com"):
-        endpoint = f"http://{_config.DEFAULT_HOST}:{_config.DEFAULT_PORT}"
-    return tuple(session.create_client(name, region_name=where, endpoint_url=endpoint or probe.meta.endpoint_url,
-                                       config=config, **keys)
-                 for name, where in (("cloudtrail", region), ("s3", region), ("organizations", region),
-                                     ("cloudtrail", source)))  # type: ignore[return-value]
 
 
 def _reader(s3: Any) -> tuple[Any, Any]:
@@ -98,8 +59,6 @@ def _reader(s3: Any) -> tuple[Any, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
-
     from cloudkeep.services.cloudtrail.validation import validate
 
     parts = args.trail_arn.split(":")
@@ -111,9 +70,12 @@ def run(args: argparse.Namespace) -> int:
     if args.start_time > end:
         print("cloudkeep: --start-time must be before --end-time", file=sys.stderr)
         return 2
-    try:
-        source = args.region or home
-        cloudtrail, s3, organizations, source_cloudtrail = _clients(args, home, source)
+    source = args.region or home
+    found: dict[str, Any] = {}
+
+    def check() -> int:
+        cloudtrail, s3, organizations, source_cloudtrail = clients(
+            args, ("cloudtrail", home), ("s3", home), ("organizations", home), ("cloudtrail", source))
         trail = next((t for t in cloudtrail.describe_trails()["trailList"] if t.get("TrailARN") == args.trail_arn),
                      None)
         if trail is None:
@@ -125,23 +87,14 @@ def run(args: argparse.Namespace) -> int:
         keys = {k["Fingerprint"]: bytes(k["Value"]) for k in source_cloudtrail.list_public_keys(
             StartTime=args.start_time, EndTime=end + _dt.timedelta(hours=2))["PublicKeyList"]}
         list_keys, get = _reader(s3)
-        report = validate(list_keys=list_keys, get=get, public_keys=keys, bucket=trail["S3BucketName"],
-                          prefix=trail.get("S3KeyPrefix"), org_id=org_id, account=args.account_id or owner,
-                          region=source, trail_name=name, home_region=home, start=args.start_time, end=end)
-    except LookupError as exc:
-        print(f"cloudkeep: {exc}", file=sys.stderr)
-        return 2
-    except EndpointConnectionError as exc:
-        print(f"cloudkeep: cannot reach the server at {exc.kwargs.get('endpoint_url')}: start it with "
-              f"'cloudkeep serve' or pass --endpoint-url", file=sys.stderr)
-        return 1
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        print(f"cloudkeep: {error.get('Code')}: {error.get('Message')}", file=sys.stderr)
-        return 1
-    except BotoCoreError as exc:
-        print(f"cloudkeep: {exc}", file=sys.stderr)
-        return 1
+        found["report"] = validate(list_keys=list_keys, get=get, public_keys=keys, bucket=trail["S3BucketName"],
+                                   prefix=trail.get("S3KeyPrefix"), org_id=org_id, account=args.account_id or owner,
+                                   region=source, trail_name=name, home_region=home, start=args.start_time, end=end)
+        return 0
+    status = reporting_errors(check)
+    if "report" not in found:
+        return status
+    report = found["report"]
     if args.json:
         print(json.dumps({"validDigests": report.valid_digests, "invalidDigests": report.invalid_digests,
                           "validLogs": report.valid_logs, "invalidLogs": report.invalid_logs,
