@@ -109,10 +109,11 @@ class Target:
         return self.clients[service]
 
 
-def start_cloudkeep(store_url: str | None) -> Target:
+def start_cloudkeep(store_url: str | None, *, env: dict[str, str] | None = None, name: str = "cloudkeep") -> Target:
+    """A cloudkeep server (test hooks off) with its first root credentials, as a Target."""
     from cloudkeep.testing.server import CloudkeepServer
 
-    server = CloudkeepServer(test_hooks=False, store_url=store_url)
+    server = CloudkeepServer(test_hooks=False, store_url=store_url, **({"env": env} if env is not None else {}))
     server.start()
     assert server.process is not None
     if server.root is None:
@@ -124,7 +125,7 @@ def start_cloudkeep(store_url: str | None) -> Target:
         server.stop()
         server.cleanup()
 
-    return Target("cloudkeep", server.process.pid, server.endpoint, server.root.access_key_id,
+    return Target(name, server.process.pid, server.endpoint, server.root.access_key_id,
                   server.root.secret_access_key, stop)
 
 

@@ -105,27 +105,11 @@ WORKLOADS = [
 
 
 def start(no_audit: bool) -> base.Target:
-    from cloudkeep.testing.server import CloudkeepServer
-
     env = dict(os.environ)
     env.pop("CLOUDKEEP_BENCHMARK_NO_AUDIT", None)
     if no_audit:
         env["CLOUDKEEP_BENCHMARK_NO_AUDIT"] = "1"
-    server = CloudkeepServer(test_hooks=False, env=env)
-    server.start()
-    assert server.process is not None
-    if server.root is None:
-        server.stop()
-        server.cleanup()
-        raise RuntimeError("cloudkeep wrote no root-credentials.json")
-
-    def stop() -> None:
-        server.stop()
-        server.cleanup()
-
-    name = "off" if no_audit else "on"
-    target = base.Target(name, server.process.pid, server.endpoint, server.root.access_key_id,
-                         server.root.secret_access_key, stop)
+    target = base.start_cloudkeep(None, env=env, name="off" if no_audit else "on")
     target.client("iam").create_user(UserName=EXISTING_USER)
     return target
 
