@@ -341,3 +341,18 @@ def test_a_form_upload_is_s3_auth_type_post(owned):
     url, fields = presigned(make(), name, "by-form.txt")
     assert upload(url, fields)[0] == 204
     assert fails(make().put_object, Bucket=name, Key="by-put.txt", Body=b"x")[0] == "AccessDenied"
+
+
+def test_the_policy_expiration_is_judged_by_the_real_time_not_the_domain_clock(tmp_path):
+    """A POST policy's expiration is the client's wall-clock deadline, like a presigned URL's: a
+    server whose domain clock was moved on (test hooks) still takes a form that has not expired."""
+    from cloudkeep.testing.server import CloudkeepServer
+
+    with CloudkeepServer(data_dir=tmp_path / "data") as server:
+        client = s3(server.create_account())
+        name = bucket_name("post")
+        client.create_bucket(Bucket=name)
+        server.advance(3 * 3600)                       # past the form's one-hour expiration
+        url, fields = presigned(client, name, "on-time", ExpiresIn=3600)
+        assert upload(url, fields)[0] == 204
+        assert client.get_object(Bucket=name, Key="on-time")["Body"].read() == b"hello"
