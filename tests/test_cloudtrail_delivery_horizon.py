@@ -81,3 +81,41 @@ def test_the_lease_has_one_holder_until_it_expires(store):
         assert C.lease_holder(uow, "l") == "b"
     with store.unit_of_work(write=True) as uow:
         assert C.take_over_lease(uow, "l", "b", "c", NOW, ttl) and not C.take_over_lease(uow, "l", "b", "d", NOW, ttl)
+
+
+def test_a_stopped_trail_covers_its_own_stoplogging_event_whatever_seq_it_got(store):
+    """StopLogging sets stop_seq to the newest seq it sees plus one; on PostgreSQL its own event can
+    get a larger seq when other transactions took values meanwhile. The worker finds that event
+    (by name, account, region and time) and moves the stop up to it, so the final files and digest
+    include it; a StopLogging event of another account, or long before the stop, does not count."""
+    from cloudkeep.services.cloudtrail import trails_repo as repo
+    from cloudkeep.services.cloudtrail.trails_domain import Trail
+
+    trail = Trail(account_id="111122223333", home_region="us-east-1", name="t",
+                  arn="arn:aws:cloudtrail:us-east-1:111122223333:trail/t", s3_bucket="b", s3_prefix=None,
+                  sns_topic=None, include_global=True, multi_region=False, organization=False, log_validation=True,
+                  kms_key_id=None, cw_log_group=None, cw_role=None, selectors=None, tags=(), created_at=NOW,
+                  is_logging=False, start_logging_time=NOW - dt.timedelta(hours=1), stop_logging_time=NOW,
+                  cursor_seq=0, stop_seq=4)
+    with store.unit_of_work(write=True) as uow:
+        repo.add(uow, trail)
+
+    def stop_event(seq: int, account: str = "111122223333", when: dt.datetime = NOW) -> None:
+        with store.unit_of_work(write=True) as uow:
+            uow.execute(insert(audit_events).values(
+                seq=seq, event_id=f"s-{seq}", account_id=account, event_time=when,
+                event_source="cloudtrail.amazonaws.com", event_name="StopLogging", aws_region="us-east-1",
+                read_only=False, management_event=True, access_key_id=None, username=None, error_code=None,
+                record=encode_record({"eventID": f"s-{seq}"})))
+
+    _add(store, 1, 2, 3)
+    stop_event(7, account="999988887777")                           # another account's
+    stop_event(8, when=NOW - dt.timedelta(minutes=10))              # an earlier stop of this account
+    delivery = Delivery(store, None, None, None, put=None, monotonic=_Ticks())
+    assert delivery._settled_stop(trail).stop_seq == 4
+    stop_event(9)                                                   # this stop's own event, after others' seqs
+    settled = delivery._settled_stop(trail)
+    assert settled.stop_seq == 9
+    with store.unit_of_work() as uow:
+        assert repo.by_arn(uow, trail.arn).stop_seq == 9
+    assert delivery._settled_stop(settled).stop_seq == 9

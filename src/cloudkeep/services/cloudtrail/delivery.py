@@ -127,6 +127,22 @@ class Delivery:
                                         period=timing.digest, force=close_digests)
         return {"files": files, "digests": digests}
 
+    def _settled_stop(self, trail: Trail) -> Trail:
+        """The stopped trail with its ``stop_seq`` covering StopLogging's own event: StopLogging
+        sets it to the newest seq it sees plus one, which on PostgreSQL can be below the seq its
+        event then gets (other transactions took seq values meanwhile); the event is found by name
+        and time once committed, and the stop moved up to it, so the final files include it."""
+        if trail.stop_logging_time is None or trail.stop_seq is None:
+            return trail
+        with self._store.unit_of_work() as uow:
+            found = C.stop_event_seq(uow, account_id=trail.account_id, region=trail.home_region,
+                                     stopped=trail.stop_logging_time)
+        if found is None or found <= trail.stop_seq:
+            return trail
+        with self._store.unit_of_work(write=True) as uow:
+            repo.raise_stop_seq(uow, trail, found)
+        return trail.evolve(stop_seq=found)
+
     def _selected(self, trail: Trail, rows: list[tuple[int, bytes]]) -> dict[tuple[str, str], list[dict]]:
         groups: dict[tuple[str, str], list[dict]] = {}
         for _seq, stored in rows:
@@ -146,6 +162,7 @@ class Delivery:
     def _deliver(self, trail: Trail, safe: int, now: _dt.datetime) -> int:
         cursor, written_total = trail.cursor_seq, 0
         if not trail.is_logging and trail.stop_seq is not None:
+            trail = self._settled_stop(trail)
             safe = min(safe, trail.stop_seq)          # a stopped trail delivers what came before the stop
         while True:
             with self._store.unit_of_work() as uow:

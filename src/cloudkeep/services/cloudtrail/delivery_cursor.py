@@ -25,6 +25,19 @@ def newest_seq(uow: Any) -> int:
     return int(uow.execute(select(func.max(_E.seq))).scalar() or 0)
 
 
+def stop_event_seq(uow: Any, *, account_id: str, region: str, stopped: _dt.datetime) -> int | None:
+    """The seq of the newest StopLogging event of this account and region recorded by the time a
+    trail was stopped (to the second after): StopLogging's own event, recorded in its transaction.
+    On PostgreSQL it may have a larger seq than ``newest_seq`` gave StopLogging, when other
+    transactions took seq values meanwhile."""
+    found = uow.execute(select(func.max(_E.seq)).where(and_(
+        _E.account_id == account_id, _E.aws_region == region, _E.event_name == "StopLogging",
+        _E.event_source == "cloudtrail.amazonaws.com",
+        _E.event_time >= stopped - _dt.timedelta(seconds=5),
+        _E.event_time <= stopped + _dt.timedelta(seconds=1)))).scalar()
+    return int(found) if found is not None else None
+
+
 def seqs_after(uow: Any, after: int, limit: int) -> list[int]:
     """The seq values stored after ``after``, in order (the worker looks for gaps in them)."""
     return [int(s) for s in uow.execute(select(_E.seq).where(_E.seq > after).order_by(_E.seq).limit(limit)).scalars()]

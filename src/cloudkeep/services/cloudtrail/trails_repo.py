@@ -127,6 +127,12 @@ def record_delivery(uow: Any, trail: Trail, *, cursor: int, when: Any, error: st
     uow.execute(update(cloudtrail_trails).where(_key(trail)).values(**values))
 
 
+def raise_stop_seq(uow: Any, trail: Trail, stop_seq: int) -> None:
+    """Move a stopped trail's ``stop_seq`` up to ``stop_seq`` (still stopped, not moved since)."""
+    uow.execute(update(cloudtrail_trails).where(and_(
+        _T.arn == trail.arn, _T.is_logging.is_(False), _T.stop_seq == trail.stop_seq)).values(stop_seq=stop_seq))
+
+
 def record_digest(uow: Any, trail: Trail, *, when: Any, error: str | None) -> None:
     values: dict[str, Any] = {"latest_digest_error": error}
     if error is None:
