@@ -20,8 +20,8 @@ import sys
 from typing import Any, Mapping
 
 from cloudkeep.cli_client import add_server_arguments, clients, iso_time, reporting_errors
+from cloudkeep.storage.clock import wall_now
 
-UTC = _dt.timezone.utc
 
 
 def add_parser(trail_sub: Any) -> None:
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"cloudkeep: not a trail ARN: {args.trail_arn}", file=sys.stderr)
         return 2
     home, owner, name = parts[3], parts[4], parts[5][len("trail/"):]
-    end = args.end_time or _dt.datetime.now(UTC)
+    end = args.end_time or wall_now()
     if args.start_time > end:
         print("cloudkeep: --start-time must be before --end-time", file=sys.stderr)
         return 2

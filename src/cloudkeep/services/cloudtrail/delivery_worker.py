@@ -25,6 +25,8 @@ from typing import Any, Callable
 
 from sqlalchemy import exc
 
+from cloudkeep.storage import clock
+
 from . import delivery_cursor as C
 from . import digest_chains
 from . import trails_repo as repo
@@ -32,7 +34,6 @@ from .delivery import Delivery, Timing
 
 log = logging.getLogger("cloudkeep.cloudtrail.worker")
 LEASE = "cloudtrail-delivery"
-UTC = _dt.timezone.utc
 
 
 def _gone(holder: str) -> bool:
@@ -53,7 +54,7 @@ def _gone(holder: str) -> bool:
 class DeliveryWorker:
     def __init__(self, store: Any, delivery: Delivery, timing: Callable[[], Timing], *, tick: float = 1.0,
                  lease_ttl: _dt.timedelta = _dt.timedelta(seconds=15),
-                 wall_now: Callable[[], _dt.datetime] = lambda: _dt.datetime.now(UTC)) -> None:
+                 wall_now: Callable[[], _dt.datetime] = clock.wall_now) -> None:
         self._store, self._delivery, self._timing = store, delivery, timing
         self._tick, self._ttl, self._wall_now = tick, lease_ttl, wall_now
         self._holder = f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(4)}"
