@@ -113,3 +113,14 @@ def store(store_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, str | None]]:
+    """For tests that start their own servers (and start them again on the same store): (data
+    dir, store URL), the URL None for the data dir's SQLite, else this session's own PostgreSQL
+    database (``_PostgresDatabase``; unreachable → fail when ``CI=true``, skip otherwise)."""
+    store_url = None
+    if request.param == "postgresql":
+        store_url = _PostgresDatabase().ensure(request.config)
+    yield tmp_path / "data", store_url

@@ -8,24 +8,12 @@ from __future__ import annotations
 
 import collections
 import signal
-from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from cloudkeep.testing.server import Account, CloudkeepServer
 from cloudtrail_delivery_support import deliver, keys, logging_trail, records
-from storage_backends import _PostgresDatabase
-
-
-@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
-                        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, str | None]]:
-    """(data dir, store URL or None for the data dir's SQLite), shared by both server runs."""
-    store_url = None
-    if request.param == "postgresql":
-        store_url = _PostgresDatabase().ensure(request.config)   # a database of its own
-    yield tmp_path / "data", store_url
+from storage_backends import backend  # noqa: F401  (pytest fixture: data dir and store URL per backend)
 
 
 def _created_users(account: Account, bucket: str) -> set[str]:

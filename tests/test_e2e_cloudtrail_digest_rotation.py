@@ -13,25 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 
 from cloudkeep.testing.server import CloudkeepServer
 from cloudtrail_delivery_support import deliver, keys, logging_trail
 from cloudtrail_digest_support import DomainClock, cloudkeep_validate, digest, digest_keys, validate_logs, when
-from storage_backends import _PostgresDatabase
+from storage_backends import backend  # noqa: F401  (pytest fixture: data dir and store URL per backend)
 
 PERIOD = dt.timedelta(days=10)
 VALIDITY = dt.timedelta(days=30)
-
-
-@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
-                        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, str | None]]:
-    store_url = _PostgresDatabase().ensure(request.config) if request.param == "postgresql" else None
-    yield tmp_path / "data", store_url
 
 
 def test_signing_keys_rotate_and_old_digests_still_validate(backend, tmp_path):

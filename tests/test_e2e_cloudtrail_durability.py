@@ -21,31 +21,19 @@ from __future__ import annotations
 import json
 import signal
 import threading
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cloudkeep.storage.engine import Store, sqlite_url
 from cloudkeep.storage.schema import audit_events
 from cloudkeep.testing.audit import stored_records
 from cloudkeep.testing.server import Account, CloudkeepServer
-from storage_backends import _PostgresDatabase
+from storage_backends import backend  # noqa: F401  (pytest fixture: data dir and store URL per backend)
 
 THREADS = 4
 KILL_AFTER = 120          # acknowledged writes before the SIGKILL (the load keeps running)
 PER_THREAD_LIMIT = 400    # a bound so a thread can never loop forever
-
-
-@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
-                        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, str | None]]:
-    """(data dir, store URL or None for the data dir's SQLite), shared by both server runs."""
-    store_url = None
-    if request.param == "postgresql":
-        store_url = _PostgresDatabase().ensure(request.config)   # a database of its own
-    yield tmp_path / "data", store_url
 
 
 def _write_load(account: Account, acked: list[tuple[str, str, str]], enough: threading.Event,
