@@ -53,36 +53,19 @@ class QueryCall:
 
 def _query_client(endpoint: str, key: str, secret: str, call: QueryCall, warmup: int, n: int,
                   ready: Any, go: Any, out: Any) -> None:
-    import http.client
-    from urllib.parse import urlsplit
-
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    try:
-        signer = SigV4Auth(Credentials(key, secret), call.service, call.region)
-        parts = urlsplit(endpoint)
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-        url = endpoint.rstrip("/") + "/"
+    def work() -> None:
+        send = loadgen.signed_poster(endpoint, key, secret, call.service, call.region)
+        headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
         pid = os.getpid()
 
         def one(i: int) -> None:
             for template, expect in call.requests:
-                body = template.replace("{n}", f"{pid}-{i}".replace("-", "m")).encode()
-                request = AWSRequest(method="POST", url=url, data=body,
-                                     headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
-                signer.add_auth(request)
-                conn.request("POST", "/", body=body, headers=dict(request.headers.items()))
-                response = conn.getresponse()
-                data = response.read()
-                if response.status != 200 or expect not in data:
-                    raise RuntimeError(f"{template}: HTTP {response.status}: {data[:300]!r}")
+                status, data = send(template.replace("{n}", f"{pid}-{i}".replace("-", "m")).encode(), headers)
+                if status != 200 or expect not in data:
+                    raise RuntimeError(f"{template}: HTTP {status}: {data[:300]!r}")
 
         loadgen._timed(one, warmup, n, ready, go, out)
-    except BaseException as error:  # noqa: BLE001 - reported to the parent, which fails the run
-        ready.put(None)
-        out.put(([], 0.0, f"{type(error).__name__}: {error}"))
+    loadgen.run_client(work, ready, out)
 
 
 @dataclass(frozen=True)

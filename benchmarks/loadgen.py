@@ -63,8 +63,10 @@ class LoadResult:
     client_cpu_ms: float      # per call, all client processes together
 
 
-def _client(endpoint: str, key: str, secret: str, call: JsonCall, warmup: int, n: int,
-            ready: Any, go: Any, out: Any) -> None:
+def signed_poster(endpoint: str, key: str, secret: str, service: str, region: str
+                  ) -> Callable[[bytes, dict[str, str]], tuple[int, bytes]]:
+    """``send(body, headers) -> (status, body)``: a POST to ``/`` signed afresh with botocore's
+    SigV4 signer, on one kept-alive connection (the JSON and query protocol clients' transport)."""
     import http.client
     from urllib.parse import urlsplit
 
@@ -72,27 +74,44 @@ def _client(endpoint: str, key: str, secret: str, call: JsonCall, warmup: int, n
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
+    signer = SigV4Auth(Credentials(key, secret), service, region)
+    parts = urlsplit(endpoint)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    url = endpoint.rstrip("/") + "/"
+
+    def send(body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        request = AWSRequest(method="POST", url=url, data=body, headers=dict(headers))
+        signer.add_auth(request)
+        conn.request("POST", "/", body=body, headers=dict(request.headers.items()))
+        response = conn.getresponse()
+        return response.status, response.read()
+    return send
+
+
+def run_client(work: Callable[[], None], ready: Any, out: Any) -> None:
+    """A client process's body: ``work`` (which ends in ``_timed``), its failure reported to the
+    parent (which fails the run) instead of raised."""
     try:
-        signer = SigV4Auth(Credentials(key, secret), call.service, call.region)
-        parts = urlsplit(endpoint)
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-        url = endpoint.rstrip("/") + "/"
-        base_headers = {"Content-Type": call.content_type, "X-Amz-Target": call.target}
-
-        def one() -> None:
-            request = AWSRequest(method="POST", url=url, data=call.body, headers=dict(base_headers))
-            signer.add_auth(request)
-            conn.request("POST", "/", body=call.body, headers=dict(request.headers.items()))
-            response = conn.getresponse()
-            data = response.read()
-            if response.status != 200:
-                raise RuntimeError(f"{call.target}: HTTP {response.status}: {data[:300]!r}")
-            call.check(json.loads(data))
-
-        _timed(lambda i: one(), warmup, n, ready, go, out)
+        work()
     except BaseException as error:  # noqa: BLE001 - reported to the parent, which fails the run
         ready.put(None)
         out.put(([], 0.0, f"{type(error).__name__}: {error}"))
+
+
+def _client(endpoint: str, key: str, secret: str, call: JsonCall, warmup: int, n: int,
+            ready: Any, go: Any, out: Any) -> None:
+    def work() -> None:
+        send = signed_poster(endpoint, key, secret, call.service, call.region)
+        headers = {"Content-Type": call.content_type, "X-Amz-Target": call.target}
+
+        def one(_: int) -> None:
+            status, data = send(call.body, headers)
+            if status != 200:
+                raise RuntimeError(f"{call.target}: HTTP {status}: {data[:300]!r}")
+            call.check(json.loads(data))
+
+        _timed(one, warmup, n, ready, go, out)
+    run_client(work, ready, out)
 
 
 def _timed(one: Callable[[int], None], warmup: int, n: int, ready: Any, go: Any, out: Any) -> None:
