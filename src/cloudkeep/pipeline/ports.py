@@ -63,7 +63,8 @@ class PipelinePort:
             call = Call(account_id=ex.principal.account_id, region=ex.region, partition=self._deps.partition,
                         principal=ex.principal, request_id=ex.request_id, clock=self._deps.clock,
                         ids=self._deps.ids, uow=self._uow, sealer=self._deps.sealer,
-                        port=PipelinePort(self._deps, ex, self._uow), blobs=self._deps.blobs)
+                        port=PipelinePort(self._deps, ex, self._uow), blobs=self._deps.blobs,
+                        received_at=ex.received_at)
             result = handler(call, params)
             if self._deps.services[service].affects_authorization and self._uow.wrote:
                 generations.bump(self._uow, call.account_id)

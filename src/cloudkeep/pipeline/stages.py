@@ -275,7 +275,7 @@ def dispatch(ex: Exchange, deps: Deps) -> Exchange:
                 principal=ex.principal, request_id=ex.request_id, clock=deps.clock, ids=deps.ids,
                 uow=uow, sealer=deps.sealer, port=PipelinePort(deps, ex, uow), blobs=deps.blobs,
                 authorizer=authorization.StageAuthorizer(ex, deps, _authz_context),
-                secure=bool(ex.request is not None and ex.request.secure))
+                secure=bool(ex.request is not None and ex.request.secure), received_at=ex.received_at)
     result = handler(call, ex.params)
     if service.affects_authorization and uow.wrote:
         generations.bump(uow, call.account_id)   # cached policy sets of the account are stale now

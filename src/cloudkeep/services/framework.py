@@ -11,6 +11,7 @@ Must not: import ``pipeline`` (the pipeline imports services, never the reverse)
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
@@ -64,6 +65,8 @@ class Call:
     authorizer: Authorizer | None = None
     #: the request came over TLS (S3 refuses SSE-C keys sent in the clear)
     secure: bool = False
+    #: the domain-clock time the request arrived: its event's eventTime (None outside a request)
+    received_at: _dt.datetime | None = None
 
 
 Handler = Callable[[Call, Params], Result]

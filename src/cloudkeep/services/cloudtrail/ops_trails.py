@@ -272,7 +272,9 @@ def get_trail_status(call: Call, params: Params) -> Result:
 def start_logging(call: Call, params: Params) -> Result:
     trail = _own(call, params["Name"])
     if not trail.is_logging:
-        now = call.clock.now()
+        # the request's arrival, which is also its event's eventTime: delivery takes events from
+        # this second on, so StartLogging's own event is never cut off by a later clock reading
+        now = call.received_at or call.clock.now()
         repo.save(call.uow, trail.evolve(is_logging=True, start_logging_time=now,
                                          cursor_seq=delivery_cursor.newest_seq(call.uow), stop_seq=None,
                                          latest_delivery_attempt_time=None), cursor=True)
@@ -286,7 +288,7 @@ def stop_logging(call: Call, params: Params) -> Result:
     trail = _own(call, params["Name"])
     if trail.is_logging:
         # what was recorded before this call is still delivered (up to the seq of this moment)
-        repo.save(call.uow, trail.evolve(is_logging=False, stop_logging_time=call.clock.now(),
+        repo.save(call.uow, trail.evolve(is_logging=False, stop_logging_time=call.received_at or call.clock.now(),
                                          stop_seq=delivery_cursor.newest_seq(call.uow) + 1))
     return {}
 

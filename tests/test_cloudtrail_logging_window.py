@@ -1,0 +1,69 @@
+"""StartLogging's and StopLogging's times on both backends are the requests' arrival times, which
+are also their events' eventTime. Delivery takes a trail's events from StartLoggingTime's second
+on, so a start time read later than the arrival (the next second, when the request arrived at
+.999) would leave StartLogging's own event out of the trail's first log file."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import insert
+
+from cloudkeep.audit.recorder import encode_record
+from cloudkeep.auth.principal import Principal, PrincipalType
+from cloudkeep.services.cloudtrail import SERVICE
+from cloudkeep.services.cloudtrail import delivery_cursor as C
+from cloudkeep.services.cloudtrail import trails_repo as repo
+from cloudkeep.services.cloudtrail.delivery import _second
+from cloudkeep.services.cloudtrail.trails_domain import Trail
+from cloudkeep.services.framework import Call
+from cloudkeep.storage.clock import FixedClock
+from cloudkeep.storage.ids import Ids
+from cloudkeep.storage.schema import audit_events
+from storage_backends import store, store_url  # noqa: F401  (pytest fixtures)
+
+ACCOUNT = "111122223333"
+ARRIVED = dt.datetime(2026, 11, 30, 5, 0, 0, 999_000, tzinfo=dt.timezone.utc)
+HANDLED = dt.datetime(2026, 11, 30, 5, 0, 1, 2_000, tzinfo=dt.timezone.utc)   # the clock, read in the handler
+
+
+def _run(store, operation: str, **params):
+    principal = Principal(type=PrincipalType.ROOT, account_id=ACCOUNT, arn=f"arn:aws:iam::{ACCOUNT}:root",
+                          principal_id=ACCOUNT)
+    with store.unit_of_work(write=True) as uow:
+        call = Call(account_id=ACCOUNT, region="us-east-1", partition="aws", principal=principal,
+                    request_id="test", clock=FixedClock(HANDLED), ids=Ids(), uow=uow, sealer=None,
+                    received_at=ARRIVED)
+        result = SERVICE.operations.handlers[operation](call, params)
+        if operation in ("StartLogging", "StopLogging"):       # its event, as the pipeline records it
+            uow.execute(insert(audit_events).values(
+                event_id=f"e-{operation}", account_id=ACCOUNT, event_time=ARRIVED.replace(microsecond=0),
+                event_source="cloudtrail.amazonaws.com", event_name=operation, aws_region="us-east-1",
+                read_only=False, management_event=True, access_key_id=None, username=None, error_code=None,
+                record=encode_record({"eventID": f"e-{operation}"})))
+        return result
+
+
+def _trail(store) -> Trail:
+    with store.unit_of_work() as uow:
+        found = repo.get(uow, ACCOUNT, "us-east-1", "window")
+    assert found is not None
+    return found
+
+
+def test_start_and_stop_times_are_the_requests_arrival_so_their_events_are_delivered(store):  # noqa: F811
+    with store.unit_of_work(write=True) as uow:
+        repo.add(uow, Trail(account_id=ACCOUNT, home_region="us-east-1", name="window",
+                            arn=f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/window", s3_bucket="b",
+                            s3_prefix=None, sns_topic=None, include_global=True, multi_region=False,
+                            organization=False, log_validation=False, kms_key_id=None, cw_log_group=None,
+                            cw_role=None, selectors=None, tags=(), created_at=ARRIVED))
+    _run(store, "StartLogging", Name="window")
+    trail = _trail(store)
+    assert trail.start_logging_time == ARRIVED
+    with store.unit_of_work() as uow:
+        selected = C.events(uow, after=trail.cursor_seq, upto=C.newest_seq(uow), accounts=[ACCOUNT],
+                            region="us-east-1", since=_second(trail.start_logging_time), until=None, limit=10)
+    assert len(selected) == 1                 # StartLogging's own event
+    _run(store, "StopLogging", Name="window")
+    assert _trail(store).stop_logging_time == ARRIVED
