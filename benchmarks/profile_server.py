@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/profile_server.py                     # GetCallerIdentity, 2000 calls
     .venv/bin/python benchmarks/profile_server.py --workload getuser --calls 1000 --top 40
-    .venv/bin/python benchmarks/profile_server.py --workload s3-put1k --calls 1000   # also s3-get1k
+    .venv/bin/python benchmarks/profile_server.py --workload s3-put1k --calls 1000   # also s3-get1k, s3-put64m
 
 The server runs here (``uvicorn.Server`` around ``cloudkeep.server.create_app``, bootstrapped as
 ``cloudkeep serve`` does); a boto3 client runs in a child process so that the profile holds the
@@ -49,6 +49,15 @@ iam.create_user(UserName="bench-existing")
 ctx = {"purpose": "benchmark", "tenant": "acme"}
 key_id = kms.create_key()["KeyMetadata"]["Arn"] if workload.startswith("kms") else None
 blob = kms.encrypt(KeyId=key_id, Plaintext=b"x" * 1024, EncryptionContext=ctx)["CiphertextBlob"] if key_id else None
+if workload == "s3-put64m":
+    # UNSIGNED-PAYLOAD and no checksum, as the s3.py benchmark's load generator sends it
+    s3u = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key,
+                       aws_secret_access_key=secret, config=cfg.merge(Config(
+                           s3={"payload_signing_enabled": False}, request_checksum_calculation="when_required")))
+    import tempfile
+    large = tempfile.TemporaryFile()
+    for i in range(64):
+        large.write(bytes([i]) * (1024 * 1024))
 count = [0]
 def one():
     count[0] += 1
@@ -62,6 +71,9 @@ def one():
         kms.generate_data_key(KeyId=key_id, KeySpec="AES_256", EncryptionContext=ctx)
     elif workload == "s3-put1k":
         s3.put_object(Bucket="bench-profile", Key=f"k{count[0]}", Body=small)
+    elif workload == "s3-put64m":
+        large.seek(0)
+        s3u.put_object(Bucket="bench-profile", Key=f"large{count[0]}", Body=large)
     elif workload == "s3-get1k":
         assert s3.get_object(Bucket="bench-profile", Key="existing")["Body"].read() == small
     elif workload == "getuser":
@@ -182,7 +194,7 @@ def breakdown(stats: pstats.Stats, calls: int, unit: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="cProfile of cloudkeep's server on one workload")
     p.add_argument("--workload", choices=("gci", "getuser", "createdelete", "kms-encrypt", "kms-decrypt", "kms-gdk",
-                                              "s3-put1k", "s3-get1k"), default="gci")
+                                              "s3-put1k", "s3-get1k", "s3-put64m"), default="gci")
     p.add_argument("--calls", type=int, default=2000)
     p.add_argument("--warmup", type=int, default=200)
     p.add_argument("--settle", type=float, default=1.5)

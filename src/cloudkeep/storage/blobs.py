@@ -155,13 +155,37 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+#: a large blob's pages leave the page cache as it is written, every this many bytes
+#: (``_Sink``): see ``drop_behind``
+DROP_BEHIND: Final = 8 * 1024 * 1024
+_FADVISE: Final = getattr(os, "posix_fadvise", None)
+
+
+def drop_behind(fd: int) -> None:
+    """Start writing the file's dirty pages back and let its clean ones go (Linux's
+    ``POSIX_FADV_DONTNEED``; nothing where the call does not exist).
+
+    A blob is written once and read, if ever, later: keeping a large one in the page cache
+    helps nobody, and growing the cache by hundreds of MiB of dirty pages made the writer
+    itself slow (on the 2-core development VM, writing 64 MiB into new page-cache pages cost
+    130–170 ms of the writer's CPU once ~300 MiB were dirty, against 15–25 ms with this call
+    every 8 MiB). Object stores do the same for large objects (MinIO writes them with O_DIRECT)."""
+    if _FADVISE is not None:
+        try:
+            _FADVISE(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        except OSError:
+            pass                                   # advice only: a file system may not take it
+
+
 class _Sink:
     """Where a blob being written goes: kept in memory (``held``) while it may stay inline, else
-    a temporary file; ``spill`` moves what is held into the file once the body proves too large."""
+    a temporary file; ``spill`` moves what is held into the file once the body proves too large.
+    A file's pages are dropped behind the writer every ``DROP_BEHIND`` bytes (``drop_behind``)."""
 
     def __init__(self, tmp: Path | None, held: list[bytes] | None) -> None:
         self.held = held
         self._out: BinaryIO | None = None
+        self._written = 0
         if held is None:
             assert tmp is not None
             self._open(tmp)
@@ -180,6 +204,10 @@ class _Sink:
     def write(self, data: bytes) -> None:
         if self._out is not None:
             self._out.write(data)
+            before, self._written = self._written, self._written + len(data)
+            if before // DROP_BEHIND != self._written // DROP_BEHIND:
+                self._out.flush()
+                drop_behind(self._out.fileno())
         else:
             assert self.held is not None
             self.held.append(data)
@@ -199,6 +227,8 @@ class _Sink:
         self._out.flush()
         if sync:
             os.fsync(self._out.fileno())
+        if self._written >= DROP_BEHIND:
+            drop_behind(self._out.fileno())
 
 
 class BlobStore:
