@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/profile_server.py                     # GetCallerIdentity, 2000 calls
     .venv/bin/python benchmarks/profile_server.py --workload getuser --calls 1000 --top 40
-    .venv/bin/python benchmarks/profile_server.py --workload s3-put1k --calls 1000   # also s3-get1k, s3-put64m
+    .venv/bin/python benchmarks/profile_server.py --workload s3-put1k --calls 1000   # also s3-get1k, s3-put1k-unsigned, s3-put64m
 
 The server runs here (``uvicorn.Server`` around ``cloudkeep.server.create_app``, bootstrapped as
 ``cloudkeep serve`` does); a boto3 client runs in a child process so that the profile holds the
@@ -49,11 +49,12 @@ iam.create_user(UserName="bench-existing")
 ctx = {"purpose": "benchmark", "tenant": "acme"}
 key_id = kms.create_key()["KeyMetadata"]["Arn"] if workload.startswith("kms") else None
 blob = kms.encrypt(KeyId=key_id, Plaintext=b"x" * 1024, EncryptionContext=ctx)["CiphertextBlob"] if key_id else None
-if workload == "s3-put64m":
+if workload in ("s3-put64m", "s3-put1k-unsigned"):
     # UNSIGNED-PAYLOAD and no checksum, as the s3.py benchmark's load generator sends it
     s3u = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key,
                        aws_secret_access_key=secret, config=cfg.merge(Config(
                            s3={"payload_signing_enabled": False}, request_checksum_calculation="when_required")))
+if workload == "s3-put64m":
     import tempfile
     large = tempfile.TemporaryFile()
     for i in range(64):
@@ -71,6 +72,8 @@ def one():
         kms.generate_data_key(KeyId=key_id, KeySpec="AES_256", EncryptionContext=ctx)
     elif workload == "s3-put1k":
         s3.put_object(Bucket="bench-profile", Key=f"k{count[0]}", Body=small)
+    elif workload == "s3-put1k-unsigned":
+        s3u.put_object(Bucket="bench-profile", Key=f"k{count[0]}", Body=small)
     elif workload == "s3-put64m":
         large.seek(0)
         s3u.put_object(Bucket="bench-profile", Key=f"large{count[0]}", Body=large)
@@ -194,7 +197,7 @@ def breakdown(stats: pstats.Stats, calls: int, unit: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="cProfile of cloudkeep's server on one workload")
     p.add_argument("--workload", choices=("gci", "getuser", "createdelete", "kms-encrypt", "kms-decrypt", "kms-gdk",
-                                              "s3-put1k", "s3-get1k", "s3-put64m"), default="gci")
+                                              "s3-put1k", "s3-put1k-unsigned", "s3-get1k", "s3-put64m"), default="gci")
     p.add_argument("--calls", type=int, default=2000)
     p.add_argument("--warmup", type=int, default=200)
     p.add_argument("--settle", type=float, default=1.5)

@@ -214,6 +214,26 @@ def test_blobs_are_fsynced_only_with_full_durability(tmp_path, monkeypatch, sync
     assert len(calls) == (2 if sync else 0)
 
 
+def test_a_large_blob_drops_its_pages_behind_the_writer(tmp_path, monkeypatch):
+    """Every DROP_BEHIND bytes written and at the end, the file's pages are let go
+    (POSIX_FADV_DONTNEED over the whole file); a small blob is left alone."""
+    from cloudkeep.storage import blobs
+
+    calls = []
+    monkeypatch.setattr(blobs, "_FADVISE", lambda fd, offset, length, advice: calls.append((offset, length, advice)))
+    monkeypatch.setattr(blobs, "DROP_BEHIND", 4 * CHUNK)
+    store = BlobStore(tmp_path / "b", chunk_size=CHUNK)
+    key = new_data_key()
+    store.write(os.urandom(2 * CHUNK), key)
+    assert calls == []
+    data = os.urandom(10 * CHUNK)
+    info = store.write(data, key)
+    size = store.path(info.blob_id).stat().st_size         # header, 10 chunks and their tags
+    assert len(calls) == size // (4 * CHUNK) + 1            # one per 4 chunks' worth crossed, one at the end
+    assert all(c == (0, 0, os.POSIX_FADV_DONTNEED) for c in calls)
+    assert b"".join(store.read(info.blob_id, key, info.size)) == data
+
+
 # --- bodies kept inline (BlobInfo.data) ---------------------------------------------------------------
 
 
