@@ -560,3 +560,49 @@ def test_insert_many_stores_what_sqlalchemy_would(store):
     with pytest.raises(exc.IntegrityError):
         with store.unit_of_work(write=True) as uow:
             uow.insert_many(audit_events, [row])
+
+
+def test_run_gives_what_execute_gives(store):
+    """UnitOfWork.run (the driver path of the hot statements) binds and reads every type as
+    SQLAlchemy's execute does, with the statement's own literal values; DML needs a write unit of
+    work, counts its rows, empties the memo and marks the unit of work written; errors are
+    SQLAlchemy's."""
+    from sqlalchemy import and_, bindparam, delete
+    from cloudkeep.storage.schema import audit_events
+
+    E = audit_events.c
+    when = dt.datetime(2026, 11, 30, 6, 7, 8, 123456, tzinfo=dt.timezone.utc)
+    row = {"event_id": "e1", "account_id": "111111111111", "event_time": when, "event_source": "iam.amazonaws.com",
+           "event_name": "GetUser", "aws_region": "us-east-1", "read_only": True, "management_event": False,
+           "access_key_id": None, "username": "alice", "error_code": None, "record": b"\x00\x01zlib"}
+    by_account = select(audit_events).where(and_(E.account_id == bindparam("account"), E.read_only.is_(True),
+                                                 E.aws_region == "us-east-1")).order_by(E.event_id)
+    renamed = select(E.event_id, func.length(E.record).label("size")).where(E.event_time >= bindparam("since"))
+    gone = delete(audit_events).where(E.event_id == bindparam("id")).returning(E.event_id, E.event_time)
+    with store.unit_of_work(write=True) as uow:
+        uow.insert_many(audit_events, [row, {**row, "event_id": "e2", "read_only": False}])
+    with store.unit_of_work() as uow:
+        expected = uow.execute(by_account, {"account": "111111111111"}).all()
+        got = uow.run(by_account, {"account": "111111111111"}).all()
+        assert [tuple(r) for r in got] == [tuple(r) for r in expected] and len(got) == 1
+        assert got[0].event_time == when and got[0].read_only is True and bytes(got[0].record) == row["record"]
+        assert got[0]._mapping["username"] == "alice"
+        assert [(r.event_id, r.size) for r in uow.run(renamed, {"since": when})] == [("e1", 6), ("e2", 6)]
+        assert uow.run(renamed, {"since": when + dt.timedelta(seconds=1)}).first() is None
+        with pytest.raises(UnitOfWorkError):
+            uow.run(gone, {"id": "e1"})
+    with store.unit_of_work(write=True) as uow:
+        uow.memo["x"] = 1
+        result = uow.run(gone, {"id": "e2"})
+        assert [(r.event_id, r.event_time) for r in result] == [("e2", when)]
+        assert uow.wrote and uow.memo == {}
+        assert uow.run(update(audit_events).where(E.event_id == bindparam("id")).values(username="bob"),
+                       {"id": "e1"}).rowcount == 1
+        with pytest.raises(UnitOfWorkError):
+            uow.run(by_account)                         # a parameter without a value
+    with store.unit_of_work() as uow:
+        assert uow.run(select(E.username).where(E.event_id == "e1")).scalar_one() == "bob"
+        assert uow.run(select(E.username).where(E.event_id == "e2")).scalar_one_or_none() is None
+    with pytest.raises(exc.IntegrityError):
+        with store.unit_of_work(write=True) as uow:
+            uow.run(insert(audit_events).values(**row))

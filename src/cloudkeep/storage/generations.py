@@ -36,7 +36,7 @@ def bump(uow: Any, account_id: str) -> None:
 
 def current_in(uow: Any, account_id: str) -> int:
     """The account's generation as the unit of work's transaction sees it."""
-    value = uow.execute(_CURRENT, {"account_id": account_id}).scalar_one_or_none()
+    value = uow.run(_CURRENT, {"account_id": account_id}).scalar_one_or_none()
     return int(value) if value is not None else 0
 
 

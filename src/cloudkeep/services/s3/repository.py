@@ -72,7 +72,7 @@ def get_bucket(uow: Any, name: str) -> Bucket | None:
     memo_key = ("s3-bucket", name)
     if memo_key in uow.memo:
         return uow.memo[memo_key]
-    row = uow.execute(_GET_BUCKET, {"name": name}).first()
+    row = uow.run(_GET_BUCKET, {"name": name}).first()
     found = _bucket(row) if row is not None else None
     uow.memo[memo_key] = found
     return found
@@ -152,7 +152,7 @@ def lock_bucket(uow: Any, name: str) -> tuple[Bucket, int] | None:
     """The bucket as it is now, and its next version sequence number, in one statement that also
     locks its row until commit (what ``get_bucket`` then ``next_seq`` do in three); None if there
     is no such bucket. Both PostgreSQL and SQLite (3.35+) answer UPDATE … RETURNING."""
-    row = uow.execute(_LOCK, {"b_name": name}).first()
+    row = uow.run(_LOCK, {"b_name": name}).first()
     if row is None:
         uow.memo[("s3-bucket", name)] = None
         return None
@@ -241,7 +241,7 @@ def prefetch_bucket_and_latest(uow: Any, bucket: str, key: str) -> None:
     of work's memo, where ``get_bucket`` and ``latest`` find them (a GET or HEAD reads both)."""
     if ("s3-bucket", bucket) in uow.memo or ("s3-latest", bucket, key) in uow.memo:
         return
-    row = uow.execute(_BUCKET_AND_LATEST, {"name": bucket, "key": key_bytes(key)}).first()
+    row = uow.run(_BUCKET_AND_LATEST, {"name": bucket, "key": key_bytes(key)}).first()
     if row is None:
         uow.memo[("s3-bucket", bucket)] = None
         return
@@ -254,7 +254,7 @@ def latest(uow: Any, bucket: str, key: str) -> ObjectVersion | None:
     memo_key = ("s3-latest", bucket, key)
     if memo_key in uow.memo:
         return uow.memo[memo_key]
-    row = uow.execute(_LATEST, {"bucket": bucket, "key": key_bytes(key)}).first()
+    row = uow.run(_LATEST, {"bucket": bucket, "key": key_bytes(key)}).first()
     found = _version(row) if row is not None else None
     uow.memo[memo_key] = found
     return found
@@ -264,7 +264,7 @@ def version(uow: Any, bucket: str, key: str, version_id: str) -> ObjectVersion |
     memo_key = ("s3-version", bucket, key, version_id)
     if memo_key in uow.memo:
         return uow.memo[memo_key]
-    row = uow.execute(_VERSION, {"bucket": bucket, "key": key_bytes(key), "version_id": version_id}).first()
+    row = uow.run(_VERSION, {"bucket": bucket, "key": key_bytes(key), "version_id": version_id}).first()
     found = _version(row) if row is not None else None
     uow.memo[memo_key] = found
     return found
@@ -282,12 +282,12 @@ def add_version(uow: Any, obj: ObjectVersion, *, replaces_null: bool, only_null:
     gone: list[str] = []
     raw = key_bytes(obj.key)
     if replaces_null:
-        for row in uow.execute(_DELETE_NULL, {"b_bucket": obj.bucket, "b_key": raw}):
+        for row in uow.run(_DELETE_NULL, {"b_bucket": obj.bucket, "b_key": raw}):
             if row.inline_size is None:
                 gone += [blob_id for blob_id, _ in _load(row.blobs, [])]
     if not only_null:
-        uow.execute(_UNSET_LATEST, {"b_bucket": obj.bucket, "b_key": raw})
-    uow.execute(_INSERT_VERSION, _columns(obj))
+        uow.run(_UNSET_LATEST, {"b_bucket": obj.bucket, "b_key": raw})
+    uow.insert_many(s3_objects, [_columns(obj)])
     # a single-part body written as a file (not kept in the row) for this version: its journal
     # entry ends with this commit (a completed upload's parts were settled by UploadPart)
     if len(obj.parts) == 1 and obj.parts[0].data is None:
@@ -300,7 +300,6 @@ _DELETE_NULL = delete(s3_objects).where(and_(_O.bucket == bindparam("b_bucket"),
     _O.blobs, func.length(_O.body).label("inline_size"))       # NULL: the body was a file
 _UNSET_LATEST = update(s3_objects).where(and_(_O.bucket == bindparam("b_bucket"), _O.key == bindparam("b_key"),
                                               _O.is_latest.is_(True))).values(is_latest=False)
-_INSERT_VERSION = insert(s3_objects)
 
 
 def remove_version(uow: Any, obj: ObjectVersion) -> list[str]:
