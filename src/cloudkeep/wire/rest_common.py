@@ -130,6 +130,70 @@ def match_request_uri(request_uri_template: str, path: str, query: str) -> dict[
     return out
 
 
+# --- where a shape's members live on the wire -------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Bindings:
+    """A shape's members by HTTP location, in model order, each with its wire name.
+
+    ``uri`` and ``query`` hold (member name, member shape, wire name): the URI label, the query
+    parameter (a scalar or a list); ``query_names`` are those parameters' names, and
+    ``query_maps`` the query-string maps without a name (member name, shape), which take the
+    parameters nothing else claims. ``header_members`` holds the ``header`` and ``headers``
+    (prefix) members together, as (member name, shape, header name or prefix as the model writes
+    it, is prefix), since a response writes them in model order; for requests, ``by_header``
+    maps a lower-case header name to its member (member name, shape, header name; the first
+    member wins) and ``prefixes`` are the prefix members (member name, lower-case prefix).
+    ``status`` names the ``statusCode`` members.
+    """
+    uri: tuple[tuple[str, Shape, str], ...]
+    query: tuple[tuple[str, Shape, str], ...]
+    query_names: frozenset[str]
+    query_maps: tuple[tuple[str, Shape], ...]
+    header_members: tuple[tuple[str, Shape, str, bool], ...]
+    by_header: Mapping[str, tuple[str, Shape, str]]
+    prefixes: tuple[tuple[str, str], ...]
+    status: tuple[str, ...]
+
+
+# Built once per shape rather than per request: a request would otherwise read every member's
+# ``location`` (about 50 for S3's PutObjectRequest and PutObjectOutput) to find the few it
+# binds. botocore's Shape objects are long-lived (cached by their ServiceModel's operations and
+# members) and hash by identity, so the shape itself is the key.
+@functools.lru_cache(maxsize=4096)
+def bindings(shape: Shape) -> Bindings:
+    """Where ``shape``'s members live on the wire (see ``Bindings``)."""
+    uri: list[tuple[str, Shape, str]] = []
+    query: list[tuple[str, Shape, str]] = []
+    query_maps: list[tuple[str, Shape]] = []
+    header_members: list[tuple[str, Shape, str, bool]] = []
+    by_header: dict[str, tuple[str, Shape, str]] = {}
+    prefixes: list[tuple[str, str]] = []
+    status: list[str] = []
+    for name, member in shape.members.items():
+        location = member.serialization.get("location")
+        if location == "uri":
+            uri.append((name, member, member.serialization.get("name", name)))
+        elif location == "querystring":
+            if member.type_name == "map":
+                query_maps.append((name, member))
+            else:
+                query.append((name, member, member.serialization.get("name", name)))
+        elif location == "header":
+            wire = member.serialization.get("name", name)
+            header_members.append((name, member, wire, False))
+            by_header.setdefault(wire.lower(), (name, member, wire))
+        elif location == "headers":
+            prefix = member.serialization.get("name", "")
+            header_members.append((name, member, prefix, True))
+            prefixes.append((name, prefix.lower()))
+        elif location == "statusCode":
+            status.append(name)
+    return Bindings(tuple(uri), tuple(query), frozenset(wire for _, _, wire in query),
+                    tuple(query_maps), tuple(header_members), by_header, tuple(prefixes),
+                    tuple(status))
+
+
 # --- reading values ------------------------------------------------------------------------
 
 def read_scalar(shape: Shape, raw: str, location: str, where: str, member: str,
@@ -227,10 +291,7 @@ def label_values(operation: OperationModel, request: HttpRequest, labels: Mappin
         return {}
     out: dict[str, Any] = {}
     matched: Mapping[str, str] | None = None
-    for name, member in shape.members.items():
-        if member.serialization.get("location") != "uri":
-            continue
-        wire = member.serialization.get("name", name)
+    for name, member, wire in bindings(shape).uri:
         raw = labels.get(wire)
         if raw is None:
             if matched is None:
@@ -258,16 +319,8 @@ def query_values(operation: OperationModel, request: HttpRequest,
     for name, value in pairs:
         grouped.setdefault(name, []).append(value)
     out: dict[str, Any] = {}
-    claimed = {name for name, _ in compile_uri(operation.http.get("requestUri", "/")).literal_query}
-    catch_all: list[tuple[str, Shape]] = []
-    for name, member in shape.members.items():
-        if member.serialization.get("location") != "querystring":
-            continue
-        if member.type_name == "map":
-            catch_all.append((name, member))
-            continue
-        wire = member.serialization.get("name", name)
-        claimed.add(wire)
+    plan = bindings(shape)
+    for name, member, wire in plan.query:
         values = grouped.get(wire)
         if values is None:
             continue
@@ -277,7 +330,11 @@ def query_values(operation: OperationModel, request: HttpRequest,
                          for v in values]
         else:
             out[name] = read_scalar(member, values[0], "querystring", where, name, bad_value)
-    for name, member in catch_all:
+    if not plan.query_maps:
+        return out
+    claimed = plan.query_names.union(
+        name for name, _ in compile_uri(operation.http.get("requestUri", "/")).literal_query)
+    for name, member in plan.query_maps:
         value_shape = member.value
         collected: dict[str, Any] = {}
         for key, values in grouped.items():
@@ -295,34 +352,16 @@ def query_values(operation: OperationModel, request: HttpRequest,
     return out
 
 
-@functools.lru_cache(maxsize=4096)
-def _header_bindings(operation: OperationModel) -> tuple[dict[str, tuple[str, Shape, str]],
-                                                          tuple[tuple[str, str], ...]]:
-    """An operation's header members by lower-case header name (member name, shape, header name
-    as the model writes it), and its header-prefix members (member name, lower-case prefix);
-    built once per operation, so a request looks up only the headers it sent."""
-    shape = operation.input_shape
-    by_header: dict[str, tuple[str, Shape, str]] = {}
-    prefixes: list[tuple[str, str]] = []
-    if shape is not None:
-        for name, member in shape.members.items():
-            location = member.serialization.get("location")
-            if location == "header":
-                wire = member.serialization.get("name", name)
-                by_header.setdefault(wire.lower(), (name, member, wire))
-            elif location == "headers":
-                prefixes.append((name, member.serialization.get("name", "").lower()))
-    return by_header, tuple(prefixes)
-
-
 def header_values(operation: OperationModel, request: HttpRequest,
                   bad_value: BadValue = default_bad_value) -> dict[str, Any]:
     """The input members bound to headers (``location: header``) and header prefixes
     (``location: headers``; the map's keys are the header names without the prefix, in the
     lower case HTTP/1.1 servers see them)."""
-    if operation.input_shape is None:
+    shape = operation.input_shape
+    if shape is None:
         return {}
-    by_header, prefixes = _header_bindings(operation)
+    plan = bindings(shape)
+    by_header, prefixes = plan.by_header, plan.prefixes
     out: dict[str, Any] = {}
     collected: dict[str, dict[str, str]] = {}
     for header, raw in request.header_items():
@@ -393,7 +432,7 @@ def write_scalar(shape: Shape, value: Any, location: str) -> str:
 
 def _header_safe(text: str) -> str:
     """Header values cannot carry CR, LF or NUL; anything else passes (HTTP allows obs-text)."""
-    if any(c in text for c in "\r\n\x00"):
+    if "\r" in text or "\n" in text or "\x00" in text:
         return text.replace("\r", " ").replace("\n", " ").replace("\x00", " ")
     return text
 
@@ -403,13 +442,11 @@ def response_headers(shape: Shape | None, result: Mapping[str, Any]) -> list[tup
     out: list[tuple[str, str]] = []
     if shape is None:
         return out
-    for name, member in shape.members.items():
-        location = member.serialization.get("location")
+    for name, member, wire, is_prefix in bindings(shape).header_members:
         value = result.get(name)
         if value is None:
             continue
-        if location == "header":
-            wire = member.serialization.get("name", name)
+        if not is_prefix:
             if member.type_name == "list":
                 if not value:
                     continue
@@ -422,20 +459,18 @@ def response_headers(shape: Shape | None, result: Mapping[str, Any]) -> list[tup
                 out.append((wire, _header_safe(", ".join(items))))
             else:
                 out.append((wire, _header_safe(write_scalar(member, value, "header"))))
-        elif location == "headers":
-            prefix = member.serialization.get("name", "")
+        else:
             for key, item in value.items():
                 if item is not None:
-                    out.append((prefix + str(key), _header_safe(str(item))))
+                    out.append((wire + str(key), _header_safe(str(item))))
     return out
 
 
 def response_status(shape: Shape | None, result: Mapping[str, Any], default: int = 200) -> int:
     """The HTTP status: a ``statusCode`` member's value when the result has one."""
     if shape is not None:
-        for name, member in shape.members.items():
-            if member.serialization.get("location") == "statusCode":
-                value = result.get(name)
-                if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
-                    return value
+        for name in bindings(shape).status:
+            value = result.get(name)
+            if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
+                return value
     return default
