@@ -52,8 +52,9 @@ import decimal
 import functools
 import re
 import unicodedata
+from collections.abc import Mapping   # not typing.Mapping: isinstance against it is ~3x slower
 from dataclasses import dataclass, field
-from typing import Any, Final, Mapping
+from typing import Any, Final
 
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 
@@ -359,7 +360,18 @@ class _Map:
 
 
 class _Struct:
-    __slots__ = ("members", "hidden")
+    #: members: (key, path name, required, plan) in model order. A wide structure (``_WIDE``) also
+    #: has position (key → index in members), required (the required members' indexes) and
+    #: visits (the members to visit for a given tuple of keys, see ``_Walk.struct``); else None.
+    __slots__ = ("members", "hidden", "position", "required", "visits")
+
+
+#: Structures with at least this many members are walked over the members given and the required
+#: ones only: S3's PutObjectRequest has 46 members and a request sets a handful, so looking every
+#: member up costs more than finding the few that can fail. Narrower ones look every member up.
+_WIDE: Final = 16
+#: At most this many key tuples are remembered per wide structure (clients send few distinct ones)
+_MAX_VISITS: Final = 64
 
 
 _Plan = _Scalar | _List | _Map | _Struct
@@ -396,6 +408,11 @@ class _Builder:
                 hidden |= cycle or child.hidden
                 members.append((member_name, _lower_first(member_name), member_name in required, child))
             node.members, node.hidden = tuple(members), hidden
+            node.position = node.required = node.visits = None
+            if len(members) >= _WIDE:
+                node.position = {member[0]: index for index, member in enumerate(members)}
+                node.required = frozenset(index for index, member in enumerate(members) if member[2])
+                node.visits = {}
         elif isinstance(shape, ListShape):
             node = _List()
             self.plans[name] = node
@@ -532,7 +549,15 @@ class _Walk:
             self.fail(plan, value, path, "Member must be a structure")
             return
         prefix = f"{path}." if path else ""
-        for key, name, required, child in plan.members:
+        members = plan.members
+        if plan.visits is not None:
+            # only a member given or required can fail: visit those, in model order (the order
+            # of the errors); the list depends on the keys alone, so it is remembered by them
+            keys = tuple(value)
+            members = plan.visits.get(keys)
+            if members is None:
+                members = _members_to_visit(plan, keys)
+        for key, name, required, child in members:
             member = value.get(key)
             if member is None:
                 if required:
@@ -617,6 +642,18 @@ class _Walk:
         elif kind == _BLOB and not hasattr(value, "read"):   # a streamed payload has no length here
             size = len(value.encode("utf-8")) if isinstance(value, str) else len(value)
             self.length(plan, value, size, path)
+
+
+def _members_to_visit(plan: _Struct, keys: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The members of a wide structure that given ``keys`` can fail: the keys that are members
+    and the required members, in model order. Remembered only when every key is a member, so
+    what is kept is bounded by the model, not by the request."""
+    position, members = plan.position, plan.members
+    given = [position[key] for key in keys if key in position]
+    chosen = tuple(members[index] for index in sorted(plan.required.union(given)))
+    if len(given) == len(keys) and len(plan.visits) < _MAX_VISITS:
+        plan.visits[keys] = chosen
+    return chosen
 
 
 def _type_ok(kind: str, value: Any) -> bool:
