@@ -308,7 +308,7 @@ def query_values(operation: OperationModel, request: HttpRequest,
     """The input members bound to the query string: scalars, lists (repeated parameters) and a
     map without a name, which takes every parameter no other member or the template claims."""
     shape = operation.input_shape
-    if shape is None:
+    if shape is None or not request.query:
         return {}
     try:
         pairs = [(name, value) for name, value in
