@@ -88,3 +88,17 @@ def logging_trail(account: Any, name: str, *, selectors: dict | None = None, **k
         ct.put_event_selectors(TrailName=name, **selectors)
     ct.start_logging(Name=name)
     return bucket, arn
+
+
+#: a trail's selectors that log every S3 object-level call, and no management event
+ALL_S3_DATA = {"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": False,
+                                   "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}]}
+
+
+def record_data_events(server: Any) -> Any:
+    """A new account of ``server`` with a logging trail that selects every S3 data event: from
+    then on the server records data events (it records none while no logging trail selects
+    them, as CloudTrail logs data events only for trails configured for them)."""
+    account = server.create_account()
+    logging_trail(account, unique("data-events")[:40], selectors=ALL_S3_DATA)
+    return account

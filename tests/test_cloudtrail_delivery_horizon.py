@@ -119,3 +119,24 @@ def test_a_stopped_trail_covers_its_own_stoplogging_event_whatever_seq_it_got(st
     with store.unit_of_work() as uow:
         assert repo.by_arn(uow, trail.arn).stop_seq == 9
     assert delivery._settled_stop(settled).stop_seq == 9
+
+
+def test_holes_the_history_pruning_left_are_not_waited_for(store):
+    """Pruning the 90-day event history deletes the lowest seqs: a trail whose cursor is older
+    (not delivered for that long) must not take them for uncommitted transactions' gaps."""
+    from cloudkeep.audit.recorder import prune
+
+    ticks = _Ticks()
+    delivery = Delivery(store, None, None, None, put=None, monotonic=ticks)
+    old = NOW - dt.timedelta(days=91)
+    with store.unit_of_work(write=True) as uow:
+        for seq, when in ((1, old), (2, old), (3, old), (4, NOW), (5, NOW)):
+            uow.execute(insert(audit_events).values(
+                seq=seq, event_id=f"e-{seq}", account_id="111122223333", event_time=when,
+                event_source="iam.amazonaws.com", event_name="CreateUser", aws_region="us-east-1", read_only=False,
+                management_event=True, access_key_id=None, username=None, error_code=None,
+                record=encode_record({"eventID": f"e-{seq}"})))
+    assert prune(store, NOW) == 3
+    assert _horizon(delivery, store) == 5           # no wait: 1-3 were deleted, not in flight
+    _add(store, 7)
+    assert _horizon(delivery, store) == 5           # a real gap (6) is still waited for

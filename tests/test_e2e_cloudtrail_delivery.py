@@ -234,3 +234,40 @@ def test_cloudtrails_own_writes_are_data_events_of_the_bucket_owner(cloudkeep_se
     assert event["userIdentity"]["invokedBy"] == "cloudtrail.amazonaws.com"
     assert event["sourceIPAddress"] == "cloudtrail.amazonaws.com"
     assert event["recipientAccountId"] == account and event["requestParameters"]["bucketName"] == logs
+
+
+def test_data_events_are_recorded_only_while_a_logging_trail_selects_them():
+    """CloudTrail logs data events only for trails configured for them: a server where no
+    logging trail selects data events stores none; a trail that does makes them recorded from
+    then on; stopping it stops them again. Management events are recorded throughout."""
+    with CloudkeepServer() as server:
+        store = Store.open(sqlite_url(server.data_dir), migrate=False)
+        try:
+            account = server.create_account()
+            s3 = account.client("s3")
+            bucket = unique("gate")
+            s3.create_bucket(Bucket=bucket)
+
+            def stored(key: str) -> list[str]:
+                server.flush()
+                return [e["eventName"] for e in stored_records(store, audit_events.c.account_id == account.account_id)
+                        if e["eventSource"] == "s3.amazonaws.com" and
+                        (e.get("requestParameters") or {}).get("key") == key]
+
+            s3.put_object(Bucket=bucket, Key="before", Body=b"1")
+            s3.get_object(Bucket=bucket, Key="before")["Body"].read()
+            assert stored("before") == []
+            assert "CreateBucket" in [e["eventName"] for e in stored_records(
+                store, audit_events.c.account_id == account.account_id)]
+            watcher = server.create_account()
+            logging_trail(watcher, "selects-data", selectors={"EventSelectors": [{
+                "ReadWriteType": "All", "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}]})
+            s3.put_object(Bucket=bucket, Key="during", Body=b"2")
+            s3.get_object(Bucket=bucket, Key="during")["Body"].read()
+            assert sorted(stored("during")) == ["GetObject", "PutObject"]
+            watcher.client("cloudtrail").put_event_selectors(
+                TrailName="selects-data", EventSelectors=[{"ReadWriteType": "All"}])   # management only
+            s3.put_object(Bucket=bucket, Key="after", Body=b"3")
+            assert stored("after") == []
+        finally:
+            store.close()

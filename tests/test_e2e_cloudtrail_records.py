@@ -29,6 +29,7 @@ from cloudkeep.storage.engine import Store, sqlite_url
 from cloudkeep.storage.schema import audit_events
 from cloudkeep.testing.audit import records_of_request, stored_records
 from cloudkeep.testing.server import Account, CloudkeepServer, client_for, free_port
+from tests.cloudtrail_delivery_support import record_data_events
 from tests.s3_support import bucket_name, policy
 
 UTC = dt.timezone.utc
@@ -40,6 +41,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloudkeep
     ck = CloudkeepServer(data_dir=tmp_path_factory.mktemp("records") / "data",
                          extra_args=["--tls", "--https-port", str(port)])
     with ck:
+        record_data_events(ck)       # S3 data events are recorded only while a trail selects them
         yield ck, port, str(ck.data_dir / "tls" / "ca.pem")
 
 

@@ -30,6 +30,7 @@ from cloudkeep.pipeline.authorization import PolicyCache
 from cloudkeep.pipeline.deps import Deps
 from cloudkeep.pipeline import service_calls
 from cloudkeep.pipeline.keyuse import KeyUseTracker
+from cloudkeep.services.cloudtrail.data_events import DataEventGate
 from cloudkeep.services.cloudtrail.delivery import Delivery, Timing
 from cloudkeep.services.cloudtrail.delivery_worker import DeliveryWorker
 from cloudkeep.services.iam.accounts import RootCredentials, create_account
@@ -42,6 +43,7 @@ from cloudkeep.storage.blobs import BlobStore
 from cloudkeep.storage.clock import OffsetClock, SystemClock
 from cloudkeep.storage.engine import Store, sqlite_url
 from cloudkeep.storage.ids import Ids
+from cloudkeep.storage import settings
 from cloudkeep.storage.schema import server_settings
 
 log = logging.getLogger("cloudkeep.server")
@@ -74,13 +76,11 @@ def sealer_for(cfg: _config.ServerConfig) -> Sealer:
 
 def get_setting(store: Store, key: str) -> str | None:
     with store.unit_of_work() as uow:
-        return uow.execute(select(server_settings.c.value).where(server_settings.c.key == key)).scalar()
+        return settings.get(uow, key)
 
 
 def put_setting(uow: Any, key: str, value: str) -> None:
-    from sqlalchemy import delete, insert
-    uow.execute(delete(server_settings).where(server_settings.c.key == key))
-    uow.execute(insert(server_settings).values(key=key, value=value))
+    settings.put(uow, key, value)
 
 
 # --- bootstrap ------------------------------------------------------------------------------
@@ -148,7 +148,7 @@ def build_deps(cfg: _config.ServerConfig) -> Deps:
                 recorder=recorder, key_use=key_use,
                 services=SERVICES, policy_cache=PolicyCache(store),
                 blobs=blob_store(cfg, store, clock))
-    return dataclasses.replace(deps, delivery=cloudtrail_worker(deps))
+    return dataclasses.replace(deps, delivery=cloudtrail_worker(deps), data_events=DataEventGate(store).wanted)
 
 
 def blob_store(cfg: _config.ServerConfig, store: Store, clock: Any) -> BlobStore:

@@ -38,6 +38,7 @@ from typing import Any, Callable, Mapping, Protocol
 
 from sqlalchemy import delete, exc, insert, select
 
+from cloudkeep.storage import settings
 from cloudkeep.storage.schema import audit_event_resources, audit_events
 
 _log = logging.getLogger(__name__)
@@ -179,6 +180,17 @@ def insert_rows(uow: _UnitOfWork, pairs: list[tuple[Mapping[str, Any], dict[str,
         uow.execute(_RESOURCES, resources)
 
 
+#: the setting that holds the highest ``seq`` prune has deleted: every seq below it is either
+#: stored or gone for good (CloudTrail's delivery passes over those holes without waiting)
+PRUNED_THROUGH = "audit_pruned_through_seq"
+
+
+def pruned_through(uow: Any) -> int:
+    """The highest ``seq`` pruning has deleted (0: none yet), as the transaction sees it."""
+    value = settings.get(uow, PRUNED_THROUGH)
+    return int(value) if value else 0
+
+
 def prune(store: _Store, now: _dt.datetime, *, batch: int = _PRUNE_BATCH) -> int:
     """Delete the events (and their resource rows) older than the 90 days of the event
     history, ``batch`` at a time, each batch in its own write unit of work; returns how many.
@@ -187,7 +199,8 @@ def prune(store: _Store, now: _dt.datetime, *, batch: int = _PRUNE_BATCH) -> int
     is kept for it) and stops at the first batch that holds an event still inside the 90 days.
     seq follows the events' time closely (records are written within about a second of their
     event), so an old event left behind a slightly newer one goes in a later round; lookups
-    never return it meanwhile (they are bounded to the last 90 days themselves)."""
+    never return it meanwhile (they are bounded to the last 90 days themselves). The highest seq
+    deleted is kept (``pruned_through``), with the deletion."""
     cutoff = now - RETENTION
     total = 0
     while True:
@@ -199,6 +212,9 @@ def prune(store: _Store, now: _dt.datetime, *, batch: int = _PRUNE_BATCH) -> int
                 uow.execute(delete(audit_event_resources)
                             .where(audit_event_resources.c.event_id.in_([r.event_id for r in old])))
                 uow.execute(delete(audit_events).where(audit_events.c.seq.in_([r.seq for r in old])))
+                deleted = max(r.seq for r in old)
+                if deleted > pruned_through(uow):
+                    settings.put(uow, PRUNED_THROUGH, str(deleted))
         total += len(old)
         if len(old) < batch:
             return total

@@ -100,6 +100,8 @@ def events_for(ex: Exchange, deps: Deps, error: ServiceError | None) -> list[dic
     https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html"""
     if not getattr(deps.recorder, "records", True):
         return []        # audit.discard: a benchmark server that records nothing builds nothing
+    if not ex.management_event and not deps.data_events():
+        return []        # a data event no logging trail selects: CloudTrail does not record it
     event = event_for(ex, deps, error)
     if event is None:
         return []

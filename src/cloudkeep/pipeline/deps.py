@@ -31,3 +31,6 @@ class Deps:
     blobs: Any = None                            # storage.blobs.BlobStore (object bodies, S3)
     wall_now: Callable[[], _dt.datetime] = field(default=wall_now)  # SigV4 skew only
     delivery: Any = None                         # services.cloudtrail.delivery_worker.DeliveryWorker
+    #: whether data events are recorded now (services.cloudtrail.data_events: only while a logging
+    #: trail may select them); the default records them all
+    data_events: Callable[[], bool] = field(default=lambda: True)

@@ -38,7 +38,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from cloudkeep.audit.recorder import decode_record
+from cloudkeep.audit.recorder import decode_record, pruned_through
 from cloudkeep.wire.errors import ServiceError
 
 from . import delivery_cursor as C
@@ -89,9 +89,12 @@ class Delivery:
     # -- the safe horizon -----------------------------------------------------------------------
 
     def _horizon(self, uow: Any, base: int) -> int:
-        """The highest seq up to which every event is committed (or its gap is abandoned)."""
-        if self._safe < base:
-            self._safe = base
+        """The highest seq up to which every event is committed (or its gap is abandoned). The
+        holes the event history's pruning left (``audit.recorder.pruned_through``) are no gaps:
+        what was deleted is not waited for."""
+        floor = max(base, pruned_through(uow))
+        if self._safe < floor:
+            self._safe = floor
         now = self._monotonic()
         while True:
             seqs = C.seqs_after(uow, self._safe, SCAN)

@@ -96,6 +96,10 @@ def remove(uow: Any, trail: Trail) -> None:
     uow.execute(delete(cloudtrail_trails).where(_key(trail)))
 
 
+#: the selectors of the trails that are logging (``data_events``: a prepared read, plain columns)
+LOGGING_SELECTORS = select(_T.selectors).where(_T.is_logging.is_(True))
+
+
 def delivering_trails(uow: Any) -> list[Trail]:
     """The delivery worker's list: trails that are logging, and stopped trails whose cursor has
     not reached what was recorded before StopLogging (``stop_seq``)."""

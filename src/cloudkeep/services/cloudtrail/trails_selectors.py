@@ -204,3 +204,19 @@ def matches(selectors: Mapping[str, Any] | None, event: Mapping[str, Any]) -> bo
         return any(all(_field_matches(f, event) for f in s.get("FieldSelectors") or ())
                    for s in selectors["AdvancedEventSelectors"])
     return any(_basic_matches(s, event) for s in selectors.get("EventSelectors") or ())
+
+
+def selects_data_events(selectors: Mapping[str, Any] | None) -> bool:
+    """Whether a trail with these selectors may log some data event: a basic selector with
+    ``DataResources``, or an advanced selector whose ``eventCategory`` is not management only.
+    (Without selectors a trail logs management events only.)"""
+    if selectors is None:
+        return False
+    if "AdvancedEventSelectors" in selectors:
+        for selector in selectors["AdvancedEventSelectors"]:
+            category = next((f for f in selector.get("FieldSelectors") or () if f.get("Field") == "eventCategory"),
+                            None)
+            if category is None or set(category.get("Equals") or ()) != {"Management"}:
+                return True
+        return False
+    return any(s.get("DataResources") for s in selectors.get("EventSelectors") or ())

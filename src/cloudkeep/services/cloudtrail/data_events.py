@@ -1,0 +1,50 @@
+"""Whether data events are recorded at all: only while some trail that is logging selects them.
+
+S3 object-level calls (and other data events) are not in the event history; CloudTrail logs them
+only for trails (or event data stores) configured to select them, and data events are off by
+default (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-data-events-with-cloudtrail.html).
+So a data event nothing could deliver is not built or stored: the pipeline asks ``wanted`` when
+it builds one (on the recorder's thread for the calls it records off the request path).
+
+The answer is exact, read from the store each time (one read of the trails that are logging, on
+a prepared statement; the table is small: five trails per account and region at most), and
+deliberately broad: one logging trail anywhere in the
+store that may select data events makes every data event recorded; delivery then applies each
+trail's own selectors, accounts and regions, as it does for management events. A trail that
+starts logging or gets data selectors records the data events of calls from then on (events from
+before its StartLogging are never delivered anyway).
+
+Must not: import the pipeline; decide what a trail delivers (``delivery``, ``trails_selectors``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from . import trails_repo as repo
+from .trails_selectors import selects_data_events
+
+log = logging.getLogger("cloudkeep.cloudtrail")
+
+
+class DataEventGate:
+    """``wanted()``: whether a logging trail of the store may select data events."""
+
+    def __init__(self, store: Any) -> None:
+        self._query = store.prepare_read(repo.LOGGING_SELECTORS)
+
+    def wanted(self) -> bool:
+        try:
+            rows = self._query.all()
+        except Exception:  # noqa: BLE001 - in doubt, record: an event too many, never one missing
+            log.exception("could not read the logging trails' selectors; recording the data event")
+            return True
+        for (text,) in rows:
+            try:
+                if selects_data_events(json.loads(text) if text else None):
+                    return True
+            except ValueError:
+                return True
+        return False

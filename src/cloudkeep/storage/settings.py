@@ -1,0 +1,26 @@
+"""Server-wide settings: small named values in ``server_settings`` (the default account, the
+test clock's offset, the test hooks' CloudTrail timings, how far the event history was pruned).
+
+Must not: know what the values mean.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+
+from .schema import server_settings
+
+_S = server_settings.c
+
+
+def get(uow: Any, key: str) -> str | None:
+    """The setting's value as the unit of work's transaction sees it, or None."""
+    return uow.execute(select(_S.value).where(_S.key == key)).scalar()
+
+
+def put(uow: Any, key: str, value: str) -> None:
+    """Set the value (in the caller's write transaction)."""
+    uow.execute(delete(server_settings).where(_S.key == key))
+    uow.execute(insert(server_settings).values(key=key, value=value))
