@@ -84,3 +84,19 @@ def test_signing_string_is_the_one_validate_logs_rebuilds():
     expected = (f"2026-11-30T05:00:00Z\nbkt/AWSLogs/1/x.json.gz\n{hashlib.sha256(body).hexdigest()}\nnull").encode()
     assert signing_string("2026-11-30T05:00:00Z", "bkt", "AWSLogs/1/x.json.gz", body, None) == expected
     assert signing_string("2026-11-30T05:00:00Z", "bkt", "k", body, "ab12").endswith(b"\nab12")
+
+
+@pytest.mark.parametrize(("selectors", "expected"), [
+    (None, False),
+    ({"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": True}]}, False),
+    ({"EventSelectors": [{"ReadWriteType": "All", "DataResources": [
+        {"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::b/"]}]}]}, True),
+    ({"AdvancedEventSelectors": [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]}, False),
+    ({"AdvancedEventSelectors": [
+        {"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]},
+        {"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]},
+                            {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}]}]}, True),
+])
+def test_selects_data_events_says_whether_a_trail_may_log_any_data_event(selectors, expected):
+    """What the data-event gate (services/cloudtrail/data_events.py) asks of each logging trail."""
+    assert S.selects_data_events(selectors) is expected
