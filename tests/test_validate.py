@@ -306,3 +306,19 @@ def test_organizations_answers_bad_input_with_invalid_input_and_a_reason(operati
     assert exc.value.wire_identity("json") == ("InvalidInputException", 400)
     assert exc.value.extra["Reason"] == reason
     assert not isinstance(exc.value, ValidationError)
+
+
+def test_a_wide_structure_reports_every_fault_in_model_order_whatever_the_order_given() -> None:
+    """PutObjectRequest has 46 members: the validator walks only the members given and the
+    required ones, and still reports in the model's member order, a missing required member
+    (Bucket) in its place between the given ones; the same again from its remembered walk."""
+    s3 = load_service("s3")
+    params = {"StorageClass": 5, "ContentLength": "x", "Key": "k", "ACL": 7}
+    expected = ("4 validation errors detected: "
+                "Value '7' at 'aCL' failed to satisfy constraint: Member must be of type string; "
+                "Value null at 'bucket' failed to satisfy constraint: Member must not be null; "
+                "Value 'x' at 'contentLength' failed to satisfy constraint: Member must be of type long; "
+                "Value '5' at 'storageClass' failed to satisfy constraint: Member must be of type string")
+    for _ in range(2):
+        assert _message(s3, "PutObject", params) == expected
+    _check(s3, "PutObject", {"Bucket": "b", "Key": "k", "StorageClass": "STANDARD"})
