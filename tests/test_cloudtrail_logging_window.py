@@ -67,3 +67,27 @@ def test_start_and_stop_times_are_the_requests_arrival_so_their_events_are_deliv
     assert len(selected) == 1                 # StartLogging's own event
     _run(store, "StopLogging", Name="window")
     assert _trail(store).stop_logging_time == ARRIVED
+
+
+def test_the_data_event_gate_follows_the_logging_trails_selectors(store):  # noqa: F811
+    """services/cloudtrail/data_events on both backends: data events are wanted only while a
+    logging trail may select them."""
+    from cloudkeep.services.cloudtrail.data_events import DataEventGate
+
+    gate = DataEventGate(store)
+    assert gate.wanted() is False                                   # no trail at all
+    base = Trail(account_id=ACCOUNT, home_region="us-east-1", name="window",
+                 arn=f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/window", s3_bucket="b", s3_prefix=None,
+                 sns_topic=None, include_global=True, multi_region=False, organization=False, log_validation=False,
+                 kms_key_id=None, cw_log_group=None, cw_role=None, selectors=None, tags=(), created_at=ARRIVED)
+    data = {"EventSelectors": [{"ReadWriteType": "All", "DataResources": [
+        {"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}]}
+    with store.unit_of_work(write=True) as uow:
+        repo.add(uow, base.evolve(is_logging=True))                 # logging, management events only
+    assert gate.wanted() is False
+    with store.unit_of_work(write=True) as uow:
+        repo.save(uow, base.evolve(is_logging=True, selectors=data))
+    assert gate.wanted() is True
+    with store.unit_of_work(write=True) as uow:
+        repo.save(uow, base.evolve(is_logging=False, selectors=data))   # stopped
+    assert gate.wanted() is False
