@@ -140,3 +140,7 @@ def test_holes_the_history_pruning_left_are_not_waited_for(store):
     assert _horizon(delivery, store) == 5           # no wait: 1-3 were deleted, not in flight
     _add(store, 7)
     assert _horizon(delivery, store) == 5           # a real gap (6) is still waited for
+    assert prune(store, NOW + dt.timedelta(days=91)) == 3      # 4, 5 and 7: the watermark moves up
+    later = Delivery(store, None, None, None, put=None, monotonic=_Ticks())
+    _add(store, 9)
+    assert _horizon(later, store) == 7 and later._safe == 7     # 8 is waited for, not 6

@@ -606,3 +606,37 @@ def test_run_gives_what_execute_gives(store):
     with pytest.raises(exc.IntegrityError):
         with store.unit_of_work(write=True) as uow:
             uow.run(insert(audit_events).values(**row))
+
+
+def test_settings_put_sets_a_new_key_from_two_transactions_at_once(store):
+    """storage/settings.put: two write transactions setting the same new key at once both
+    succeed (on PostgreSQL the second's INSERT is refused once the first commits, and becomes an
+    UPDATE; SQLite serializes them), and the last commit's value stays."""
+    from cloudkeep.storage import settings
+
+    first_wrote, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with store.unit_of_work(write=True) as uow:
+                settings.put(uow, "race", "1")
+                first_wrote.set()
+                release.wait(10)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert first_wrote.wait(10)
+    timer = threading.Timer(0.3, release.set)        # the first commits while the second waits
+    timer.start()
+    with store.unit_of_work(write=True) as uow:
+        settings.put(uow, "race", "2")
+    thread.join(10)
+    timer.cancel()
+    assert errors == []
+    with store.unit_of_work() as uow:
+        assert settings.get(uow, "race") == "2"
+        settings_rows = uow.execute(text("SELECT COUNT(*) FROM server_settings WHERE key = 'race'")).scalar()
+    assert settings_rows == 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import exc, insert, select, update
 
 from .schema import server_settings
 
@@ -21,6 +21,13 @@ def get(uow: Any, key: str) -> str | None:
 
 
 def put(uow: Any, key: str, value: str) -> None:
-    """Set the value (in the caller's write transaction)."""
-    uow.execute(delete(server_settings).where(_S.key == key))
-    uow.execute(insert(server_settings).values(key=key, value=value))
+    """Set the value (in the caller's write transaction). Two transactions setting a new key at
+    once (PostgreSQL; SQLite serializes writers) both end with the key set: the second's
+    INSERT, refused, becomes an UPDATE."""
+    if uow.execute(update(server_settings).where(_S.key == key).values(value=value)).rowcount:
+        return
+    try:
+        with uow.savepoint():
+            uow.execute(insert(server_settings).values(key=key, value=value))
+    except exc.IntegrityError:
+        uow.execute(update(server_settings).where(_S.key == key).values(value=value))
