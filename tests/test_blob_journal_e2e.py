@@ -27,7 +27,8 @@ from typing import Iterator
 
 import pytest
 
-from cloudkeep.server import CLOCK_OFFSET_KEY, HOLD_BLOB_WRITES_KEY, put_setting
+from cloudkeep.server import CLOCK_OFFSET_KEY, HOLD_BLOB_WRITES_KEY
+from cloudkeep.storage import settings
 from cloudkeep.storage.blob_journal import BlobJournal
 from cloudkeep.storage.blobs import BlobStore, new_data_key
 from cloudkeep.storage.clock import wall_now
@@ -131,7 +132,7 @@ def test_a_server_killed_between_a_body_file_and_its_commit_leaves_no_orphan(bac
         store = Store.open(url, migrate=False)
         try:
             with store.unit_of_work(write=True) as uow:
-                put_setting(uow, HOLD_BLOB_WRITES_KEY, "1")
+                settings.put(uow, HOLD_BLOB_WRITES_KEY, "1")
             before = _files(blobs_dir)
             failed: list[BaseException] = []
 
@@ -150,8 +151,8 @@ def test_a_server_killed_between_a_body_file_and_its_commit_leaves_no_orphan(bac
             assert failed, "the held PutObject was answered"
             # the next start: hook off, and its clock an hour and a minute on (the entry is old)
             with store.unit_of_work(write=True) as uow:
-                put_setting(uow, HOLD_BLOB_WRITES_KEY, "0")
-                put_setting(uow, CLOCK_OFFSET_KEY, repr(3660.0))
+                settings.put(uow, HOLD_BLOB_WRITES_KEY, "0")
+                settings.put(uow, CLOCK_OFFSET_KEY, repr(3660.0))
         finally:
             store.close()
     finally:

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 
 from cloudkeep import config as _config
 from cloudkeep.audit.discard import DiscardingRecorder
@@ -44,7 +43,6 @@ from cloudkeep.storage.clock import OffsetClock, SystemClock
 from cloudkeep.storage.engine import Store, sqlite_url
 from cloudkeep.storage.ids import Ids
 from cloudkeep.storage import settings
-from cloudkeep.storage.schema import server_settings
 
 log = logging.getLogger("cloudkeep.server")
 
@@ -71,18 +69,6 @@ def sealer_for(cfg: _config.ServerConfig) -> Sealer:
     return Sealer(load_or_create_master_key(cfg.data_dir, cfg.master_key_b64))
 
 
-# --- settings -------------------------------------------------------------------------------
-
-
-def get_setting(store: Store, key: str) -> str | None:
-    with store.unit_of_work() as uow:
-        return settings.get(uow, key)
-
-
-def put_setting(uow: Any, key: str, value: str) -> None:
-    settings.put(uow, key, value)
-
-
 # --- bootstrap ------------------------------------------------------------------------------
 
 
@@ -101,12 +87,12 @@ def new_account(store: Store, sealer: Sealer, *, email: str | None = None) -> Ro
 def bootstrap(cfg: _config.ServerConfig, store: Store, sealer: Sealer) -> Bootstrap:
     """Creates the first tenant once; later starts find it again."""
     path = cfg.data_dir / CREDENTIALS_FILE
-    existing = get_setting(store, DEFAULT_ACCOUNT_KEY)
+    existing = settings.read(store, DEFAULT_ACCOUNT_KEY)
     if existing:
         return Bootstrap(existing, None, path if path.exists() else None)
     with store.unit_of_work(write=True) as uow:
         creds = create_account(uow, sealer=sealer, ids=Ids(), clock=SystemClock())
-        put_setting(uow, DEFAULT_ACCOUNT_KEY, creds.account_id)
+        settings.put(uow, DEFAULT_ACCOUNT_KEY, creds.account_id)
     written = None
     if cfg.credentials_file:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -133,7 +119,7 @@ def build_deps(cfg: _config.ServerConfig) -> Deps:
     store = open_store(cfg, migrate=False)
     sealer = sealer_for(cfg)
     if cfg.test_hooks:
-        clock: Any = OffsetClock(lambda: float(get_setting(store, CLOCK_OFFSET_KEY) or 0.0))
+        clock: Any = OffsetClock(lambda: float(settings.read(store, CLOCK_OFFSET_KEY) or 0.0))
     else:
         clock = SystemClock()
     if _config.benchmark_without_audit():   # benchmarks/cloudtrail_recording.py only
@@ -171,7 +157,7 @@ HOLD_BLOB_WRITES_KEY = "test_hold_blob_writes"
 
 def _hold_blob_writes(store: Store) -> Any:
     def written(blob_id: str) -> None:
-        if get_setting(store, HOLD_BLOB_WRITES_KEY) == "1":
+        if settings.read(store, HOLD_BLOB_WRITES_KEY) == "1":
             log.warning("test hook: holding the write of blob %s before its commit", blob_id)
             threading.Event().wait()
     return written
@@ -186,7 +172,7 @@ CLOUDTRAIL_DIGEST_KEY = "cloudtrail_digest_seconds"
 def cloudtrail_timing(store: Store) -> Timing:
     """The delivery delay and digest period: AWS's (5 minutes, 1 hour) unless the test hooks
     set shorter ones (``/_cloudkeep/test/cloudtrail/timing``)."""
-    delivery, period = get_setting(store, CLOUDTRAIL_DELIVERY_KEY), get_setting(store, CLOUDTRAIL_DIGEST_KEY)
+    delivery, period = settings.read(store, CLOUDTRAIL_DELIVERY_KEY), settings.read(store, CLOUDTRAIL_DIGEST_KEY)
     default = Timing()
     return Timing(delivery=_dt.timedelta(seconds=float(delivery)) if delivery else default.delivery,
                   digest=_dt.timedelta(seconds=float(period)) if period else default.digest)
@@ -246,9 +232,8 @@ def _admin_app(app_ref: list[App], cfg: _config.ServerConfig) -> Any:
             return JSONResponse({"error": "the clock only moves forward"}, status_code=400)
         d = deps()
         with d.store.unit_of_work(write=True) as uow:
-            current = float(uow.execute(select(server_settings.c.value)
-                                        .where(server_settings.c.key == CLOCK_OFFSET_KEY)).scalar() or 0)
-            put_setting(uow, CLOCK_OFFSET_KEY, repr(current + seconds))
+            current = float(settings.get(uow, CLOCK_OFFSET_KEY) or 0)
+            settings.put(uow, CLOCK_OFFSET_KEY, repr(current + seconds))
         return JSONResponse({"offset_seconds": current + seconds, "now": d.clock.now().isoformat()})
 
     async def flush(request: Request) -> JSONResponse:
@@ -267,7 +252,7 @@ def _admin_app(app_ref: list[App], cfg: _config.ServerConfig) -> Any:
                     seconds = float(body[member])
                     if seconds < 1:
                         return JSONResponse({"error": f"{member} must be at least 1"}, status_code=400)
-                    put_setting(uow, key, repr(seconds))
+                    settings.put(uow, key, repr(seconds))
         return JSONResponse({"ok": True})
 
     async def cloudtrail_deliver(request: Request) -> JSONResponse:

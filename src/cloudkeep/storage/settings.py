@@ -20,6 +20,12 @@ def get(uow: Any, key: str) -> str | None:
     return uow.execute(select(_S.value).where(_S.key == key)).scalar()
 
 
+def read(store: Any, key: str) -> str | None:
+    """The setting's value as last committed (a read unit of work of its own), or None."""
+    with store.unit_of_work() as uow:
+        return get(uow, key)
+
+
 def put(uow: Any, key: str, value: str) -> None:
     """Set the value (in the caller's write transaction). Two transactions setting a new key at
     once (PostgreSQL; SQLite serializes writers) both end with the key set: the second's

@@ -160,33 +160,27 @@ class UnitOfWork:
 
     def insert_many(self, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
         """INSERT rows that all have the same columns, in this transaction, straight through the
-        driver: the statement is compiled once per dialect, table and columns, and each value goes
-        through its column type's bind processor as SQLAlchemy would apply it. For rows written on
-        every request (the audit records), where SQLAlchemy's per-execution work costs more than
-        the insert itself. A constraint violation raises SQLAlchemy's ``IntegrityError``."""
+        driver, as ``run`` runs a statement: the INSERT of these columns is made once per table and
+        columns and compiled once per dialect, and each value goes through its column type's bind
+        processor as SQLAlchemy would apply it. For rows written on every request (the audit
+        records, S3 versions), where SQLAlchemy's per-execution work costs more than the insert
+        itself. Errors are SQLAlchemy's (a constraint violation: ``IntegrityError``)."""
         if not rows:
             return
         if not self._write:
             raise UnitOfWorkError("a write statement ran in a read-only unit of work; open it with write=True")
-        connection = self.connection
-        dialect = connection.dialect
-        sql, order, processors = _compiled_insert(dialect, table, tuple(rows[0]))
-        if order is not None:
-            params: list[Any] = [tuple(p(row[name]) if p else row[name] for name, p in zip(order, processors))
-                                 for row in rows]
-        else:
-            params = [{name: (p(row[name]) if p else row[name]) for name, p in processors.items()}
-                      for row in rows]
+        plan = prepared(_insert_of(table, tuple(rows[0])), self._engine.dialect)
+        params = [plan.arguments(row) for row in rows]
+        cursor = self.connection.connection.driver_connection.cursor()
         self._wrote = True
         self.memo.clear()
-        cursor = connection.connection.driver_connection.cursor()
         try:
             if len(params) == 1:
-                cursor.execute(sql, params[0])
+                cursor.execute(plan.sql, params[0])
             else:
-                cursor.executemany(sql, params)
-        except dialect.dbapi.IntegrityError as error:
-            raise sa_exc.IntegrityError(sql, params, error) from error
+                cursor.executemany(plan.sql, params)
+        except plan.dbapi_error as error:
+            raise sa_exc.DBAPIError.instance(plan.sql, params, error, plan.dbapi_error) from error
         finally:
             cursor.close()
 
@@ -268,22 +262,16 @@ class UnitOfWork:
                         _log.exception("on-rollback callback failed")
 
 
-_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, Any, Any]] = {}
+_INSERT_STATEMENTS: dict[tuple[str, tuple[str, ...]], Any] = {}
 
 
-def _compiled_insert(dialect: Any, table: Any, columns: tuple[str, ...]) -> tuple[str, Any, Any]:
-    """(SQL, positional parameter order or None, bind processors) of an INSERT of these columns."""
-    key = (dialect.name, table.name, columns)
-    found = _INSERTS.get(key)
+def _insert_of(table: Any, columns: tuple[str, ...]) -> Any:
+    """The INSERT of these columns of ``table`` (one statement object per table and columns, so
+    that ``prepared`` compiles it once per dialect)."""
+    key = (table.name, columns)
+    found = _INSERT_STATEMENTS.get(key)
     if found is None:
-        compiled = insert(table).values({name: bindparam(name) for name in columns}).compile(dialect=dialect)
-        processors = {name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns}
-        if compiled.positional:
-            order = tuple(compiled.positiontup or ())
-            found = (str(compiled), order, tuple(processors[name] for name in order))
-        else:
-            found = (str(compiled), None, processors)
-        _INSERTS[key] = found
+        found = _INSERT_STATEMENTS.setdefault(key, insert(table).values({name: bindparam(name) for name in columns}))
     return found
 
 
@@ -401,7 +389,8 @@ class _Plan:
     """A statement compiled for one dialect: its SQL, how to order and convert its parameters
     (the statement's own literal values included), and how to convert and name its rows."""
 
-    __slots__ = ("statement", "sql", "dml", "dbapi_error", "_order", "_defaults", "_binds", "_row", "_results")
+    __slots__ = ("statement", "sql", "dml", "dbapi_error", "_order", "_defaults", "_binds", "_row", "_results",
+                 "_converts")
 
     def __init__(self, statement: Any, dialect: Any) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -419,6 +408,7 @@ class _Plan:
         columns = list(getattr(statement, "exported_columns", ()) or ())
         keys = tuple(c.key for c in columns)
         self._results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+        self._converts = any(p is not None for p in self._results)
         self._row = _row_class(keys) if keys else None
 
     def arguments(self, given: Mapping[str, Any]) -> Any:
@@ -438,9 +428,9 @@ class _Plan:
     def rows(self, raw: list[tuple]) -> list[Any]:
         if not raw or self._row is None:
             return []
-        processors = self._results
         make = self._row._make
-        if any(p is not None for p in processors):
+        if self._converts:
+            processors = self._results
             return [make(p(v) if p is not None else v for p, v in zip(processors, row)) for row in raw]
         return [make(row) for row in raw]
 

@@ -19,6 +19,7 @@ Must not: import the pipeline; decide what a trail delivers (``delivery``, ``tra
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from typing import Any
@@ -41,10 +42,15 @@ class DataEventGate:
         except Exception:  # noqa: BLE001 - in doubt, record: an event too many, never one missing
             log.exception("could not read the logging trails' selectors; recording the data event")
             return True
-        for (text,) in rows:
-            try:
-                if selects_data_events(json.loads(text) if text else None):
-                    return True
-            except ValueError:
-                return True
-        return False
+        return any(_selects_data(text) for (text,) in rows)
+
+
+@functools.lru_cache(maxsize=256)
+def _selects_data(text: str | None) -> bool:
+    """Whether a trail's stored selectors may select data events, by their text: asked for every
+    data event, while a trail's selectors change rarely, so each text is parsed once. Unreadable
+    selectors count as selecting (record rather than lose)."""
+    try:
+        return selects_data_events(json.loads(text) if text else None)
+    except ValueError:
+        return True
