@@ -11,9 +11,9 @@ reaches the table:
   sooner when a batch fills. ``flush()`` writes everything queued so far before it returns;
   ``close()`` flushes and stops the thread, so a clean shutdown loses nothing.
 
-Rows: the record's JSON is stored zlib-compressed (``encode_record``/``decode_record``); only
-the event history's lookup attributes are columns. A management event also gets one
-``audit_event_resources`` row per resource it names (the ResourceType/ResourceName lookup
+Rows: the record's JSON is stored zlib-compressed against a preset dictionary
+(``audit.record_codec``: ``encode_record``/``decode_record``, re-exported here); only the event
+history's lookup attributes are columns. A management event also gets one ``audit_event_resources`` row per resource it names (the ResourceType/ResourceName lookup
 attributes, ``lookup_resources``). ``prune`` deletes what is older than the event history's 90
 days, in small batches; the background thread runs it every ``prune_every`` wake-ups when it is
 given the domain clock.
@@ -30,14 +30,13 @@ from __future__ import annotations
 
 import collections
 import datetime as _dt
-import json
 import logging
 import threading
-import zlib
 from typing import Any, Callable, Mapping, Protocol
 
 from sqlalchemy import delete, exc, insert, select
 
+from cloudkeep.audit.record_codec import decode_record, encode_record, record_text  # noqa: F401 (re-exported)
 from cloudkeep.storage import settings
 from cloudkeep.storage.schema import audit_event_resources, audit_events
 
@@ -49,22 +48,6 @@ _RESOURCES = insert(audit_event_resources)
 #: (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/view-cloudtrail-events.html)
 RETENTION = _dt.timedelta(days=90)
 _PRUNE_BATCH = 500
-
-
-def encode_record(event: Mapping[str, Any]) -> bytes:
-    """The stored form of a record: compact UTF-8 JSON, zlib-compressed."""
-    text = json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=str)
-    return zlib.compress(text.encode("utf-8"), 1)   # level 1: nearly level 6's size on records, cheaper
-
-
-def record_text(data: bytes) -> str:
-    """The record's compact JSON text, as ``encode_record`` stored it."""
-    return zlib.decompress(bytes(data)).decode("utf-8")
-
-
-def decode_record(data: bytes) -> dict[str, Any]:
-    """The record ``encode_record`` stored."""
-    return json.loads(record_text(data))
 
 
 # requestParameters fields that name a resource, as the event history shows them

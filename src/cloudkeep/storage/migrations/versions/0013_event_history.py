@@ -4,6 +4,8 @@ event id stays unique), compressed record bodies and one index per lookup attrib
 
 SQLite can only make an ``INTEGER PRIMARY KEY`` auto-increment, so the table is rebuilt (on both
 backends, the same way): the old rows are copied in event-time order, their JSON compressed.
+The downgrade decompresses every stored form (``audit.record_codec``: rows written later are
+compressed against a preset dictionary).
 
 Revision ID: 0013
 Revises: 0012
@@ -15,6 +17,8 @@ import zlib
 
 import sqlalchemy as sa
 from alembic import op
+
+from cloudkeep.audit.record_codec import record_text   # plain zlib, or zlib with a preset dictionary
 
 revision = "0013"
 down_revision = "0012"
@@ -109,7 +113,7 @@ def downgrade() -> None:
     rows = bind.execute(sa.select(cur)).mappings().all()
     for start in range(0, len(rows), _BATCH):
         batch = [{**{c: row[c] for c in _COLUMNS},
-                  "record": zlib.decompress(row["record"]).decode("utf-8")}
+                  "record": record_text(row["record"])}
                  for row in rows[start:start + _BATCH]]
         bind.execute(sa.insert(old), batch)
     op.drop_table("audit_events")
