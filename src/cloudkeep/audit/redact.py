@@ -30,6 +30,7 @@ Must not: know any service; read or write storage.
 
 from __future__ import annotations
 
+import collections.abc
 import datetime as _dt
 import functools
 from typing import Any, Final, Mapping
@@ -78,12 +79,17 @@ def _plan(shape: Shape) -> Mapping[str, tuple[str, Shape, bool]]:
             for name, member in shape.members.items()}  # type: ignore[attr-defined]
 
 
+def _is_mapping(value: Any) -> bool:
+    # a dict first: typing.Mapping's isinstance goes through the ABC machinery on every call
+    return type(value) is dict or isinstance(value, collections.abc.Mapping)
+
+
 def _walk(shape: Shape, value: Any, hidden: str | None) -> Any:
     if value is None:
         return None
     kind = shape.type_name
     if kind == "structure":
-        if not isinstance(value, Mapping):
+        if not _is_mapping(value):
             return _OMIT
         plan = _plan(shape)
         out: dict[str, Any] = {}
@@ -109,7 +115,7 @@ def _walk(shape: Shape, value: Any, hidden: str | None) -> Any:
         items = (_walk(member, item, hidden) for item in value)
         return [item for item in items if item is not _OMIT]
     if kind == "map":
-        if not isinstance(value, Mapping):
+        if not _is_mapping(value):
             return _OMIT
         key_shape, value_shape = shape.key, shape.value  # type: ignore[attr-defined]
         if _is_sensitive(key_shape) or _is_sensitive(value_shape):
