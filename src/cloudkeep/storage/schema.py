@@ -11,9 +11,10 @@ Must not: hold service logic (repositories in each service own the queries).
 from __future__ import annotations
 
 import datetime as _dt
+from typing import Any
 
 from sqlalchemy import (BigInteger, Boolean, Column, DateTime, ForeignKey, ForeignKeyConstraint, Index, Integer,
-                        LargeBinary, MetaData, String, Table, Text, TypeDecorator)
+                        LargeBinary, MetaData, String, Table, Text, TypeDecorator, text)
 
 UTC = _dt.timezone.utc
 
@@ -117,7 +118,14 @@ _SEQ = BigInteger().with_variant(Integer, "sqlite")
 # seq N will never later see a new row with seq < N). On PostgreSQL it is NOT: two transactions
 # may commit out of seq order, so a reader using seq as a cursor must allow for late commits of
 # lower values. ``record`` is the whole event as zlib-compressed UTF-8 JSON
-# (audit.recorder.encode_record/decode_record); only the looked-up attributes are columns.
+# (audit.record_codec.encode_record/decode_record); only the looked-up attributes are columns.
+# The event history shows management events only (its queries all say ``management_event =
+# true``), so the lookup indexes are partial (migration 0017): a data event (S3 GetObject,
+# PutObject… that a trail selects) updates the primary key, the event id's and the event
+# name's indexes only. The predicate is written the way each dialect compiles
+# ``management_event == true()``, so the planners see that a lookup implies it.
+MANAGEMENT_EVENTS_ONLY: dict[str, Any] = {"sqlite_where": text("management_event = 1"),
+                                          "postgresql_where": text("management_event")}
 audit_events = Table(
     "audit_events", metadata,
     Column("seq", _SEQ, primary_key=True, autoincrement=True),
@@ -132,14 +140,20 @@ audit_events = Table(
     Column("access_key_id", String(32), nullable=True),
     Column("username", String(256), nullable=True),
     Column("error_code", String(128), nullable=True),
-    Column("record", LargeBinary, nullable=False),    # zlib(JSON of the whole event)
+    Column("record", LargeBinary, nullable=False),    # zlib(JSON of the whole event), audit.record_codec
     Index("ix_audit_events_event_id", "event_id", unique=True),
-    Index("ix_audit_events_time", "account_id", "aws_region", "management_event", "event_time"),
+    Index("ix_audit_events_time", "account_id", "aws_region", "management_event", "event_time",
+          **MANAGEMENT_EVENTS_ONLY),
+    # not partial: delivery finds StopLogging's event by name without saying it is a management event
     Index("ix_audit_events_event_name", "account_id", "aws_region", "event_name", "event_time"),
-    Index("ix_audit_events_username", "account_id", "aws_region", "username", "event_time"),
-    Index("ix_audit_events_access_key", "account_id", "aws_region", "access_key_id", "event_time"),
-    Index("ix_audit_events_event_source", "account_id", "aws_region", "event_source", "event_time"),
-    Index("ix_audit_events_read_only", "account_id", "aws_region", "read_only", "event_time"),
+    Index("ix_audit_events_username", "account_id", "aws_region", "username", "event_time",
+          **MANAGEMENT_EVENTS_ONLY),
+    Index("ix_audit_events_access_key", "account_id", "aws_region", "access_key_id", "event_time",
+          **MANAGEMENT_EVENTS_ONLY),
+    Index("ix_audit_events_event_source", "account_id", "aws_region", "event_source", "event_time",
+          **MANAGEMENT_EVENTS_ONLY),
+    Index("ix_audit_events_read_only", "account_id", "aws_region", "read_only", "event_time",
+          **MANAGEMENT_EVENTS_ONLY),
     sqlite_autoincrement=True,
 )
 
