@@ -2,8 +2,10 @@
 
 LookupEvents shows management events only and every one of its queries says so
 (``management_event = true``), so ``ix_audit_events_time``, ``_username``, ``_access_key``,
-``_event_source`` and ``_read_only`` become partial indexes with that predicate (same names and
-columns): a data event no longer writes an entry in each. ``ix_audit_events_event_id`` (unique)
+``_event_source`` and ``_read_only`` become partial indexes with that predicate (same names; the
+time index loses its ``management_event`` column, which the predicate makes constant and which,
+left unbound before ``event_time`` in PostgreSQL's index condition, would turn the time range into
+a filter): a data event no longer writes an entry in each. ``ix_audit_events_event_id`` (unique)
 and ``ix_audit_events_event_name`` (delivery finds StopLogging's event by name) stay whole.
 
 Revision ID: 0017
@@ -20,18 +22,26 @@ down_revision = "0016"
 branch_labels = None
 depends_on = None
 
-_PARTIAL = (("ix_audit_events_time", "management_event"), ("ix_audit_events_username", "username"),
-            ("ix_audit_events_access_key", "access_key_id"), ("ix_audit_events_event_source", "event_source"),
-            ("ix_audit_events_read_only", "read_only"))
+# name → (its columns before 0017, its columns after)
+_PARTIAL = {
+    "ix_audit_events_time": (["account_id", "aws_region", "management_event", "event_time"],
+                             ["account_id", "aws_region", "event_time"]),
+    "ix_audit_events_username": (["account_id", "aws_region", "username", "event_time"],) * 2,
+    "ix_audit_events_access_key": (["account_id", "aws_region", "access_key_id", "event_time"],) * 2,
+    "ix_audit_events_event_source": (["account_id", "aws_region", "event_source", "event_time"],) * 2,
+    "ix_audit_events_read_only": (["account_id", "aws_region", "read_only", "event_time"],) * 2,
+}
 # the predicate as each dialect compiles ``management_event == true()`` (storage.schema)
 _WHERE = {"sqlite_where": sa.text("management_event = 1"), "postgresql_where": sa.text("management_event")}
 
 
 def _recreate(partial: bool) -> None:
-    for name, column in _PARTIAL:
+    for name, (whole, partial_columns) in _PARTIAL.items():
         op.drop_index(name, table_name="audit_events")
-        op.create_index(name, "audit_events", ["account_id", "aws_region", column, "event_time"],
-                        **(_WHERE if partial else {}))
+        if partial:
+            op.create_index(name, "audit_events", partial_columns, **_WHERE)
+        else:
+            op.create_index(name, "audit_events", whole)
 
 
 def upgrade() -> None:
