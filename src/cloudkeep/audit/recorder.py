@@ -29,6 +29,7 @@ Must not: block a request on the database for a read-only, denied or failed call
 from __future__ import annotations
 
 import collections
+import collections.abc
 import datetime as _dt
 import logging
 import threading
@@ -61,18 +62,23 @@ _NAMED_BY_PARAMETER: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+def _is_mapping(value: object) -> bool:
+    # a dict first: typing.Mapping's isinstance goes through the ABC machinery on every call
+    return type(value) is dict or isinstance(value, collections.abc.Mapping)
+
+
 def lookup_resources(event: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The (ResourceType, ResourceName) pairs the event history shows for a record: the
     record's ``resources`` (type and ARN; a KMS key is named by its ARN) and, for IAM and S3,
     the resources the request names (a user, role or group by name, a bucket by name)."""
     pairs: list[tuple[str, str]] = []
     for resource in event.get("resources") or ():
-        if isinstance(resource, Mapping) and resource.get("type") and resource.get("ARN"):
+        if _is_mapping(resource) and resource.get("type") and resource.get("ARN"):
             pair = (str(resource["type"]), str(resource["ARN"]))
             if pair not in pairs:
                 pairs.append(pair)
     params = event.get("requestParameters")
-    if isinstance(params, Mapping):
+    if _is_mapping(params):
         for key, kind in _NAMED_BY_PARAMETER.get(str(event.get("eventSource")), ()):
             value = params.get(key)
             if isinstance(value, str) and value and (kind, value) not in pairs:
@@ -331,7 +337,7 @@ class AuditRecorder:
                 _log.exception("could not build a deferred audit record")
                 continue
             # a builder gives one record, None, or several (a cross-account call: one per account)
-            for one in ([made] if made is None or isinstance(made, Mapping) else made):
+            for one in ([made] if made is None or _is_mapping(made) else made):
                 if one is not None and _is_account_id(one.get("recipientAccountId")):
                     built.append(one)
         for event in built:
