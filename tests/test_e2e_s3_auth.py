@@ -120,7 +120,7 @@ def test_large_body_is_spooled_and_its_hash_verified(cloudkeep_account):
 
 
 def test_large_signed_payload_is_measured_while_received(cloudkeep_account):
-    """Past the in-memory size the adapter spools the body encrypted (wire/spool.py) and measures
+    """Past the in-memory size the adapter spools the body encrypted (storage/spool.py) and measures
     its SHA-256 and MD5 on arrival: a changed byte is still refused, the ETag is the MD5."""
     import hashlib
 

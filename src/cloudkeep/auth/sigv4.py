@@ -453,7 +453,7 @@ def body_sha256(request: HttpRequest) -> str:
     """The SHA-256 of the body, in memory or spooled to a file (read in pieces)."""
     if request.body_file is None:
         return hashlib.sha256(request.body).hexdigest() if request.body else EMPTY_SHA256
-    measured = getattr(request.body_file, "sha256_hex", None)   # wire.spool measured it on arrival
+    measured = getattr(request.body_file, "sha256_hex", None)   # storage.spool measured it on arrival
     if measured is not None:
         return measured
     digest = hashlib.sha256()

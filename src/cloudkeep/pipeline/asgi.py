@@ -14,12 +14,14 @@ Must not: contain service logic or protocol decoding.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Awaitable, BinaryIO, Callable
 
+from cloudkeep.auth import checksums
 from cloudkeep.wire import errors as E
 from cloudkeep.wire.http import HttpRequest, HttpResponse
 from cloudkeep.wire.model import load_service
-from cloudkeep.wire.spool import BodySpool
+from cloudkeep.storage.spool import BodySpool
 
 from .deps import Deps
 from .runner import handle
@@ -27,7 +29,7 @@ from .runner import handle
 log = logging.getLogger("cloudkeep.asgi")
 
 #: a body up to this size is held in memory; a larger one (S3 uploads) is spooled, encrypted, to a
-#: temporary file (``wire/spool.py``), so memory stays bounded whatever the body size (the
+#: temporary file (``storage/spool.py``), so memory stays bounded whatever the body size (the
 #: non-streaming protocols' own limits are checked by their parsers)
 MEMORY_BODY = 16 * 1024 * 1024
 #: the largest body accepted at all: S3's largest single upload (5 GiB) plus aws-chunked framing
@@ -83,7 +85,7 @@ class App:
         headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
         header_too_large = sum(len(k) + len(v) + 4 for k, v in scope["headers"]) > MAX_HEADER_BYTES
         body, body_file, body_size, too_large = ((b"", None, 0, False) if header_too_large
-                                                 else await _read_body(scope, receive))
+                                                 else await _read_body(scope, receive, _spool_directory(deps)))
         raw_path = scope.get("raw_path") or scope["path"].encode()
         client = scope.get("client") or ("127.0.0.1", 0)
         # UTF-8 with surrogateescape keeps any raw byte a client sent, so signatures still match
@@ -143,7 +145,15 @@ async def _stream(stream: Any, send: Callable) -> None:
         raise RuntimeError("streamed body shorter than its Content-Length")
 
 
-async def _read_body(scope: dict, receive: Callable) -> tuple[bytes, BinaryIO | None, int, bool]:
+def _spool_directory(deps: Deps) -> Path | None:
+    """Where large bodies are spooled: the blob store's spool directory, so that an S3 upload
+    can name the spool's file as its blob (``BodySpool.adopt``); None without a blob store."""
+    blobs = deps.blobs
+    return blobs.spool_directory() if blobs is not None else None
+
+
+async def _read_body(scope: dict, receive: Callable,
+                     directory: Path | None = None) -> tuple[bytes, BinaryIO | None, int, bool]:
     """(body in memory, or b"" with the spooled file; its size; too large)."""
     declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
@@ -164,7 +174,8 @@ async def _read_body(scope: dict, receive: Callable) -> tuple[bytes, BinaryIO | 
         if spool is not None:
             spool.write(chunk)
         elif size > MEMORY_BODY:
-            spool = BodySpool(sha256=_declares_sha256(scope))
+            spool = BodySpool(sha256=_declares_sha256(scope), directory=directory,
+                              checksums=_spool_checksums(scope))
             for piece in chunks:
                 spool.write(piece)
             spool.write(chunk)
@@ -178,6 +189,28 @@ async def _read_body(scope: dict, receive: Callable) -> tuple[bytes, BinaryIO | 
         return b"", spool, size, False
     body = b"".join(chunks)
     return body, None, len(body), False
+
+
+#: the checksum a stored S3 object always has (its default, since December 2024)
+_DEFAULT_CHECKSUM = "CRC64NVME"
+_CHECKSUM_HEADER = b"x-amz-checksum-"
+
+
+def _spool_checksums(scope: dict) -> list[str]:
+    """The checksums a spool measures while receiving: S3's default one and any other the
+    request names (``x-amz-checksum-<algorithm>``, ``x-amz-sdk-checksum-algorithm``) that can
+    be computed here, so that an upload stored as sent needs no second pass over its body."""
+    wanted = [_DEFAULT_CHECKSUM]
+    for name, value in scope["headers"]:
+        if name.startswith(_CHECKSUM_HEADER) and name != b"x-amz-checksum-type":
+            candidate = name[len(_CHECKSUM_HEADER):].decode("latin-1").upper()
+        elif name == b"x-amz-sdk-checksum-algorithm":
+            candidate = value.decode("latin-1").upper()
+        else:
+            continue
+        if candidate in checksums.ALGORITHMS and candidate not in wanted:
+            wanted.append(candidate)
+    return wanted
 
 
 def _declares_sha256(scope: dict) -> bool:

@@ -110,6 +110,48 @@ def _nonce(prefix: bytes, index: int) -> bytes:
     return prefix + struct.pack(">Q", index)
 
 
+def new_header(chunk_size: int) -> bytes:
+    """A new blob's header: the magic, its chunk size and a random nonce prefix."""
+    return MAGIC + struct.pack(">I", chunk_size) + secrets.token_bytes(4)
+
+
+def _link_unnamed(fd: int, path: Path) -> None:
+    """Give the unnamed (``O_TMPFILE``) file open as ``fd`` the name ``path``: ``linkat`` of
+    ``/proc/self/fd/<fd>`` with ``AT_SYMLINK_FOLLOW`` (open(2)). Python calls plain ``link``,
+    which does not follow the magic link, unless a directory descriptor is given."""
+    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.link(f"/proc/self/fd/{fd}", path.name, dst_dir_fd=directory, follow_symlinks=True)
+    finally:
+        os.close(directory)
+
+
+class ChunkCipher:
+    """The file format's encryption of one blob's chunks, for a writer outside the store (a
+    request body spooled in this format as it arrives, ``storage/spool.py``, then adopted with
+    ``BlobStore.adopt``): ``header`` first, then ``seal(i, …)`` of each chunk in order."""
+
+    def __init__(self, data_key: bytes, blob_id: str, chunk_size: int = DEFAULT_CHUNK) -> None:
+        if len(data_key) != KEY_SIZE:
+            raise BlobError("the data key must be 32 bytes")
+        self.blob_id = blob_id
+        self.chunk_size = chunk_size
+        self.header = new_header(chunk_size)
+        self._aead = AESGCM(data_key)
+
+    def seal(self, index: int, plaintext: bytes, last: bool) -> bytes:
+        return self._aead.encrypt(_nonce(self.header[8:], index), plaintext,
+                                  _aad(self.header, self.blob_id, index, last))
+
+    def open(self, index: int, sealed: bytes, last: bool) -> bytes:
+        """The chunk's plaintext; ``BlobCorrupted`` when it does not authenticate."""
+        try:
+            return self._aead.decrypt(_nonce(self.header[8:], index), sealed,
+                                      _aad(self.header, self.blob_id, index, last))
+        except InvalidTag:
+            raise BlobCorrupted(f"chunk {index} of blob {self.blob_id} did not authenticate") from None
+
+
 def _chunks_of(source: Any, size: int) -> Iterator[bytes]:
     """The source's bytes in pieces of exactly ``size`` (the last one shorter, possibly empty
     pieces never yielded)."""
@@ -276,13 +318,13 @@ class BlobStore:
         comes back in ``BlobInfo.data`` for the caller to keep (creating a file costs more than
         everything else a small body needs), and is read back with ``open(..., data=…)``.
         ``known_md5``: the MD5 of exactly the bytes ``source`` gives, measured before (a spooled
-        request body, ``wire/spool.py``): not computed again."""
+        request body, ``storage/spool.py``): not computed again."""
         if len(data_key) != KEY_SIZE:
             raise BlobError("the data key must be 32 bytes")
         blob_id = blob_id or self.new_id()
         final = self.path(blob_id)
         tmp: Path | None = None
-        header = MAGIC + struct.pack(">I", self.chunk_size) + secrets.token_bytes(4)
+        header = new_header(self.chunk_size)
         aead = AESGCM(data_key)
         md5 = hashlib.md5()  # noqa: S324 - S3's ETag, not a security digest
         sums = {name: _checksums.new(name) for name in dict.fromkeys(checksums)}
@@ -347,6 +389,37 @@ class BlobStore:
             raise
         return BlobInfo(blob_id, size, known_md5 if known_md5 is not None else md5.digest(),
                         {name: c.digest() for name, c in sums.items()}, inline)
+
+    def spool_directory(self) -> Path:
+        """Where a body that may become a blob is written while it arrives (``adopt`` names it)."""
+        tmp_dir = self.root / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        return tmp_dir
+
+    def adopt(self, fd: int, blob_id: str) -> None:
+        """Name a finished blob written elsewhere: an unnamed file (``O_TMPFILE``) in
+        ``spool_directory()``, in this file format under ``blob_id`` (``ChunkCipher``). As
+        ``write`` does: it is announced in the journal, named under a temporary name, synced
+        with the store's durability and renamed into place; any error leaves no file and no
+        journal entry. The caller holds the data key and what was measured of the plaintext."""
+        final = self.path(blob_id)
+        journaled = self._announce(blob_id)
+        tmp = self._temporary(blob_id)
+        try:
+            _link_unnamed(fd, tmp)
+            if self.sync:
+                os.fsync(fd)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, final)
+            if self.sync:
+                _fsync_dir(final.parent)
+            if self.written is not None:
+                self.written(blob_id)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            if journaled:
+                self._forget([blob_id])
+            raise
 
     def _announce(self, blob_id: str) -> bool:
         """Record the file about to be created in the journal (an error stops the write before

@@ -45,9 +45,9 @@ def _context(bucket: str, key_id: str) -> bytes:
     return f"s3:{bucket}:{key_id}".encode()
 
 
-def new_protection(call: Any, bucket: str) -> tuple[bytes, Protection]:
-    """A fresh data key and its SSE-S3 protection for a body stored in ``bucket``."""
-    data_key = new_data_key()
+def new_protection(call: Any, bucket: str, data_key: bytes | None = None) -> tuple[bytes, Protection]:
+    """A data key (fresh, or ``data_key``) and its SSE-S3 protection for a body stored in ``bucket``."""
+    data_key = data_key or new_data_key()
     key_id = secrets.token_hex(16)
     sealed = call.sealer.seal(data_key, context=_context(bucket, key_id))
     return data_key, Protection(D.AES256, key_id, sealed)
@@ -91,12 +91,26 @@ def _rewound(body: Any) -> Any:
     return body
 
 
+def adoptable_key(body: Any, algorithm: str | None, limit: int) -> bytes | None:
+    """The data key of a request body spooled in the blob format that ``write`` can store as it
+    arrived (``storage.spool.BodySpool.can_adopt``: measured with the checksum it needs, within
+    ``limit``), or None. The caller protects this key as the object's data key; ``write`` then
+    adopts the spool when it is given that key."""
+    can_adopt = getattr(body, "can_adopt", None)
+    if can_adopt is None or not can_adopt([algorithm or DEFAULT_ALGORITHM], limit):
+        return None
+    return body.data_key
+
+
 def write(call: Any, body: Any, key: bytes, *, algorithm: str | None, limit: int,
           extra_algorithms: Sequence[str] = (), inline: bool = False) -> BlobInfo:
     """Encrypt a request body into a new blob, measuring MD5 and the checksums asked for.
     ``inline``: a body of at most ``D.INLINE_MAX`` bytes comes back in ``BlobInfo.data`` for the
-    version's row instead of as a file (single-part objects only)."""
+    version's row instead of as a file (single-part objects only). A spooled body whose data key
+    is ``key`` (``adoptable_key``) is named as the blob as it is: no second pass over it."""
     wanted = [algorithm or DEFAULT_ALGORITHM, *extra_algorithms]
+    if not extra_algorithms and adoptable_key(body, algorithm, limit) == key:
+        return body.adopt(call.blobs, wanted)
     try:
         # a spooled request body read unchanged from its start: its MD5 was measured on arrival
         return call.blobs.write(_rewound(body), key, checksums=wanted, limit=limit,

@@ -80,7 +80,9 @@ def put_object(call: Call, params: Params) -> Result:
     target = bucket_of(call, name)
     owner_account, grants = ops_access.object_acl_for_write(call, target, params)
     encryption = sse.requested(params, target, secure=call.secure)
-    data_key, protection = sse.protect(call, target, key, encryption)
+    # a large body spooled as it arrived is kept as is, under its spool's data key
+    data_key, protection = sse.protect(call, target, key, encryption,
+                                       bodies.adoptable_key(body, algorithm, D.MAX_PUT_SIZE))
     if not _small(params):
         end_read(call)                             # the body streams outside any transaction
     info = bodies.write(call, body, data_key, algorithm=algorithm, limit=D.MAX_PUT_SIZE, inline=True)

@@ -212,16 +212,20 @@ def _encryption_context(call: Any, bucket: str, key: str, request: Request) -> d
     return {**request.context, "aws:s3:arn": arn}
 
 
-def protect(call: Any, bucket: Bucket, key: str, request: Request) -> tuple[bytes, Protection]:
-    """A fresh data key for a body written to ``bucket``/``key`` and its protection."""
+def protect(call: Any, bucket: Bucket, key: str, request: Request,
+            data_key: bytes | None = None) -> tuple[bytes, Protection]:
+    """A data key for a body written to ``bucket``/``key`` and its protection: ``data_key``
+    when given (a spooled body's, ``bodies.adoptable_key``) and the scheme makes its own keys
+    (SSE-S3, SSE-C, SSE-KMS with a Bucket Key), else a fresh one (SSE-KMS without a Bucket Key
+    takes the one KMS generates)."""
     from . import bodies
 
     if request.algorithm == D.AES256:
-        return bodies.new_protection(call, bucket.name)
+        return bodies.new_protection(call, bucket.name, data_key)
     key_id = secrets.token_hex(16)
     if request.algorithm == SSE_C:
         assert request.customer_key is not None
-        data_key = bodies.new_data_key()
+        data_key = data_key or bodies.new_data_key()
         salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
         mac = hmac.new(salt, request.customer_key, hashlib.sha256).digest()
         wrapped = AESGCM(request.customer_key).encrypt(nonce, data_key, _SSEC_AAD + key_id.encode())
@@ -240,7 +244,7 @@ def protect(call: Any, bucket: Bucket, key: str, request: Request) -> tuple[byte
     if request.bucket_key and request.algorithm == KMS:    # no Bucket Keys for DSSE-KMS (bucket-key.html)
         bucket_key, ciphertext, arn = bucket_keys.for_write(call.principal.arn, bucket.name, kms_key, context,
                                                             call.clock.now(), generate)
-        data_key = bodies.new_data_key()
+        data_key = data_key or bodies.new_data_key()
         nonce = secrets.token_bytes(12)
         wrapped = AESGCM(bucket_key).encrypt(nonce, data_key, _BUCKET_KEY_AAD + key_id.encode())
         header = json.dumps({"arn": arn, "context": context, "bucket_key": True}, separators=(",", ":")).encode()
