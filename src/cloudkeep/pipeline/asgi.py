@@ -85,7 +85,7 @@ class App:
         headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
         header_too_large = sum(len(k) + len(v) + 4 for k, v in scope["headers"]) > MAX_HEADER_BYTES
         body, body_file, body_size, too_large = ((b"", None, 0, False) if header_too_large
-                                                 else await _read_body(scope, receive, _spool_directory(deps)))
+                                                 else await _read_body(scope, receive, deps))
         raw_path = scope.get("raw_path") or scope["path"].encode()
         client = scope.get("client") or ("127.0.0.1", 0)
         # UTF-8 with surrogateescape keeps any raw byte a client sent, so signatures still match
@@ -153,7 +153,7 @@ def _spool_directory(deps: Deps) -> Path | None:
 
 
 async def _read_body(scope: dict, receive: Callable,
-                     directory: Path | None = None) -> tuple[bytes, BinaryIO | None, int, bool]:
+                     deps: Deps | None = None) -> tuple[bytes, BinaryIO | None, int, bool]:
     """(body in memory, or b"" with the spooled file; its size; too large)."""
     declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
@@ -174,7 +174,8 @@ async def _read_body(scope: dict, receive: Callable,
         if spool is not None:
             spool.write(chunk)
         elif size > MEMORY_BODY:
-            spool = BodySpool(sha256=_declares_sha256(scope), directory=directory,
+            spool = BodySpool(sha256=_declares_sha256(scope),
+                              directory=_spool_directory(deps) if deps is not None else None,
                               checksums=_spool_checksums(scope))
             for piece in chunks:
                 spool.write(piece)

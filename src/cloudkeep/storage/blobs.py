@@ -291,6 +291,7 @@ class BlobStore:
         #: called with the blob id once a file is in place, before ``write`` returns (the test
         #: hooks hold a write there, in the window before its row commits)
         self.written: Callable[[str], None] | None = None
+        self._spool_directory: Path | None = None
 
     # --- names ---------------------------------------------------------------------------------
 
@@ -392,9 +393,11 @@ class BlobStore:
 
     def spool_directory(self) -> Path:
         """Where a body that may become a blob is written while it arrives (``adopt`` names it)."""
-        tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        return tmp_dir
+        if self._spool_directory is None:
+            tmp_dir = self.root / "tmp"
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+            self._spool_directory = tmp_dir
+        return self._spool_directory
 
     def adopt(self, fd: int, blob_id: str) -> None:
         """Name a finished blob written elsewhere: an unnamed file (``O_TMPFILE``) in
