@@ -474,3 +474,12 @@ def test_event_row_of_root_and_failed_call() -> None:
     assert row["username"] == "root" and row["access_key_id"] == "AKIAIOSFODNN7EXAMPLE"
     assert row["error_code"] == "AccessDenied"
     assert event_row(build_event(ctx(recipient_account_id=""))) is None
+
+
+def test_event_time_is_utc_to_the_second_whatever_the_input_zone() -> None:
+    from cloudkeep.audit.record import event_time_text
+    plus_two = dt.timezone(dt.timedelta(hours=2))
+    assert event_time_text(WHEN) == "2026-11-29T23:42:18Z"
+    assert event_time_text(dt.datetime(2026, 11, 30, 1, 42, 18, 999999, tzinfo=plus_two)) == "2026-11-29T23:42:18Z"
+    assert event_time_text(dt.datetime(2026, 1, 2, 3, 4, 5)) == "2026-01-02T03:04:05Z"      # naive: UTC
+    assert event_time_text(dt.datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC)) == "0999-01-02T03:04:05Z"

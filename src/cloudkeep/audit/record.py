@@ -82,10 +82,12 @@ class EventContext:
 
 
 def event_time_text(value: _dt.datetime) -> str:
-    """CloudTrail's ``eventTime``: ``2026-11-29T23:42:18Z`` (UTC, whole seconds)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """CloudTrail's ``eventTime``: ``2026-11-29T23:42:18Z`` (UTC, whole seconds; naive means UTC)."""
+    if value.tzinfo is not UTC:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    # formatted by hand: half the cost of astimezone + strftime, on every record
+    return (f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+            f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}Z")
 
 
 def session_context_of(principal: Principal) -> dict[str, Any] | None:
