@@ -640,3 +640,90 @@ def test_settings_put_sets_a_new_key_from_two_transactions_at_once(store):
         assert settings.get(uow, "race") == "2"
         settings_rows = uow.execute(text("SELECT COUNT(*) FROM server_settings WHERE key = 'race'")).scalar()
     assert settings_rows == 1
+
+
+# -- kept connections (the event loop's thread) ----------------------------------------------------
+
+def _dbapi(uow) -> object:
+    return uow.connection.connection.driver_connection
+
+
+def test_a_thread_that_keeps_connections_reuses_them_and_sees_other_commits(store: Store) -> None:
+    """The thread serving requests keeps one read and one write connection between its units of
+    work; each unit of work is still its own transaction (it sees what others committed since)."""
+    store.keep_connections()
+    before = store.engine.pool.checkedout()
+    with store.unit_of_work() as uow:
+        first_read = _dbapi(uow)
+        assert uow.execute(select(func.count()).select_from(accounts)).scalar() == 0
+    with store.unit_of_work(write=True) as uow:
+        first_write = _dbapi(uow)
+        uow.execute(insert(accounts).values(account_row("111111111111")))
+    assert store.engine.pool.checkedout() == before + 2         # both kept, not given back
+
+    def other_thread() -> None:                                   # checks out and gives back
+        with store.unit_of_work(write=True) as uow:
+            uow.execute(insert(accounts).values(account_row("222222222222")))
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join()
+    assert store.engine.pool.checkedout() == before + 2
+    with store.unit_of_work() as uow:
+        assert _dbapi(uow) is first_read
+        assert set(uow.execute(select(accounts.c.account_id)).scalars()) == {"111111111111", "222222222222"}
+    with store.unit_of_work(write=True) as uow:
+        assert _dbapi(uow) is first_write
+        uow.execute(update(accounts).where(accounts.c.account_id == "111111111111").values(email="x@example.com"))
+    assert account_ids(store) == {"111111111111", "222222222222"}
+
+
+def test_a_kept_connection_is_given_back_after_a_rollback_and_nested_units_get_their_own(store: Store) -> None:
+    store.keep_connections()
+    before = store.engine.pool.checkedout()
+    with store.unit_of_work(write=True) as uow:
+        kept = _dbapi(uow)
+    assert store.engine.pool.checkedout() == before + 1
+    with pytest.raises(RuntimeError):
+        with store.unit_of_work(write=True) as uow:
+            assert _dbapi(uow) is kept
+            uow.execute(insert(accounts).values(account_row("333333333333")))
+            raise RuntimeError("boom")
+    assert store.engine.pool.checkedout() == before               # given back to the pool, not kept
+    assert account_ids(store) == set()                            # rolled back
+    with store.unit_of_work(write=True) as outer:
+        fresh = _dbapi(outer)
+        with store.unit_of_work(write=False) as inner:
+            assert _dbapi(inner) is not fresh
+            inner.execute(select(accounts)).all()
+        outer.execute(insert(accounts).values(account_row("444444444444")))
+    assert account_ids(store) == {"444444444444"}
+
+
+def test_kept_connections_are_closed_with_the_store(store_url: str) -> None:
+    s = Store.open(store_url)
+    s.keep_connections()
+    with s.unit_of_work() as uow:
+        uow.execute(select(accounts)).all()
+    assert s.engine.pool.checkedout() == 1
+    s.close()
+    assert s.engine.pool.checkedout() == 0
+
+
+def test_an_old_kept_connection_goes_back_to_the_pool() -> None:
+    from cloudkeep.storage.uow import KeptConnections
+
+    class FakeConnection:
+        closed = invalidated = False
+
+        def close(self) -> None:
+            self.closed = True
+
+    kept = KeptConnections(max_age=0.0)
+    connection = FakeConnection()
+    assert kept.give(True, connection)  # type: ignore[arg-type]
+    assert not kept.give(True, FakeConnection())  # type: ignore[arg-type]   # one per kind
+    assert kept.take(True) is None and connection.closed          # too old: closed, not reused
+    fresh = KeptConnections(max_age=60.0)
+    other = FakeConnection()
+    assert fresh.give(False, other) and fresh.take(False) is other and fresh.take(False) is None

@@ -61,12 +61,21 @@ class App:
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 
+    def _built(self) -> Deps:
+        """The dependencies, built on the event loop's thread, which serves every request: it
+        keeps its database connections between requests (``Store.keep_connections``)."""
+        deps = self._deps_factory()
+        keep = getattr(deps.store, "keep_connections", None)
+        if keep is not None:
+            keep()
+        return deps
+
     async def _lifespan(self, receive: Callable, send: Callable) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
-                    self.deps = self._deps_factory()
+                    self.deps = self._built()
                 except Exception as exc:
                     log.exception("startup failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
@@ -81,7 +90,7 @@ class App:
     async def _http(self, scope: dict, receive: Callable, send: Callable) -> None:
         deps = self.deps
         if deps is None:  # lifespan off: build on first use
-            deps = self.deps = self._deps_factory()
+            deps = self.deps = self._built()
         headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
         header_too_large = sum(len(k) + len(v) + 4 for k, v in scope["headers"]) > MAX_HEADER_BYTES
         body, body_file, body_size, too_large = ((b"", None, 0, False) if header_too_large

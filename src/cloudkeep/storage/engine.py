@@ -28,7 +28,7 @@ from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 
-from cloudkeep.storage.uow import UnitOfWork, WriterGate
+from cloudkeep.storage.uow import KeptConnections, UnitOfWork, WriterGate
 
 Durability = Literal["normal", "full"]
 
@@ -150,6 +150,8 @@ class Store:
         self._readers = threading.local()
         self._reader_lock = threading.Lock()
         self._all_readers: list[Any] = []
+        self._kept = threading.local()
+        self._all_kept: list[KeptConnections] = []
         self._gate: WriterGate | None = None
         if self.dialect == "sqlite":
             self._write_engine: Engine = engine.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
@@ -182,7 +184,18 @@ class Store:
 
     def unit_of_work(self, *, write: bool = False) -> UnitOfWork:
         """A new unit of work (one transaction); use it as a context manager."""
-        return UnitOfWork(self._write_engine if write else self.engine, write=write, gate=self._gate)
+        return UnitOfWork(self._write_engine if write else self.engine, write=write, gate=self._gate,
+                          kept=getattr(self._kept, "connections", None))
+
+    def keep_connections(self) -> None:
+        """Let the calling thread keep its connections checked out between its units of work
+        (``uow.KeptConnections``): for the thread that serves the requests (the event loop),
+        whose every request runs a transaction or two. Other threads check out and give back."""
+        if getattr(self._kept, "connections", None) is None:
+            connections = KeptConnections()
+            self._kept.connections = connections
+            with self._reader_lock:
+                self._all_kept.append(connections)
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (Alembic ``upgrade head``); idempotent.
@@ -234,6 +247,9 @@ class Store:
     def close(self) -> None:
         with self._reader_lock:
             readers, self._all_readers = self._all_readers, []
+            kept, self._all_kept = self._all_kept, []
+        for connections in kept:
+            connections.close()
         for connection in readers:
             try:
                 connection.close()

@@ -17,6 +17,7 @@ import collections
 import logging
 import os
 import threading
+import time
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Callable, Iterator, Mapping, Sequence
@@ -42,10 +43,14 @@ class UnitOfWork:
     """One transaction. Lazily begins on first use; commit on clean exit, rollback on error."""
 
     __slots__ = ("_engine", "_write", "_connection", "_transaction", "_after_commit", "_wrote",
-                 "_closed", "memo", "_gate", "_gated", "_on_rollback")
+                 "_closed", "memo", "_gate", "_gated", "_on_rollback", "_kept")
 
-    def __init__(self, engine: Engine, *, write: bool = False, gate: "WriterGate | None" = None) -> None:
+    def __init__(self, engine: Engine, *, write: bool = False, gate: "WriterGate | None" = None,
+                 kept: "KeptConnections | None" = None) -> None:
         self._engine = engine
+        #: the calling thread's kept connections (``KeptConnections``), or None: check one out
+        #: of the pool for this transaction and give it back at its end
+        self._kept = kept
         self._write = write
         #: taken before a write transaction begins and given back when it ends (SQLite's writers
         #: queue on it instead of polling the database lock, see ``WriterGate``)
@@ -105,7 +110,8 @@ class UnitOfWork:
             gate.acquire()
             self._gated = True
         try:
-            connection = self._engine.connect()
+            kept = self._kept
+            connection = (kept.take(self._write) if kept is not None else None) or self._engine.connect()
             try:
                 self._transaction = connection.begin()
             except BaseException:
@@ -219,9 +225,11 @@ class UnitOfWork:
         """
         transaction, connection = self._transaction, self._connection
         self._transaction = self._connection = None
+        committed = False
         try:
             if transaction is not None:
                 transaction.commit()
+            committed = True
         except BaseException:
             self._after_commit.clear()
             raise
@@ -229,7 +237,10 @@ class UnitOfWork:
             self._on_rollback.clear()
         finally:
             try:
-                if connection is not None:
+                # a connection whose commit went through may serve this thread's next unit of
+                # work (``KeptConnections``); any other goes back to the pool, which resets it
+                if connection is not None and not (committed and self._kept is not None
+                                                   and self._kept.give(self._write, connection)):
                     connection.close()
             finally:
                 self._ungate()
@@ -252,6 +263,8 @@ class UnitOfWork:
         finally:
             try:
                 if connection is not None:
+                    if self._kept is not None:
+                        self._kept.discard(connection)
                     connection.close()
             finally:
                 self._ungate()
@@ -273,6 +286,63 @@ def _insert_of(table: Any, columns: tuple[str, ...]) -> Any:
     if found is None:
         found = _INSERT_STATEMENTS.setdefault(key, insert(table).values({name: bindparam(name) for name in columns}))
     return found
+
+
+class KeptConnections:
+    """Connections a long-lived thread keeps checked out between its units of work (the event
+    loop's, which serves every request of a worker): one for reads and one for writes (the
+    write engine's connections begin with ``BEGIN IMMEDIATE`` on SQLite). Checking a connection
+    out of SQLAlchemy's pool and back costs more than a small query (~20 µs per transaction on
+    SQLite, with the pool's reset on return), and the event loop runs a transaction or two per
+    request.
+
+    Only a connection whose transaction committed is kept; after a rollback or an error it goes
+    back to the pool (which resets or discards it). One is kept per kind at most (a unit of work
+    opened while another is open on the same thread checks out its own), and none longer than
+    ``max_age`` seconds, so the pool's recycling still applies. Used by one thread only; the
+    store closes them all when it closes."""
+
+    def __init__(self, max_age: float = 300.0) -> None:
+        self._free: dict[bool, Connection] = {}
+        self._since: dict[Connection, float] = {}       # when each kept connection was first kept
+        self._max_age = max_age
+
+    def take(self, write: bool) -> Connection | None:
+        """The kept connection for a unit of work of this kind, or None (check one out)."""
+        connection = self._free.pop(write, None)
+        if connection is not None and (connection.closed or connection.invalidated
+                                       or time.monotonic() - self._since[connection] > self._max_age):
+            self._forget(connection)
+            return None
+        return connection
+
+    def give(self, write: bool, connection: Connection) -> bool:
+        """Keep ``connection`` for this thread's next unit of work of this kind; False when the
+        caller should close it instead (one is kept already, or it is unusable)."""
+        if write in self._free or connection.closed or connection.invalidated:
+            if self._free.get(write) is not connection:
+                self._since.pop(connection, None)
+            return False
+        self._since.setdefault(connection, time.monotonic())
+        self._free[write] = connection
+        return True
+
+    def discard(self, connection: Connection) -> None:
+        """``connection``, taken from here, is being closed by its unit of work (a rollback)."""
+        self._since.pop(connection, None)
+
+    def _forget(self, connection: Connection) -> None:
+        self._since.pop(connection, None)
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001 - closing a broken connection
+            pass
+
+    def close(self) -> None:
+        free, self._free = self._free, {}
+        for connection in free.values():
+            self._forget(connection)
+        self._since.clear()
 
 
 class WriterGate:
