@@ -259,6 +259,59 @@ def owner_of(ctx: AuthzContext, check: Check, resource: str, uow: Any) -> str:
     return resource_account(resource, ctx.account_id)
 
 
+class LazyContext(Mapping[str, tuple[str, ...]]):
+    """A request's condition keys, built (``request_context``) the first time the engine reads
+    one: a decision by policies with no condition and no policy variable never does (an
+    account's root user, most identity policies), and building them costs more than the
+    evaluation itself (the principal's ARN and tags, the resource's tags read from the store).
+    The engine reads them inside ``evaluate``, while the request's unit of work is open."""
+
+    __slots__ = ("_build", "_keys", "multivalued")
+
+    def __init__(self, build: Any) -> None:
+        self._build = build
+        self._keys: dict[str, tuple[str, ...]] | None = None
+        #: the keys of this request that are multivalued (``AuthzRequest.multivalued``), as lazy
+        self.multivalued = _Multivalued(self)
+
+    def keys_now(self) -> dict[str, tuple[str, ...]]:
+        keys = self._keys
+        if keys is None:
+            keys = self._keys = self._build()
+            self._build = None
+        return keys
+
+    def __getitem__(self, key: str) -> tuple[str, ...]:
+        return self.keys_now()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.keys_now().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys_now()
+
+    def __iter__(self) -> Any:
+        return iter(self.keys_now())
+
+    def __len__(self) -> int:
+        return len(self.keys_now())
+
+
+class _Multivalued:
+    """The multivalued keys a ``LazyContext`` holds (``MULTIVALUED`` ∩ its keys), for ``in``."""
+
+    __slots__ = ("_context",)
+
+    def __init__(self, context: LazyContext) -> None:
+        self._context = context
+
+    def __contains__(self, key: object) -> bool:
+        return key in MULTIVALUED and key in self._context.keys_now()
+
+    def __iter__(self) -> Any:
+        return iter(MULTIVALUED & frozenset(self._context.keys_now()))
+
+
 def request_context(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check,
                     principal_tags: Mapping[str, str], owner: str, *, principal_org: OrgScope | None = None,
                     resource_org: OrgScope | None = None) -> dict[str, tuple[str, ...]]:
@@ -338,11 +391,11 @@ def decide(ex: Exchange, deps: Deps, ctx: AuthzContext, check: Check) -> tuple[D
             resource_policy = PolicyRef(found[0], parsed(found[1], PolicyKind(check.resource_policy_kind)))
     owner = owner_of(ctx, check, resource, ex.uow)
     principal_org, resource_org, scps, rcps = _organization(ex, deps, check, principal, owner)
-    context = request_context(ex, deps, ctx, check, own.tags, owner, principal_org=principal_org,
-                              resource_org=resource_org)
+    context = LazyContext(functools.partial(request_context, ex, deps, ctx, check, own.tags, owner,
+                                            principal_org=principal_org, resource_org=resource_org))
     request = AuthzRequest(principal=request_principal(principal), action=check.action, resource=resource,
                            resource_account=owner, context=context,
-                           multivalued=MULTIVALUED & frozenset(context))
+                           multivalued=context.multivalued)  # type: ignore[arg-type]
     session = None
     if principal.session_policies is not None:
         session = tuple(PolicyRef(name, parsed(text, PolicyKind.SESSION))
