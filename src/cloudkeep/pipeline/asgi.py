@@ -13,6 +13,7 @@ Must not: contain service logic or protocol decoding.
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 from typing import Any, Awaitable, BinaryIO, Callable
@@ -63,11 +64,18 @@ class App:
 
     def _built(self) -> Deps:
         """The dependencies, built on the event loop's thread, which serves every request: it
-        keeps its database connections between requests (``Store.keep_connections``)."""
+        keeps its database connections between requests (``Store.keep_connections``).
+
+        What exists once they are built (service models, the policy engine's tables, the
+        dependencies themselves: ~125,000 objects) lives as long as the process, so it is moved
+        out of the garbage collector's reach (``gc.freeze`` after a collection): a full
+        collection scanned all of it, 36–50 ms of CPU each, and now scans only what came later."""
         deps = self._deps_factory()
         keep = getattr(deps.store, "keep_connections", None)
         if keep is not None:
             keep()
+        gc.collect()
+        gc.freeze()
         return deps
 
     async def _lifespan(self, receive: Callable, send: Callable) -> None:

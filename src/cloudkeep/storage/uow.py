@@ -455,12 +455,15 @@ class DriverResult:
         return self._rows[0][0] if self._rows else None
 
 
+_REQUIRED: Any = object()        # a bind parameter without a default value
+
+
 class _Plan:
     """A statement compiled for one dialect: its SQL, how to order and convert its parameters
     (the statement's own literal values included), and how to convert and name its rows."""
 
     __slots__ = ("statement", "sql", "dml", "dbapi_error", "_order", "_defaults", "_binds", "_row", "_results",
-                 "_converts")
+                 "_converts", "_steps")
 
     def __init__(self, statement: Any, dialect: Any) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -475,6 +478,9 @@ class _Plan:
         self._order = tuple(compiled.positiontup or ()) if compiled.positional else None
         self._defaults = {name: b.value for name, b in binds.items() if not b.required}
         self._binds = {name: b.type.dialect_impl(dialect).bind_processor(dialect) for name, b in binds.items()}
+        #: a positional dialect's parameters in order: (name, processor, default or _REQUIRED)
+        self._steps = None if self._order is None else tuple(
+            (name, self._binds[name], self._defaults.get(name, _REQUIRED)) for name in self._order)
         columns = list(getattr(statement, "exported_columns", ()) or ())
         keys = tuple(c.key for c in columns)
         self._results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
@@ -482,6 +488,15 @@ class _Plan:
         self._row = _row_class(keys) if keys else None
 
     def arguments(self, given: Mapping[str, Any]) -> Any:
+        steps = self._steps
+        if steps is not None:                      # positional (SQLite): the tuple, built directly
+            out = []
+            for name, processor, default in steps:
+                value = given.get(name, default)
+                if value is _REQUIRED:
+                    raise UnitOfWorkError(f"a value is required for bind parameter {name!r}")
+                out.append(processor(value) if processor is not None else value)
+            return tuple(out)
         values = {}
         for name, processor in self._binds.items():
             if name in given:
