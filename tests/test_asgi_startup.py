@@ -1,6 +1,6 @@
 """The ASGI adapter's startup (pipeline/asgi.App): the dependencies are built once on the event
 loop's thread, which then keeps its database connections, and what exists after startup is
-moved out of the garbage collector's reach (``gc.freeze``)."""
+moved out of the garbage collector's reach (``gc.freeze``), with young collections spaced out."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import gc
 import threading
 from types import SimpleNamespace
 
-from cloudkeep.pipeline.asgi import App
+from cloudkeep.pipeline.asgi import YOUNG_COLLECTION, App
 
 
 class _Store:
@@ -39,11 +39,14 @@ def test_startup_builds_once_keeps_connections_on_the_loop_thread_and_freezes():
         sent.append(message)
 
     gc.unfreeze()
+    thresholds = gc.get_threshold()
     try:
         asyncio.run(app({"type": "lifespan"}, receive, send))
-        frozen = gc.get_freeze_count()
+        frozen, young = gc.get_freeze_count(), gc.get_threshold()[0]
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
     assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert len(built) == 1 and store.kept_on == built          # the same thread, once
     assert frozen > 1000                                        # the process's objects at startup
+    assert young == YOUNG_COLLECTION
