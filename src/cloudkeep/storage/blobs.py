@@ -376,12 +376,7 @@ class BlobStore:
                     out.finish(self.sync)
             if inline is None:
                 assert tmp is not None
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp, final)
-                if self.sync:
-                    _fsync_dir(final.parent)
-                if self.written is not None:
-                    self.written(blob_id)
+                self._name(tmp, final, blob_id)
         except BaseException:
             if tmp is not None:
                 tmp.unlink(missing_ok=True)
@@ -412,17 +407,22 @@ class BlobStore:
             _link_unnamed(fd, tmp)
             if self.sync:
                 os.fsync(fd)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, final)
-            if self.sync:
-                _fsync_dir(final.parent)
-            if self.written is not None:
-                self.written(blob_id)
+            self._name(tmp, final, blob_id)
         except BaseException:
             tmp.unlink(missing_ok=True)
             if journaled:
                 self._forget([blob_id])
             raise
+
+    def _name(self, tmp: Path, final: Path, blob_id: str) -> None:
+        """Rename a finished temporary file to its blob's name, sync the directory with the
+        store's durability, and tell ``written``."""
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, final)
+        if self.sync:
+            _fsync_dir(final.parent)
+        if self.written is not None:
+            self.written(blob_id)
 
     def _announce(self, blob_id: str) -> bool:
         """Record the file about to be created in the journal (an error stops the write before
