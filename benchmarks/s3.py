@@ -307,6 +307,38 @@ def report_large(results: dict[tuple[str, str], loadgen.LoadResult], workloads: 
 # --- main ----------------------------------------------------------------------------------------
 
 
+def _order(prepared: list[Any], round_index: int) -> list[Any]:
+    """The servers in the order of this round: alternated, so that a drift of the machine
+    (memory reclaim, a neighbour's load) falls on both alike."""
+    return list(prepared) if round_index % 2 == 0 else list(reversed(prepared))
+
+
+def _round_text(round_index: int, rounds: int) -> str:
+    return f", round {round_index + 1}/{rounds}" if rounds > 1 else ""
+
+
+_ROUND_RATES: dict[int, list[float]] = {}
+
+
+def _median_round(results: list[loadgen.LoadResult]) -> loadgen.LoadResult:
+    """The round whose rate is the median of the rounds (the lower middle one of an even
+    count), so that every figure reported comes from one real round."""
+    ordered = sorted(results, key=lambda r: r.per_s)
+    chosen = ordered[(len(ordered) - 1) // 2]
+    _ROUND_RATES[id(chosen)] = [r.per_s for r in results]
+    return chosen
+
+
+def _print_rounds(console: Any, load: dict, big: dict, rounds: int) -> None:
+    """Each round's rate, per server and measurement (the tables give the median round's)."""
+    console.print(f"[dim]rates of the {rounds} rounds (calls/s; 64 MiB: objects/s × {LARGE_MIB} = MB/s):[/dim]")
+    for key, r in sorted({**load, **big}.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
+        rates = _ROUND_RATES.get(id(r), [r.per_s])
+        scale = LARGE_MIB if len(key) == 2 else 1
+        console.print(f"[dim]  {' '.join(str(x) for x in key)}: "
+                      f"{' '.join(f'{v * scale:.0f}' for v in rates)}[/dim]")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="cloudkeep's S3 vs moto's: 1 KiB ops/s, latency and server CPU per "
                                             "call; 64 MiB MB/s. Needs `scripts/_venv bench` once.")
@@ -325,6 +357,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="the load generator's x-amz-content-sha256: UNSIGNED-PAYLOAD or the body's SHA-256 "
                         "(default unsigned)")
     p.add_argument("--workers", type=int, default=2, help="cloudkeep worker processes (default 2)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="repeat each load-generator and 64 MiB measurement, the servers' order alternating "
+                        "from round to round; the tables give each server's median round (default 1)")
     p.add_argument("--no-boto3", action="store_true", help="skip the sequential boto3 measurement")
     p.add_argument("--no-moto", action="store_true", help="measure cloudkeep alone")
     p.add_argument("--store", default=None, help="cloudkeep storage URL (default: SQLite in a temp dir)")
@@ -338,8 +373,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.load = "1" if args.load is None else args.load
     if args.warmup is None:
         args.warmup = max(20, args.calls // 10)
-    if args.calls < 2 or args.warmup < 0 or args.large < 1:
-        p.error("--calls needs at least 2 iterations, --large at least 1; --warmup cannot be negative")
+    if args.calls < 2 or args.warmup < 0 or args.large < 1 or args.rounds < 1:
+        p.error("--calls needs at least 2 iterations, --large and --rounds at least 1; --warmup cannot be negative")
     try:
         args.load = [int(v) for v in str(args.load or "1,4").split(",") if int(v) > 0]
     except ValueError:
@@ -418,22 +453,32 @@ def main(argv: list[str] | None = None) -> int:
                         r = attempt(p, w, lambda: measure(p, w, args.calls, args.warmup, args.settle, progress))
                         if r is not None:
                             results[(p.target.name, w.key)] = r
+        rounds: dict[tuple, list[loadgen.LoadResult]] = {}
         for w in small:
             for c in args.load:
-                for p in prepared:
-                    if runnable(p, w):
-                        console.print(f"[dim]load: {p.target.name} {w.title}, {c} client(s)…[/dim]")
-                        r = attempt(p, w, lambda: measure_rest(p, w, args.payload, args.calls, args.warmup, c,
-                                                               args.settle))
-                        if r is not None:
-                            load[(p.target.name, w.key, c)] = r
+                for n in range(args.rounds):
+                    for p in _order(prepared, n):
+                        if runnable(p, w):
+                            console.print(f"[dim]load: {p.target.name} {w.title}, {c} client(s)"
+                                          f"{_round_text(n, args.rounds)}…[/dim]")
+                            r = attempt(p, w, lambda: measure_rest(p, w, args.payload, args.calls, args.warmup, c,
+                                                                   args.settle))
+                            if r is not None:
+                                rounds.setdefault((p.target.name, w.key, c), []).append(r)
+        load.update({k: _median_round(v) for k, v in rounds.items()})
+        rounds = {}
         for w in large:
-            for p in prepared:
-                if runnable(p, w):
-                    console.print(f"[dim]large: {p.target.name} {w.title} × {args.large}…[/dim]")
-                    r = attempt(p, w, lambda: measure_rest(p, w, args.payload, args.large, 1, 1, args.settle))
-                    if r is not None:
-                        big[(p.target.name, w.key)] = r
+            for n in range(args.rounds):
+                for p in _order(prepared, n):
+                    if runnable(p, w):
+                        console.print(f"[dim]large: {p.target.name} {w.title} × {args.large}"
+                                      f"{_round_text(n, args.rounds)}…[/dim]")
+                        r = attempt(p, w, lambda: measure_rest(p, w, args.payload, args.large, 1, 1, args.settle))
+                        if r is not None:
+                            rounds.setdefault((p.target.name, w.key), []).append(r)
+        big.update({k: _median_round(v) for k, v in rounds.items()})
+        if args.rounds > 1:
+            _print_rounds(console, load, big, args.rounds)
     except KeyboardInterrupt:
         print("benchmark: interrupted", file=sys.stderr)
         return 130
