@@ -1,9 +1,9 @@
 """The event history's SQL: one page of LookupEvents over ``audit_events`` (and
 ``audit_event_resources`` for ResourceType/ResourceName), newest first.
 
-Every query is bounded by an index: (account, region, management_event, time) without an
-attribute, (account, region, <attribute>, time) with one, and the side table's (account, region,
-resource_type|resource_name, time) for resources. Rows are ordered by (event_time, seq)
+Every query is bounded by an index: (account, region, time) without an attribute,
+(account, region, <attribute>, time) with one (both partial: management events only, migration
+0017), and the side table's (account, region, resource_type|resource_name, time) for resources. Rows are ordered by (event_time, seq)
 descending and a page starts strictly after the cursor, so its cost follows the page size, not
 the size of the history. LookupEvents and benchmarks/cloudtrail_lookup.py both use ``lookup``.
 
