@@ -29,7 +29,6 @@ Must not: block a request on the database for a read-only, denied or failed call
 from __future__ import annotations
 
 import collections
-import collections.abc
 import datetime as _dt
 import logging
 import threading
@@ -38,6 +37,7 @@ from typing import Any, Callable, Mapping, Protocol
 from sqlalchemy import delete, exc, insert, select
 
 from cloudkeep.audit.record_codec import decode_record, encode_record, record_text  # noqa: F401 (re-exported)
+from cloudkeep.audit.redact import is_mapping
 from cloudkeep.storage import settings
 from cloudkeep.storage.schema import audit_event_resources, audit_events
 
@@ -62,23 +62,18 @@ _NAMED_BY_PARAMETER: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-def _is_mapping(value: object) -> bool:
-    # a dict first: typing.Mapping's isinstance goes through the ABC machinery on every call
-    return type(value) is dict or isinstance(value, collections.abc.Mapping)
-
-
 def lookup_resources(event: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The (ResourceType, ResourceName) pairs the event history shows for a record: the
     record's ``resources`` (type and ARN; a KMS key is named by its ARN) and, for IAM and S3,
     the resources the request names (a user, role or group by name, a bucket by name)."""
     pairs: list[tuple[str, str]] = []
     for resource in event.get("resources") or ():
-        if _is_mapping(resource) and resource.get("type") and resource.get("ARN"):
+        if is_mapping(resource) and resource.get("type") and resource.get("ARN"):
             pair = (str(resource["type"]), str(resource["ARN"]))
             if pair not in pairs:
                 pairs.append(pair)
     params = event.get("requestParameters")
-    if _is_mapping(params):
+    if is_mapping(params):
         for key, kind in _NAMED_BY_PARAMETER.get(str(event.get("eventSource")), ()):
             value = params.get(key)
             if isinstance(value, str) and value and (kind, value) not in pairs:
@@ -337,7 +332,7 @@ class AuditRecorder:
                 _log.exception("could not build a deferred audit record")
                 continue
             # a builder gives one record, None, or several (a cross-account call: one per account)
-            for one in ([made] if made is None or _is_mapping(made) else made):
+            for one in ([made] if made is None or is_mapping(made) else made):
                 if one is not None and _is_account_id(one.get("recipientAccountId")):
                     built.append(one)
         for event in built:

@@ -79,8 +79,9 @@ def _plan(shape: Shape) -> Mapping[str, tuple[str, Shape, bool]]:
             for name, member in shape.members.items()}  # type: ignore[attr-defined]
 
 
-def _is_mapping(value: Any) -> bool:
-    # a dict first: typing.Mapping's isinstance goes through the ABC machinery on every call
+def is_mapping(value: Any) -> bool:
+    """``isinstance(value, Mapping)``, a dict first: the ABC check goes through its machinery on
+    every call, and records are walked value by value."""
     return type(value) is dict or isinstance(value, collections.abc.Mapping)
 
 
@@ -89,7 +90,7 @@ def _walk(shape: Shape, value: Any, hidden: str | None) -> Any:
         return None
     kind = shape.type_name
     if kind == "structure":
-        if not _is_mapping(value):
+        if not is_mapping(value):
             return _OMIT
         plan = _plan(shape)
         out: dict[str, Any] = {}
@@ -115,7 +116,7 @@ def _walk(shape: Shape, value: Any, hidden: str | None) -> Any:
         items = (_walk(member, item, hidden) for item in value)
         return [item for item in items if item is not _OMIT]
     if kind == "map":
-        if not _is_mapping(value):
+        if not is_mapping(value):
             return _OMIT
         key_shape, value_shape = shape.key, shape.value  # type: ignore[attr-defined]
         if _is_sensitive(key_shape) or _is_sensitive(value_shape):

@@ -127,16 +127,19 @@ def _link_unnamed(fd: int, path: Path) -> None:
 
 
 class ChunkCipher:
-    """The file format's encryption of one blob's chunks, for a writer outside the store (a
-    request body spooled in this format as it arrives, ``storage/spool.py``, then adopted with
-    ``BlobStore.adopt``): ``header`` first, then ``seal(i, …)`` of each chunk in order."""
+    """The file format's encryption of one blob's chunks: ``header`` first, then ``seal(i, …)``
+    of each chunk in order; ``open`` reads one back. Used by the store's writer and reader and
+    by a writer outside the store (a request body spooled in this format as it arrives,
+    ``storage/spool.py``, then adopted with ``BlobStore.adopt``). ``header``: an existing
+    blob's (reading), else a new one."""
 
-    def __init__(self, data_key: bytes, blob_id: str, chunk_size: int = DEFAULT_CHUNK) -> None:
+    def __init__(self, data_key: bytes, blob_id: str, chunk_size: int = DEFAULT_CHUNK,
+                 header: bytes | None = None) -> None:
         if len(data_key) != KEY_SIZE:
             raise BlobError("the data key must be 32 bytes")
         self.blob_id = blob_id
         self.chunk_size = chunk_size
-        self.header = new_header(chunk_size)
+        self.header = header if header is not None else new_header(chunk_size)
         self._aead = AESGCM(data_key)
 
     def seal(self, index: int, plaintext: bytes, last: bool) -> bytes:
@@ -325,8 +328,8 @@ class BlobStore:
         blob_id = blob_id or self.new_id()
         final = self.path(blob_id)
         tmp: Path | None = None
-        header = new_header(self.chunk_size)
-        aead = AESGCM(data_key)
+        cipher = ChunkCipher(data_key, blob_id, self.chunk_size)
+        header = cipher.header
         md5 = hashlib.md5()  # noqa: S324 - S3's ETag, not a security digest
         sums = {name: _checksums.new(name) for name in dict.fromkeys(checksums)}
         size = 0
@@ -363,12 +366,10 @@ class BlobStore:
                     for checksum in sums.values():
                         checksum.update(chunk)
                     if pending is not None:
-                        out.write(aead.encrypt(_nonce(header[8:], index), pending,
-                                               _aad(header, blob_id, index, False)))
+                        out.write(cipher.seal(index, pending, False))
                         index += 1
                     pending = chunk
-                out.write(aead.encrypt(_nonce(header[8:], index), pending or b"",
-                                       _aad(header, blob_id, index, True)))
+                out.write(cipher.seal(index, pending or b"", True))
                 if hashing is not None:
                     hashing.result()
                 inline = out.inline()
@@ -508,7 +509,7 @@ class BlobReader:
             chunk = struct.unpack(">I", header[4:8])[0]
             if chunk <= 0:
                 raise BlobCorrupted(f"blob {blob_id} has no valid header")
-            self._header = header
+            self._cipher = ChunkCipher(data_key, blob_id, chunk, header=header)
             self._chunk = chunk
             self._count = max(1, -(-size // chunk))
             expected = HEADER_SIZE + size + TAG_SIZE * self._count
@@ -518,19 +519,13 @@ class BlobReader:
         except BaseException:
             self.close()
             raise
-        self._aead = AESGCM(data_key)
 
     def _chunk_plaintext(self, index: int) -> bytes:
         assert self._file is not None
         last = index == self._count - 1
         length = (self.size - index * self._chunk) if last else self._chunk
         self._file.seek(HEADER_SIZE + index * (self._chunk + TAG_SIZE))
-        sealed = self._file.read(length + TAG_SIZE)
-        try:
-            return self._aead.decrypt(_nonce(self._header[8:], index), sealed,
-                                      _aad(self._header, self.blob_id, index, last))
-        except InvalidTag:
-            raise BlobCorrupted(f"chunk {index} of blob {self.blob_id} did not authenticate") from None
+        return self._cipher.open(index, self._file.read(length + TAG_SIZE), last)
 
     def range(self, start: int, end: int) -> Iterator[bytes]:
         """Plaintext ``start`` … ``end - 1`` as a generator that closes the file when it ends."""

@@ -462,7 +462,7 @@ class _Plan:
     """A statement compiled for one dialect: its SQL, how to order and convert its parameters
     (the statement's own literal values included), and how to convert and name its rows."""
 
-    __slots__ = ("statement", "sql", "dml", "dbapi_error", "_order", "_defaults", "_binds", "_row", "_results",
+    __slots__ = ("statement", "sql", "dml", "dbapi_error", "_positional", "_names", "_row", "_results",
                  "_converts", "_steps")
 
     def __init__(self, statement: Any, dialect: Any) -> None:
@@ -475,12 +475,13 @@ class _Plan:
         self.sql = compiled.string
         self.dml = bool(getattr(statement, "is_dml", False))
         self.dbapi_error = dialect.dbapi.Error
-        self._order = tuple(compiled.positiontup or ()) if compiled.positional else None
-        self._defaults = {name: b.value for name, b in binds.items() if not b.required}
-        self._binds = {name: b.type.dialect_impl(dialect).bind_processor(dialect) for name, b in binds.items()}
-        #: a positional dialect's parameters in order: (name, processor, default or _REQUIRED)
-        self._steps = None if self._order is None else tuple(
-            (name, self._binds[name], self._defaults.get(name, _REQUIRED)) for name in self._order)
+        self._positional = bool(compiled.positional)
+        #: the parameters in the SQL's order (positional) or once each (named)
+        self._names = tuple(compiled.positiontup or ()) if self._positional else tuple(binds)
+        defaults = {name: b.value for name, b in binds.items() if not b.required}
+        processors = {name: b.type.dialect_impl(dialect).bind_processor(dialect) for name, b in binds.items()}
+        #: (name, bind processor, default or _REQUIRED) for each of ``_names``
+        self._steps = tuple((name, processors[name], defaults.get(name, _REQUIRED)) for name in self._names)
         columns = list(getattr(statement, "exported_columns", ()) or ())
         keys = tuple(c.key for c in columns)
         self._results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
@@ -488,27 +489,15 @@ class _Plan:
         self._row = _row_class(keys) if keys else None
 
     def arguments(self, given: Mapping[str, Any]) -> Any:
-        steps = self._steps
-        if steps is not None:                      # positional (SQLite): the tuple, built directly
-            out = []
-            for name, processor, default in steps:
-                value = given.get(name, default)
-                if value is _REQUIRED:
-                    raise UnitOfWorkError(f"a value is required for bind parameter {name!r}")
-                out.append(processor(value) if processor is not None else value)
-            return tuple(out)
-        values = {}
-        for name, processor in self._binds.items():
-            if name in given:
-                value = given[name]
-            elif name in self._defaults:
-                value = self._defaults[name]
-            else:
+        """The driver's parameters for ``given``: a tuple in the SQL's order (a positional
+        dialect, SQLite), else a dict by name; each value through its type's bind processor."""
+        out = []
+        for name, processor, default in self._steps:
+            value = given.get(name, default)
+            if value is _REQUIRED:
                 raise UnitOfWorkError(f"a value is required for bind parameter {name!r}")
-            values[name] = processor(value) if processor is not None else value
-        if self._order is not None:
-            return tuple(values[name] for name in self._order)
-        return values
+            out.append(processor(value) if processor is not None else value)
+        return tuple(out) if self._positional else dict(zip(self._names, out))
 
     def rows(self, raw: list[tuple]) -> list[Any]:
         if not raw or self._row is None:
