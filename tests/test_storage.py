@@ -210,6 +210,38 @@ def test_utc_datetime_orders_by_instant(store: Store) -> None:
         assert list(ordered) == ["222222222222", "111111111111"]
 
 
+def test_utc_datetime_on_sqlite_stores_sqlalchemys_text_and_reads_older_forms(tmp_path: Path) -> None:
+    """UtcDateTime's own SQLite processors write exactly the text SQLAlchemy's DATETIME writes
+    (rows written before them compare and sort the same) and read every form SQLite may hold."""
+    from sqlalchemy.dialects.sqlite import DATETIME
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+    s = Store.open(sqlite_url(tmp_path), migrate=True)
+    try:
+        values = [dt.datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
+                  dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=-7))),
+                  dt.datetime(1, 1, 1, tzinfo=UTC)]
+        reference = DATETIME().bind_processor(sqlite_dialect.dialect())
+        for index, value in enumerate(values):
+            account = f"{index + 1:012d}"
+            with s.unit_of_work(write=True) as uow:
+                uow.execute(insert(accounts).values(account_row(account, created_at=value)))
+            with s.unit_of_work() as uow:
+                raw = uow.execute(text("SELECT created_at FROM accounts WHERE account_id = :a"), {"a": account}).scalar_one()
+                read = uow.execute(select(accounts.c.created_at).where(accounts.c.account_id == account)).scalar_one()
+            assert raw == reference(value.astimezone(UTC).replace(tzinfo=None))
+            assert read == value and read.tzinfo is UTC
+        for stored, expected in (("2024-05-06 07:08:09", dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)),
+                                 ("2024-05-06", dt.datetime(2024, 5, 6, tzinfo=UTC))):
+            with s.unit_of_work(write=True) as uow:
+                uow.execute(update(accounts).where(accounts.c.account_id == "000000000001")
+                            .values(created_at=text(f"'{stored}'")))
+            with s.unit_of_work() as uow:
+                assert uow.execute(select(accounts.c.created_at).where(
+                    accounts.c.account_id == "000000000001")).scalar_one() == expected
+    finally:
+        s.close()
+
+
 def test_utc_datetime_rejects_naive_datetimes(store: Store) -> None:
     with pytest.raises(exc.StatementError, match="naive datetime"):
         with store.unit_of_work(write=True) as uow:

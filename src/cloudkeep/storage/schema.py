@@ -47,6 +47,39 @@ class UtcDateTime(TypeDecorator):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+    # On SQLite a datetime is text. SQLAlchemy's SQLite DATETIME formats it through a dict and
+    # ``%`` (about 4 µs, on every row written with a time: each S3 object version, each audit
+    # record) and reads it through two wrappers. These write and read exactly the same text
+    # ("2026-11-30 13:00:00.000000", its storage format) with one ``%`` of a tuple and
+    # ``fromisoformat`` directly; other dialects keep the generic path.
+
+    def bind_processor(self, dialect):  # type: ignore[override]
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value):  # type: ignore[no-untyped-def]
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to UtcDateTime")
+            if value.tzinfo is not UTC:
+                value = value.astimezone(UTC)
+            return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (
+                value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond)
+        return process
+
+    def result_processor(self, dialect, coltype):  # type: ignore[override]
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        parse = _dt.datetime.fromisoformat
+
+        def process(value):  # type: ignore[no-untyped-def]
+            if value is None:
+                return None
+            parsed = parse(value) if isinstance(value, str) else value
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        return process
+
 
 # Server-wide settings (e.g. the default account, the test clock offset).
 server_settings = Table(
