@@ -462,7 +462,7 @@ class _Plan:
     """A statement compiled for one dialect: its SQL, how to order and convert its parameters
     (the statement's own literal values included), and how to convert and name its rows."""
 
-    __slots__ = ("statement", "sql", "dml", "dbapi_error", "_positional", "_names", "_row", "_results",
+    __slots__ = ("statement", "sql", "dml", "dbapi_error", "_positional", "_names", "_row",
                  "_converts", "_steps")
 
     def __init__(self, statement: Any, dialect: Any) -> None:
@@ -484,8 +484,10 @@ class _Plan:
         self._steps = tuple((name, processors[name], defaults.get(name, _REQUIRED)) for name in self._names)
         columns = list(getattr(statement, "exported_columns", ()) or ())
         keys = tuple(c.key for c in columns)
-        self._results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
-        self._converts = any(p is not None for p in self._results)
+        results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+        #: (position, result processor) of the columns whose values are converted (S3's object
+        #: row: 24 columns, 3 of them)
+        self._converts = tuple((i, p) for i, p in enumerate(results) if p is not None)
         self._row = _row_class(keys) if keys else None
 
     def arguments(self, given: Mapping[str, Any]) -> Any:
@@ -503,10 +505,16 @@ class _Plan:
         if not raw or self._row is None:
             return []
         make = self._row._make
-        if self._converts:
-            processors = self._results
-            return [make(p(v) if p is not None else v for p, v in zip(processors, row)) for row in raw]
-        return [make(row) for row in raw]
+        converts = self._converts
+        if not converts:
+            return [make(row) for row in raw]
+        out = []
+        for row in raw:
+            values = list(row)
+            for position, processor in converts:
+                values[position] = processor(values[position])
+            out.append(make(values))
+        return out
 
 
 def _row_class(keys: tuple[str, ...]) -> Any:

@@ -151,6 +151,10 @@ class Bindings:
     query_names: frozenset[str]
     query_maps: tuple[tuple[str, Shape], ...]
     header_members: tuple[tuple[str, Shape, str, bool], ...]
+    #: ``header_members`` as responses write them: (member name, header name or prefix, _SCALAR,
+    #: _LIST or _PREFIX, the value's writer (``scalar_writer``; a list's: its items'), whether a
+    #: list item with a quote or comma is quoted)
+    header_writers: tuple[tuple[str, str, str, Callable[[Any], str], bool], ...]
     by_header: Mapping[str, tuple[str, Shape, str]]
     prefixes: tuple[tuple[str, str], ...]
     status: tuple[str, ...]
@@ -189,9 +193,21 @@ def bindings(shape: Shape) -> Bindings:
             prefixes.append((name, prefix.lower()))
         elif location == "statusCode":
             status.append(name)
+    writers = []
+    for name, member, wire, is_prefix in header_members:
+        if is_prefix:
+            writers.append((name, wire, _PREFIX, _string_text, False))
+        elif member.type_name == "list":
+            writers.append((name, wire, _LIST, scalar_writer(member.member, "header"),
+                            member.member.type_name == "string"))
+        else:
+            writers.append((name, wire, _SCALAR, scalar_writer(member, "header"), False))
     return Bindings(tuple(uri), tuple(query), frozenset(wire for _, _, wire in query),
-                    tuple(query_maps), tuple(header_members), by_header, tuple(prefixes),
+                    tuple(query_maps), tuple(header_members), tuple(writers), by_header, tuple(prefixes),
                     tuple(status))
+
+
+_SCALAR, _LIST, _PREFIX = "scalar", "list", "prefix"
 
 
 # --- reading values ------------------------------------------------------------------------
@@ -409,24 +425,55 @@ def _float_text(value: Any) -> str:
     return repr(number)
 
 
-def write_scalar(shape: Shape, value: Any, location: str) -> str:
-    """The text of a value for a header (or query string / label), as botocore writes it."""
+def scalar_writer(shape: Shape, location: str) -> Callable[[Any], str]:
+    """The function that writes a value of ``shape`` for a header (or query string / label), as
+    botocore writes it: chosen once per member (``bindings``), since a response's headers are
+    written on every call."""
     kind = shape.type_name
     if kind == "timestamp":
         fmt = shape.serialization.get("timestampFormat") or _DEFAULT_TIMESTAMP.get(location, "iso8601")
-        return format_timestamp(value, fmt)
+        return functools.partial(_timestamp_text, fmt)
     if kind == "boolean":
-        return "true" if value else "false"
+        return _boolean_text
     if kind in ("float", "double"):
-        return _float_text(value)
+        return _float_text
     if kind in ("integer", "long", "short", "byte"):
-        return str(int(value))
+        return _integer_text
     if kind == "blob" and location == "header":
-        raw = value.encode("utf-8") if isinstance(value, str) else bytes(value)
-        return base64.b64encode(raw).decode("ascii")
+        return _blob_text
     if kind == "string" and location == "header" and shape.serialization.get("jsonvalue"):
-        text = json.dumps(value, separators=(",", ":"))
-        return base64.b64encode(text.encode("utf-8")).decode("ascii")
+        return _json_value_text
+    return _string_text
+
+
+def write_scalar(shape: Shape, value: Any, location: str) -> str:
+    """The text of a value for a header (or query string / label), as botocore writes it."""
+    return scalar_writer(shape, location)(value)
+
+
+def _timestamp_text(fmt: str, value: Any) -> str:
+    return format_timestamp(value, fmt)
+
+
+def _boolean_text(value: Any) -> str:
+    return "true" if value else "false"
+
+
+def _integer_text(value: Any) -> str:
+    return str(int(value))
+
+
+def _blob_text(value: Any) -> str:
+    raw = value.encode("utf-8") if isinstance(value, str) else bytes(value)
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _json_value_text(value: Any) -> str:
+    text = json.dumps(value, separators=(",", ":"))
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def _string_text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
@@ -442,23 +489,22 @@ def response_headers(shape: Shape | None, result: Mapping[str, Any]) -> list[tup
     out: list[tuple[str, str]] = []
     if shape is None:
         return out
-    for name, member, wire, is_prefix in bindings(shape).header_members:
+    for name, wire, kind, write, quote in bindings(shape).header_writers:
         value = result.get(name)
         if value is None:
             continue
-        if not is_prefix:
-            if member.type_name == "list":
-                if not value:
-                    continue
-                items = []
-                for item in value:
-                    text = write_scalar(member.member, item, "header")
-                    if member.member.type_name == "string" and ('"' in text or "," in text):
-                        text = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-                    items.append(text)
-                out.append((wire, _header_safe(", ".join(items))))
-            else:
-                out.append((wire, _header_safe(write_scalar(member, value, "header"))))
+        if kind is _SCALAR:
+            out.append((wire, _header_safe(write(value))))
+        elif kind is _LIST:
+            if not value:
+                continue
+            items = []
+            for item in value:
+                text = write(item)
+                if quote and ('"' in text or "," in text):
+                    text = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                items.append(text)
+            out.append((wire, _header_safe(", ".join(items))))
         else:
             for key, item in value.items():
                 if item is not None:

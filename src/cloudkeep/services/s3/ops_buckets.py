@@ -9,6 +9,7 @@ API_PutBucketPolicy.html, API_GetBucketPolicy.html.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from cloudkeep.services.framework import Call, Params, Result
@@ -215,7 +216,8 @@ def put_bucket_encryption(call: Call, params: Params) -> Result:
 @operation("GetBucketEncryption")
 def get_bucket_encryption(call: Call, params: Params) -> Result:
     bucket = bucket_of(call, params["Bucket"])
-    return {"ServerSideEncryptionConfiguration": bucket.encryption}
+    # a copy: the bucket entity may be shared by other requests (repository._bucket)
+    return {"ServerSideEncryptionConfiguration": copy.deepcopy(bucket.encryption)}
 
 
 @operation("DeleteBucketEncryption")

@@ -13,6 +13,7 @@ Must not: hold rules (``domain.py``) or build wire responses.
 
 from __future__ import annotations
 
+import collections
 import json
 from typing import Any, Iterator, Mapping
 
@@ -57,12 +58,28 @@ def _acl(text: str | None) -> tuple[tuple[str, str, str], ...] | None:
 # --- buckets ----------------------------------------------------------------------------------------
 
 
+#: buckets built from their rows, by the row's values: a bucket's settings rarely change while
+#: every object request reads them (a PUT twice), and building one parses four JSON columns.
+#: Entities are frozen and nothing changes their mappings in place, so one may be shared.
+_BUCKETS: dict[tuple, Bucket] = {}
+_BUCKETS_MAX = 1024
+
+
 def _bucket(row: Any) -> Bucket:
-    return Bucket(name=row.name, account_id=row.account_id, region=row.region,
-                  location_constraint=row.location_constraint, created_at=row.created_at,
-                  versioning=row.versioning, policy=row.policy, tags=dict(_load(row.tags, [])),
-                  encryption=json.loads(row.encryption), object_ownership=row.object_ownership,
-                  acl=_acl(row.acl), public_access_block=_load(row.public_access_block, None))
+    values = (row.name, row.account_id, row.region, row.location_constraint, row.created_at, row.versioning,
+              row.policy, row.tags, row.encryption, row.object_ownership, row.acl, row.public_access_block)
+    found = _BUCKETS.get(values)
+    if found is not None:
+        return found
+    found = Bucket(name=row.name, account_id=row.account_id, region=row.region,
+                   location_constraint=row.location_constraint, created_at=row.created_at,
+                   versioning=row.versioning, policy=row.policy, tags=dict(_load(row.tags, [])),
+                   encryption=json.loads(row.encryption), object_ownership=row.object_ownership,
+                   acl=_acl(row.acl), public_access_block=_load(row.public_access_block, None))
+    if len(_BUCKETS) >= _BUCKETS_MAX:
+        _BUCKETS.clear()
+    _BUCKETS[values] = found
+    return found
 
 
 _GET_BUCKET = select(s3_buckets).where(_B.name == bindparam("name"))
@@ -168,7 +185,7 @@ def _parts(row: Any) -> tuple[Part, ...]:
     blobs = _load(row.blobs, [])
     extra = _load(row.parts, None)
     # listings leave the body column out (they read no body)
-    body = row._mapping.get("body")
+    body = getattr(row, "body", None)
     out = []
     for index, (blob_id, size) in enumerate(blobs):
         md5, checksum = (extra[index] if extra and index < len(extra) else (None, None))
@@ -216,19 +233,10 @@ _VERSION = select(s3_objects).where(and_(_O.bucket == bindparam("bucket"), _O.ke
                                          _O.version_id == bindparam("version_id")))
 
 
-class _Prefixed:
-    """The object columns of a joined row (labelled ``o_<column>``) under their own names."""
-
-    __slots__ = ("_mapping",)
-
-    def __init__(self, row: Any) -> None:
-        self._mapping = {name[2:]: value for name, value in row._mapping.items() if name.startswith("o_")}
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._mapping[name]
-        except KeyError:
-            raise AttributeError(name) from None
+#: the object columns of a joined bucket-and-object row (labelled ``o_<column>``, after the
+#: bucket's columns), as a row under their own names
+_ObjectRow = collections.namedtuple("_ObjectRow", [c.name for c in s3_objects.c])  # type: ignore[misc]
+_OBJECT_COLUMNS_AT = len(s3_buckets.c)
 
 
 _BUCKET_AND_LATEST = select(*s3_buckets.c, *(c.label(f"o_{c.name}") for c in s3_objects.c)).select_from(
@@ -246,7 +254,7 @@ def prefetch_bucket_and_latest(uow: Any, bucket: str, key: str) -> None:
         uow.memo[("s3-bucket", bucket)] = None
         return
     uow.memo[("s3-bucket", bucket)] = _bucket(row)
-    uow.memo[("s3-latest", bucket, key)] = _version(_Prefixed(row)) if row.o_bucket is not None else None
+    uow.memo[("s3-latest", bucket, key)] = _version(_ObjectRow._make(row[_OBJECT_COLUMNS_AT:])) if row.o_bucket is not None else None
 
 
 def latest(uow: Any, bucket: str, key: str) -> ObjectVersion | None:
