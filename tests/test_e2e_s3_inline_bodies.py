@@ -104,3 +104,17 @@ def test_a_refused_write_leaves_no_file_behind(cloudkeep_server, bucket):
     assert refused.value.response["Error"]["Code"] == "PreconditionFailed"
     assert _files(cloudkeep_server) == before
     assert client.get_object(Bucket=name, Key="k")["Body"].read() == large
+
+
+def test_bodies_either_side_of_the_whole_body_limit_read_back_exactly(bucket):
+    """GetObject sends a body up to ops_objects.WHOLE_BODY_MAX whole with its headers and
+    streams a larger one: both read back byte for byte, whole and by range."""
+    from cloudkeep.services.s3.ops_objects import WHOLE_BODY_MAX
+    client, name = bucket
+    for size in (WHOLE_BODY_MAX, WHOLE_BODY_MAX + 1):
+        body = os.urandom(size)
+        client.put_object(Bucket=name, Key=f"k{size}", Body=body)
+        got = client.get_object(Bucket=name, Key=f"k{size}")
+        assert got["ContentLength"] == size and got["Body"].read() == body
+        part = client.get_object(Bucket=name, Key=f"k{size}", Range=f"bytes=1000-{size - 1}")
+        assert part["ContentLength"] == size - 1000 and part["Body"].read() == body[1000:]

@@ -8,7 +8,7 @@ https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Final, Mapping
 
 from cloudkeep.auth.principal import PrincipalType
 from cloudkeep.services.framework import Call, Params, Result
@@ -115,6 +115,10 @@ def put_object(call: Call, params: Params) -> Result:
 
 # --- GetObject / HeadObject -------------------------------------------------------------------------
 
+#: a GetObject body up to this size is read whole before the response starts (a body kept in
+#: its version's row is at most ``domain.INLINE_MAX``); a larger one is streamed
+WHOLE_BODY_MAX: Final = 64 * 1024
+
 
 def _read(call: Call, params: Params, *, method: str) -> tuple[Bucket, ObjectVersion, Result, tuple[int, int] | None]:
     """The version a GET/HEAD reads, its response headers, and the byte range to send."""
@@ -193,7 +197,9 @@ def get_object(call: Call, params: Params) -> Result:
     start, end = byte_range if byte_range is not None else (0, obj.size)
     assert obj.protection is not None
     data_key = sse.open_key(call, bucket.name, obj.protection, sse.customer_key(params, secure=call.secure, read=True))
-    out["Body"] = BodyStream(bodies.open_range(call, obj, start, end, data_key), end - start)
+    pieces = bodies.open_range(call, obj, start, end, data_key)
+    # a small body goes out whole with its headers (no stream to drive); a larger one streams
+    out["Body"] = b"".join(pieces) if end - start <= WHOLE_BODY_MAX else BodyStream(pieces, end - start)
     return out
 
 
