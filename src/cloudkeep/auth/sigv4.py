@@ -373,11 +373,18 @@ def canonical_uri(raw_path: str, *, normalize_path: bool = True) -> str:
     ``normalize_path=False`` (S3): no normalization; each segment is decoded and URI-encoded once,
     which reproduces the path an SDK sent and canonicalizes anything left unencoded.
     """
-    if not raw_path:
+    if not raw_path or raw_path == "/":
         return "/"
     if normalize_path:
         return _uri_encode(_remove_dot_segments(raw_path), safe="/")
+    if _PLAIN_PATH.fullmatch(raw_path):
+        return raw_path          # unreserved characters and slashes only: decoding and encoding keep it
     return "/".join(quote(_unquote(segment), safe="") for segment in raw_path.split("/"))
+
+
+#: a path made of URI-unreserved characters (RFC 3986) and slashes, which S3's canonical URI
+#: keeps as it is
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~/]*")
 
 
 def canonical_query(raw_query: str, *, exclude: Container[str] = ()) -> str:
