@@ -480,3 +480,11 @@ def test_arbitrary_input_gives_an_aws_error_never_a_crash_or_acceptance(request:
         assert 400 <= error.status <= 501 and error.message
         return
     pytest.fail("a request with a made-up signature was accepted")
+
+
+def test_s3_canonical_uri_keeps_plain_paths_and_encodes_the_rest() -> None:
+    from cloudkeep.auth.sigv4 import canonical_uri
+    assert canonical_uri("/bucket/dir/key-1_2.3~x", normalize_path=False) == "/bucket/dir/key-1_2.3~x"
+    assert canonical_uri("/bucket/a b/c%20d/é", normalize_path=False) == "/bucket/a%20b/c%20d/%C3%A9"
+    assert canonical_uri("/bucket/a+b/x=y", normalize_path=False) == "/bucket/a%2Bb/x%3Dy"
+    assert canonical_uri("/", normalize_path=False) == canonical_uri("/") == "/"
