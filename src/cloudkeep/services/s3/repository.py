@@ -39,8 +39,12 @@ def key_text(raw: bytes) -> str:
     return bytes(raw).decode("utf-8", "surrogatepass")
 
 
+#: ``json.dumps(value, separators=(",", ":"))`` without making an encoder for every call
+_compact = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def _json(value: Any) -> str | None:
-    return json.dumps(value, separators=(",", ":")) if value else None
+    return _compact(value) if value else None
 
 
 def _load(text: str | None, default: Any) -> Any:
@@ -48,7 +52,7 @@ def _load(text: str | None, default: Any) -> Any:
 
 
 def _acl_text(grants: Any) -> str | None:
-    return None if grants is None else json.dumps([list(g) for g in grants], separators=(",", ":"))
+    return None if grants is None else _compact([list(g) for g in grants])
 
 
 def _acl(text: str | None) -> tuple[tuple[str, str, str], ...] | None:
