@@ -139,9 +139,11 @@ class Bindings:
     ``uri`` and ``query`` hold (member name, member shape, wire name): the URI label, the query
     parameter (a scalar or a list); ``query_names`` are those parameters' names, and
     ``query_maps`` the query-string maps without a name (member name, shape), which take the
-    parameters nothing else claims. ``header_members`` holds the ``header`` and ``headers``
-    (prefix) members together, as (member name, shape, header name or prefix as the model writes
-    it, is prefix), since a response writes them in model order; for requests, ``by_header``
+    parameters nothing else claims. ``header_writers`` holds the ``header`` and ``headers``
+    (prefix) members together, since a response writes them in model order: (member name, header
+    name or prefix as the model writes it, ``_SCALAR``, ``_LIST`` or ``_PREFIX``, the function that
+    writes the value (``scalar_writer``; a list's: its items'), whether a list item holding a quote
+    or a comma is quoted); for requests, ``by_header``
     maps a lower-case header name to its member (member name, shape, header name; the first
     member wins) and ``prefixes`` are the prefix members (member name, lower-case prefix).
     ``status`` names the ``statusCode`` members.
@@ -150,10 +152,6 @@ class Bindings:
     query: tuple[tuple[str, Shape, str], ...]
     query_names: frozenset[str]
     query_maps: tuple[tuple[str, Shape], ...]
-    header_members: tuple[tuple[str, Shape, str, bool], ...]
-    #: ``header_members`` as responses write them: (member name, header name or prefix, _SCALAR,
-    #: _LIST or _PREFIX, the value's writer (``scalar_writer``; a list's: its items'), whether a
-    #: list item with a quote or comma is quoted)
     header_writers: tuple[tuple[str, str, str, Callable[[Any], str], bool], ...]
     by_header: Mapping[str, tuple[str, Shape, str]]
     prefixes: tuple[tuple[str, str], ...]
@@ -170,7 +168,7 @@ def bindings(shape: Shape) -> Bindings:
     uri: list[tuple[str, Shape, str]] = []
     query: list[tuple[str, Shape, str]] = []
     query_maps: list[tuple[str, Shape]] = []
-    header_members: list[tuple[str, Shape, str, bool]] = []
+    header_writers: list[tuple[str, str, str, Callable[[Any], str], bool]] = []
     by_header: dict[str, tuple[str, Shape, str]] = {}
     prefixes: list[tuple[str, str]] = []
     status: list[str] = []
@@ -185,25 +183,20 @@ def bindings(shape: Shape) -> Bindings:
                 query.append((name, member, member.serialization.get("name", name)))
         elif location == "header":
             wire = member.serialization.get("name", name)
-            header_members.append((name, member, wire, False))
+            if member.type_name == "list":
+                header_writers.append((name, wire, _LIST, scalar_writer(member.member, "header"),
+                                       member.member.type_name == "string"))
+            else:
+                header_writers.append((name, wire, _SCALAR, scalar_writer(member, "header"), False))
             by_header.setdefault(wire.lower(), (name, member, wire))
         elif location == "headers":
             prefix = member.serialization.get("name", "")
-            header_members.append((name, member, prefix, True))
+            header_writers.append((name, prefix, _PREFIX, _string_text, False))
             prefixes.append((name, prefix.lower()))
         elif location == "statusCode":
             status.append(name)
-    writers = []
-    for name, member, wire, is_prefix in header_members:
-        if is_prefix:
-            writers.append((name, wire, _PREFIX, _string_text, False))
-        elif member.type_name == "list":
-            writers.append((name, wire, _LIST, scalar_writer(member.member, "header"),
-                            member.member.type_name == "string"))
-        else:
-            writers.append((name, wire, _SCALAR, scalar_writer(member, "header"), False))
     return Bindings(tuple(uri), tuple(query), frozenset(wire for _, _, wire in query),
-                    tuple(query_maps), tuple(header_members), tuple(writers), by_header, tuple(prefixes),
+                    tuple(query_maps), tuple(header_writers), by_header, tuple(prefixes),
                     tuple(status))
 
 
@@ -444,11 +437,6 @@ def scalar_writer(shape: Shape, location: str) -> Callable[[Any], str]:
     if kind == "string" and location == "header" and shape.serialization.get("jsonvalue"):
         return _json_value_text
     return _string_text
-
-
-def write_scalar(shape: Shape, value: Any, location: str) -> str:
-    """The text of a value for a header (or query string / label), as botocore writes it."""
-    return scalar_writer(shape, location)(value)
 
 
 def _timestamp_text(fmt: str, value: Any) -> str:
