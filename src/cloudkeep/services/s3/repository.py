@@ -258,7 +258,8 @@ def prefetch_bucket_and_latest(uow: Any, bucket: str, key: str) -> None:
         uow.memo[("s3-bucket", bucket)] = None
         return
     uow.memo[("s3-bucket", bucket)] = _bucket(row)
-    uow.memo[("s3-latest", bucket, key)] = _version(_ObjectRow._make(row[_OBJECT_COLUMNS_AT:])) if row.o_bucket is not None else None
+    found = _version(_ObjectRow._make(row[_OBJECT_COLUMNS_AT:])) if row.o_bucket is not None else None
+    uow.memo[("s3-latest", bucket, key)] = found
 
 
 def latest(uow: Any, bucket: str, key: str) -> ObjectVersion | None:
