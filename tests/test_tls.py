@@ -460,6 +460,22 @@ def test_a_worker_that_dies_is_replaced_and_both_ports_keep_serving(tmp_path):
         assert server.stop(signal.SIGTERM) == 0
 
 
+def test_an_idle_https_connection_does_not_hold_a_stopping_server(tmp_path):
+    """A client keeping an idle HTTPS connection open (a boto3 pool that is not reading) gets
+    close_notify at the stop and is dropped after serving.TLS_CLOSE_TIMEOUT: the stop does not
+    run into uvicorn's graceful-shutdown timeout, and the events are flushed."""
+    server, port = tls_server(tmp_path / "data")
+    with server:
+        pem = str(server.data_dir / "tls" / "ca.pem")
+        account = server.create_account()
+        iam = https(account, port, "iam", verify=pem)
+        request_id = rid(iam.create_user(UserName="kept-alive"))   # the connection stays open, idle
+        server.stop()
+        log = server.read_output()
+    assert "timeout graceful shutdown exceeded" not in log, log[-2000:]
+    assert [r["eventName"] for r in audit_records(server.data_dir, request_id)] == ["CreateUser"]
+
+
 def test_same_port_for_http_and_https_is_refused(tmp_path):
     port = free_port()
     proc = subprocess.run([sys.executable, "-m", "cloudkeep", "serve", "--data-dir", str(tmp_path / "d"),

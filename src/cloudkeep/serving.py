@@ -44,6 +44,10 @@ log = logging.getLogger("cloudkeep.serving")
 TLS_EXTENSION: Final = "cloudkeep.tls"
 #: how long a stopping worker may take before it is killed
 STOP_TIMEOUT: Final = 15.0
+#: how long a closing TLS connection waits for the client's close_notify before it is dropped
+#: (asyncio waits 30 s by default): an idle keep-alive HTTPS connection whose client is not
+#: reading held a stopping server for its whole graceful-shutdown timeout, and tests for 15 s
+TLS_CLOSE_TIMEOUT: Final = 1.0
 
 try:  # the same choice as uvicorn's "auto"
     import httptools  # noqa: F401
@@ -96,8 +100,9 @@ class _DualServer(uvicorn.Server):
         self.servers = []
         try:
             for sock, context in self._listeners:
+                tls = {} if context is None else {"ssl_shutdown_timeout": TLS_CLOSE_TIMEOUT}
                 self.servers.append(await loop.create_server(create_protocol, sock=sock, ssl=context,
-                                                             backlog=config.backlog))
+                                                             backlog=config.backlog, **tls))
         except OSError as exc:
             log.error("cannot serve: %s", exc)
             await self.lifespan.shutdown()
