@@ -26,6 +26,13 @@ metadata = MetaData(naming_convention={
 })
 
 
+def _in_utc(value: _dt.datetime) -> _dt.datetime:
+    """An aware datetime in UTC; a naive one is refused (its zone would be a guess)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to UtcDateTime")
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+
 class UtcDateTime(TypeDecorator):
     """An aware UTC datetime in, an aware UTC datetime out, on every backend."""
 
@@ -35,9 +42,7 @@ class UtcDateTime(TypeDecorator):
     def process_bind_param(self, value, dialect):  # type: ignore[override]
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to UtcDateTime")
-        value = value.astimezone(UTC)
+        value = _in_utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):  # type: ignore[override]
@@ -60,10 +65,7 @@ class UtcDateTime(TypeDecorator):
         def process(value):  # type: ignore[no-untyped-def]
             if value is None:
                 return None
-            if value.tzinfo is None:
-                raise ValueError("naive datetime given to UtcDateTime")
-            if value.tzinfo is not UTC:
-                value = value.astimezone(UTC)
+            value = _in_utc(value)
             return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (
                 value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond)
         return process
@@ -71,13 +73,10 @@ class UtcDateTime(TypeDecorator):
     def result_processor(self, dialect, coltype):  # type: ignore[override]
         if dialect.name != "sqlite":
             return super().result_processor(dialect, coltype)
-        parse = _dt.datetime.fromisoformat
+        parse, to_aware = _dt.datetime.fromisoformat, self.process_result_value
 
         def process(value):  # type: ignore[no-untyped-def]
-            if value is None:
-                return None
-            parsed = parse(value) if isinstance(value, str) else value
-            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+            return to_aware(parse(value) if isinstance(value, str) else value, dialect)
         return process
 
 
