@@ -630,8 +630,10 @@ def test_run_gives_what_execute_gives(store):
         assert uow.wrote and uow.memo == {}
         assert uow.run(update(audit_events).where(E.event_id == bindparam("id")).values(username="bob"),
                        {"id": "e1"}).rowcount == 1
-        with pytest.raises(UnitOfWorkError):
+        with pytest.raises(UnitOfWorkError, match="'account'"):
             uow.run(by_account)                         # a parameter without a value
+        with pytest.raises(UnitOfWorkError, match="'account'"):
+            uow.run(by_account, {"acount": "111111111111"})   # misspelt: still missing
     with store.unit_of_work() as uow:
         assert uow.run(select(E.username).where(E.event_id == "e1")).scalar_one() == "bob"
         assert uow.run(select(E.username).where(E.event_id == "e2")).scalar_one_or_none() is None

@@ -57,6 +57,11 @@ _AAD_PREFIX: Final = b"cloudkeep/blob/v1\x00"
 _ID_ALPHABET: Final = frozenset("0123456789abcdef")
 
 
+def _check_id(blob_id: str) -> None:
+    if len(blob_id) != 32 or not set(blob_id) <= _ID_ALPHABET:
+        raise BlobError("not a blob id")
+
+
 #: the thread that measures MD5 beside the writer's encryption (shared: hashlib releases the GIL)
 _HASHER: Final = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cloudkeep-blob-md5")
 
@@ -304,8 +309,7 @@ class BlobStore:
         return secrets.token_hex(16)
 
     def path(self, blob_id: str) -> Path:
-        if len(blob_id) != 32 or not set(blob_id) <= _ID_ALPHABET:
-            raise BlobError("not a blob id")
+        _check_id(blob_id)
         return self.root / blob_id[:2] / blob_id
 
     # --- writing -------------------------------------------------------------------------------
@@ -326,7 +330,7 @@ class BlobStore:
         if len(data_key) != KEY_SIZE:
             raise BlobError("the data key must be 32 bytes")
         blob_id = blob_id or self.new_id()
-        final = self.path(blob_id)
+        _check_id(blob_id)         # its path is made only if it becomes a file (pathlib is not cheap)
         tmp: Path | None = None
         cipher = ChunkCipher(data_key, blob_id, self.chunk_size)
         header = cipher.header
@@ -377,7 +381,7 @@ class BlobStore:
                     out.finish(self.sync)
             if inline is None:
                 assert tmp is not None
-                self._name(tmp, final, blob_id)
+                self._name(tmp, self.path(blob_id), blob_id)
         except BaseException:
             if tmp is not None:
                 tmp.unlink(missing_ok=True)

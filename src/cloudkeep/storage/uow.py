@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import operator
 import os
 import threading
 import time
@@ -455,7 +456,6 @@ class DriverResult:
         return self._rows[0][0] if self._rows else None
 
 
-_REQUIRED: Any = object()        # a bind parameter without a default value
 
 
 class _Plan:
@@ -463,7 +463,7 @@ class _Plan:
     (the statement's own literal values included), and how to convert and name its rows."""
 
     __slots__ = ("statement", "sql", "dml", "dbapi_error", "_positional", "_names", "_row",
-                 "_converts", "_steps")
+                 "_converts", "_defaults", "_required", "_pick", "_processes")
 
     def __init__(self, statement: Any, dialect: Any) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -478,10 +478,16 @@ class _Plan:
         self._positional = bool(compiled.positional)
         #: the parameters in the SQL's order (positional) or once each (named)
         self._names = tuple(compiled.positiontup or ()) if self._positional else tuple(binds)
-        defaults = {name: b.value for name, b in binds.items() if not b.required}
         processors = {name: b.type.dialect_impl(dialect).bind_processor(dialect) for name, b in binds.items()}
-        #: (name, bind processor, default or _REQUIRED) for each of ``_names``
-        self._steps = tuple((name, processors[name], defaults.get(name, _REQUIRED)) for name in self._names)
+        #: the values of the parameters that have one of their own (the statement's literals)
+        self._defaults = {name: b.value for name, b in binds.items() if not b.required}
+        #: the parameters a caller must give
+        self._required = frozenset(self._names) - self._defaults.keys()
+        #: picks the parameters' values in ``_names`` order, at C speed (always a tuple)
+        self._pick = _picker(self._names)
+        #: (position, bind processor) of the parameters whose values are converted
+        self._processes = tuple((i, processors[name]) for i, name in enumerate(self._names)
+                                if processors[name] is not None)
         columns = list(getattr(statement, "exported_columns", ()) or ())
         keys = tuple(c.key for c in columns)
         results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
@@ -493,13 +499,15 @@ class _Plan:
     def arguments(self, given: Mapping[str, Any]) -> Any:
         """The driver's parameters for ``given``: a tuple in the SQL's order (a positional
         dialect, SQLite), else a dict by name; each value through its type's bind processor."""
-        out = []
-        for name, processor, default in self._steps:
-            value = given.get(name, default)
-            if value is _REQUIRED:
-                raise UnitOfWorkError(f"a value is required for bind parameter {name!r}")
-            out.append(processor(value) if processor is not None else value)
-        return tuple(out) if self._positional else dict(zip(self._names, out))
+        if not self._required <= given.keys():
+            missing = sorted(self._required - given.keys())
+            raise UnitOfWorkError(f"a value is required for bind parameter {missing[0]!r}")
+        values = self._pick({**self._defaults, **given} if self._defaults else given)
+        if self._processes:
+            values = list(values)
+            for position, processor in self._processes:
+                values[position] = processor(values[position])
+        return tuple(values) if self._positional else dict(zip(self._names, values))
 
     def rows(self, raw: list[tuple]) -> list[Any]:
         if not raw or self._row is None:
@@ -515,6 +523,17 @@ class _Plan:
                 values[position] = processor(values[position])
             out.append(make(values))
         return out
+
+
+def _picker(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple]:
+    """``mapping`` → the values of ``names`` in order, as a tuple (``itemgetter`` gives a bare
+    value for one name and cannot take none)."""
+    if not names:
+        return lambda _mapping: ()
+    if len(names) == 1:
+        get = operator.itemgetter(names[0])
+        return lambda mapping: (get(mapping),)
+    return operator.itemgetter(*names)
 
 
 def _row_class(keys: tuple[str, ...]) -> Any:
