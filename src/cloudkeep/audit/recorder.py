@@ -66,13 +66,15 @@ def lookup_resources(event: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The (ResourceType, ResourceName) pairs the event history shows for a record: the
     record's ``resources`` (type and ARN; a KMS key is named by its ARN) and, for IAM and S3,
     the resources the request names (a user, role or group by name, a bucket by name)."""
+    resources, params = event.get("resources"), event.get("requestParameters")
+    if not resources and not params:
+        return []                          # most reads: nothing to name
     pairs: list[tuple[str, str]] = []
-    for resource in event.get("resources") or ():
+    for resource in resources or ():
         if is_mapping(resource) and resource.get("type") and resource.get("ARN"):
             pair = (str(resource["type"]), str(resource["ARN"]))
             if pair not in pairs:
                 pairs.append(pair)
-    params = event.get("requestParameters")
     if is_mapping(params):
         for key, kind in _NAMED_BY_PARAMETER.get(str(event.get("eventSource")), ()):
             value = params.get(key)
@@ -332,7 +334,8 @@ class AuditRecorder:
                 _log.exception("could not build a deferred audit record")
                 continue
             # a builder gives one record, None, or several (a cross-account call: one per account)
-            for one in ([made] if made is None or is_mapping(made) else made):
+            # (events_for gives a list: no Mapping check through the ABC for it)
+            for one in (made if type(made) is list else [made] if made is None or is_mapping(made) else made):
                 if one is not None and _is_account_id(one.get("recipientAccountId")):
                     built.append(one)
         for event in built:
