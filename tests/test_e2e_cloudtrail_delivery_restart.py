@@ -7,10 +7,14 @@ PostgreSQL."""
 from __future__ import annotations
 
 import collections
+import json
 import signal
 
 import pytest
 
+from cloudkeep.storage.engine import Store, sqlite_url
+from cloudkeep.storage.schema import audit_events
+from cloudkeep.testing.audit import stored_records
 from cloudkeep.testing.server import Account, CloudkeepServer
 from cloudtrail_delivery_support import deliver, keys, logging_trail, records
 from storage_backends import backend  # noqa: F401  (pytest fixture: data dir and store URL per backend)
@@ -95,3 +99,48 @@ def test_with_two_worker_processes_each_event_is_delivered_once(backend):
         assert sorted(users) == sorted(made)
     finally:
         server.stop()
+
+
+def test_a_clean_stop_with_an_sse_kms_trail_records_cloudtrails_own_kms_calls(backend):
+    """The final delivery at a clean stop encrypts its log file with the trail's KMS key: CloudTrail's
+    GenerateDataKey is an event like any other, queued while the recorder still runs. (A recorder
+    closed before that delivery wrote the event at once from inside the delivery's S3 transaction:
+    on SQLite a second writer on the same thread, stuck for the busy timeout until the stop was
+    given up and the process killed, the event lost.)"""
+    data, url = backend
+    first = CloudkeepServer(data_dir=data, store_url=url).start()
+    try:
+        account = first.create_account()
+        key_arn = account.client("kms").create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account.account_id}:root"}, "Action": "kms:*",
+             "Resource": "*"},
+            {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+             "Action": "kms:GenerateDataKey*", "Resource": "*"}]}))["KeyMetadata"]["Arn"]
+        bucket, _ = logging_trail(account, "encrypted", KmsKeyId=key_arn)
+        deliver(first)
+        before = set(keys(account.client("s3"), bucket))
+        account.client("iam").create_user(UserName="at-shutdown")
+    finally:
+        code = first.stop(signal.SIGTERM)
+    log = first.read_output()
+    # ended by its own SIGTERM once shut down, not killed by the harness after its 15 s
+    assert code in (0, -signal.SIGTERM), f"the server did not stop cleanly ({code}):\n{log[-3000:]}"
+    assert "not written" not in log and "could not write" not in log, log[-3000:]
+    second = CloudkeepServer(data_dir=data, store_url=url, port=first.port).start()
+    try:
+        account = _again(second, account)
+        s3 = account.client("s3")
+        files = set(keys(s3, bucket))
+        assert files > before, "the clean stop delivered no log file"
+        assert "at-shutdown" in _created_users(account, bucket)
+        second.flush()
+        store = Store.open(url or sqlite_url(data), migrate=False)
+        try:
+            data_keys = [e for e in stored_records(store, audit_events.c.account_id == account.account_id)
+                         if e["eventSource"] == "kms.amazonaws.com" and e["eventName"].startswith("GenerateDataKey")
+                         and e["userIdentity"].get("invokedBy") == "cloudtrail.amazonaws.com"]
+        finally:
+            store.close()
+        assert len(data_keys) >= len(files)         # a data key for each log file, the last one's too
+    finally:
+        second.stop()

@@ -197,9 +197,15 @@ def cloudtrail_worker(deps: Deps) -> DeliveryWorker:
 
 
 def shutdown(deps: Deps) -> None:
-    deps.recorder.close()
+    # Everything recorded so far is written first, so that the final delivery has it. The
+    # recorder stays open through that delivery: the delivery's own calls (KMS data keys for a
+    # trail's SSE-KMS log files) are queued events. A closed recorder would write each of them
+    # at once, from inside the delivery's S3 write transaction: on SQLite a second writer on the
+    # same thread, which waits out the busy timeout (30 s) and then fails.
+    deps.recorder.flush()
     if deps.delivery is not None:
-        deps.delivery.close()        # after the recorder: everything recorded is delivered
+        deps.delivery.close()
+    deps.recorder.close()
     deps.key_use.close()
     deps.store.close()
 

@@ -243,7 +243,10 @@ class AuditRecorder:
         return True
 
     def enqueue(self, event: Mapping[str, Any]) -> None:
-        """Queue a record for the background writer (no I/O here). Records of no tenant are dropped."""
+        """Queue a record for the background writer (no I/O here). Records of no tenant are dropped.
+        After ``close`` a record is written at once, in a unit of work of its own: on SQLite that
+        waits for any write transaction the calling thread holds (the server's shutdown keeps
+        the recorder open until the last component that records has stopped)."""
         if not _is_account_id(event.get("recipientAccountId")):
             return
         self._queue.append(event)
