@@ -8,10 +8,11 @@ import json
 import os
 import subprocess
 import sys
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
+from cloudkeep import cli
 from cloudkeep.testing.server import Account, CloudkeepServer
 
 
@@ -35,6 +36,23 @@ def _lookup(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=60)
 
 
+@pytest.fixture
+def lookup_here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
+    """``_lookup`` run in this process (``cli.main`` under the given environment's AWS_
+    variables): the many lookups of one test without a Python start each."""
+    def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+        with monkeypatch.context() as patch:
+            for name in [k for k in os.environ if k.startswith("AWS_")]:
+                patch.delenv(name)
+            for name, value in env.items():
+                if name.startswith("AWS_"):
+                    patch.setenv(name, value)
+            code = cli.main(["trail", "lookup", *args])
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(list(args), code, out.out, out.err)
+    return run
+
+
 def test_root_credentials_from_the_data_dir_and_json_output(ck):
     ck.root.client("iam").create_user(UserName="cli-from-data-dir")
     out = _lookup("--endpoint-url", ck.endpoint, "--data-dir", str(ck.data_dir),
@@ -47,7 +65,7 @@ def test_root_credentials_from_the_data_dir_and_json_output(ck):
     assert json.loads(events[0]["CloudTrailEvent"])["recipientAccountId"] == ck.root.account_id
 
 
-def test_environment_credentials_each_filter_and_table_output(ck):
+def test_environment_credentials_each_filter_and_table_output(ck, lookup_here):
     acct = ck.create_account()
     iam = acct.client("iam")
     iam.create_user(UserName="table-user")
@@ -59,7 +77,7 @@ def test_environment_credentials_each_filter_and_table_output(ck):
     assert "Event history (1 events" in table.stdout
 
     def names(*args: str) -> list[str]:
-        out = _lookup(*args, "--output", "json", env=env)
+        out = lookup_here(*args, "--output", "json", env=env)
         assert out.returncode == 0, out.stderr
         return [e["EventName"] for e in json.loads(out.stdout)["Events"]]
 
@@ -73,23 +91,23 @@ def test_environment_credentials_each_filter_and_table_output(ck):
         "CreateKey", "CreateUser"]
     assert names("--read-only", "false") == ["CreateKey", "CreateUser"]
     assert names("--region", "eu-west-1") == []
-    out = _lookup("--event-name", "CreateKey", "--output", "json", env=env)
+    out = lookup_here("--event-name", "CreateKey", "--output", "json", env=env)
     event_id = json.loads(out.stdout)["Events"][0]["EventId"]
     assert names("--event-id", event_id) == ["CreateKey"]
     assert len(names("--max-items", "1")) == 1
 
 
-def test_max_items_pages_past_one_lookup_page(ck):
+def test_max_items_pages_past_one_lookup_page(ck, lookup_here):
     acct = ck.create_account()
     iam = acct.client("iam")
     for _ in range(55):
         iam.list_users()
     ck.flush()
-    out = _lookup("--event-name", "ListUsers", "--max-items", "100", "--output", "json", env=_env(acct))
+    out = lookup_here("--event-name", "ListUsers", "--max-items", "100", "--output", "json", env=_env(acct))
     assert out.returncode == 0, out.stderr
     events = json.loads(out.stdout)["Events"]
     assert len(events) == 55 and len({e["EventId"] for e in events}) == 55
-    out = _lookup("--event-name", "ListUsers", "--max-items", "52", "--output", "json", env=_env(acct))
+    out = lookup_here("--event-name", "ListUsers", "--max-items", "52", "--output", "json", env=_env(acct))
     assert len(json.loads(out.stdout)["Events"]) == 52
 
 
