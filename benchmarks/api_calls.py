@@ -129,6 +129,24 @@ def start_cloudkeep(store_url: str | None, *, env: dict[str, str] | None = None,
                   server.root.secret_access_key, stop)
 
 
+def wait_until_up(url: str, proc: subprocess.Popen, log: Any, timeout: float, name: str) -> None:
+    """Until ``url`` answers (any HTTP status); RuntimeError with the server's output if the
+    process exits first, or after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log.read().decode(errors='replace')}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return  # it answers: up
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{name} did not start in {timeout}s")
+
+
 def start_moto(timeout: float = 60.0) -> Target:
     from cloudkeep.testing.server import free_port
 
@@ -148,21 +166,11 @@ def start_moto(timeout: float = 60.0) -> Target:
                 proc.wait()
         log.close()
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            log.seek(0)
-            raise RuntimeError(f"moto's server exited with {proc.returncode}:\n{log.read().decode(errors='replace')}")
-        try:
-            with urllib.request.urlopen(endpoint + "/moto-api/", timeout=1):
-                break
-        except urllib.error.HTTPError:
-            break  # it answers: up
-        except OSError:
-            time.sleep(0.05)
-    else:
+    try:
+        wait_until_up(endpoint + "/moto-api/", proc, log, timeout, "moto's server")
+    except RuntimeError:
         stop()
-        raise RuntimeError(f"moto's server did not start in {timeout}s")
+        raise
     # moto checks no signature: any key works
     return Target("moto", proc.pid, endpoint, "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", stop)
 
