@@ -1,18 +1,19 @@
 """The delivery worker's safe horizon on both backends: events are delivered only up to the
 highest seq below which every value is present, since on PostgreSQL a lower seq may commit
-after a higher one; a gap is waited for (GAP_WAIT seconds of the worker's monotonic clock) and
-then passed, as a rolled-back insert leaves one for ever. The delivery lease is held by one
-holder at a time and taken over when it expires."""
+after a higher one; a gap is waited for, then passed: on SQLite after GAP_WAIT seconds of the
+worker's monotonic clock, on PostgreSQL once no transaction that could hold its seq still runs.
+The delivery lease is held by one holder at a time and taken over when it expires."""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from sqlalchemy import insert
 
 from cloudkeep.audit.recorder import encode_record
 from cloudkeep.services.cloudtrail import delivery_cursor as C
-from cloudkeep.services.cloudtrail.delivery import GAP_WAIT, Delivery
+from cloudkeep.services.cloudtrail.delivery import GAP_SETTLE, GAP_WAIT, GAP_WAIT_MAX, Delivery
 from cloudkeep.storage.schema import audit_events
 from storage_backends import store, store_url  # noqa: F401  (pytest fixtures)
 
@@ -51,15 +52,87 @@ def test_horizon_stops_below_a_gap_until_it_is_filled(store):
     assert _horizon(delivery, store) == 6
 
 
-def test_a_gap_that_stays_is_passed_after_the_wait(store):
+def test_a_gap_no_transaction_can_fill_is_passed(store):
+    """SQLite: after GAP_WAIT. PostgreSQL: once no transaction that was running GAP_SETTLE after
+    the gap was first seen still runs (here none ran)."""
     ticks = _Ticks()
     delivery = Delivery(store, None, None, None, put=None, monotonic=ticks)
     _add(store, 1, 2, 4)
     assert _horizon(delivery, store) == 2
+    if store.dialect == "postgresql":
+        ticks.now += GAP_SETTLE / 2
+        assert _horizon(delivery, store) == 2       # the seq's transaction may not have an id yet
+        ticks.now += GAP_SETTLE
+        assert _horizon(delivery, store) == 4
+        return
     ticks.now += GAP_WAIT / 2
     assert _horizon(delivery, store) == 2
     ticks.now += GAP_WAIT
     assert _horizon(delivery, store) == 4
+
+
+def _insert(uow) -> int:
+    """An event with the next seq of the table's own (a sequence on PostgreSQL); its seq."""
+    found = uow.execute(insert(audit_events).values(
+        event_id=str(uuid.uuid4()), account_id="111122223333", event_time=NOW,
+        event_source="iam.amazonaws.com", event_name="CreateUser", aws_region="us-east-1", read_only=False,
+        management_event=True, access_key_id=None, username=None, error_code=None,
+        record=encode_record({"eventID": "auto"})).returning(audit_events.c.seq)).scalar_one()
+    return int(found)
+
+
+def _committed(store) -> int:
+    with store.unit_of_work(write=True) as uow:
+        return _insert(uow)
+
+
+def test_a_transaction_still_open_is_waited_for_and_a_rolled_back_seq_passed(store, caplog):
+    """PostgreSQL: a seq taken by a transaction still open is waited for (well past SQLite's
+    GAP_WAIT) and delivered once it commits; a rolled-back one is passed GAP_SETTLE after it
+    was first seen; a transaction open longer than GAP_WAIT_MAX is given up on, with an error.
+    SQLite: writers are serialised and a rolled-back insert gives its seq back, so no gap forms."""
+    ticks = _Ticks()
+    delivery = Delivery(store, None, None, None, put=None, monotonic=ticks)
+    if store.dialect != "postgresql":
+        rolled = store.unit_of_work(write=True)
+        taken = _insert(rolled)
+        rolled.rollback()
+        assert _committed(store) == taken
+        assert _horizon(delivery, store) == taken
+        return
+    base = _committed(store)
+    assert _horizon(delivery, store) == base
+    slow = store.unit_of_work(write=True)
+    held = _insert(slow)
+    after = _committed(store)
+    assert after > held
+    for step in (0, GAP_SETTLE, GAP_WAIT, 10 * GAP_WAIT):
+        ticks.now += step
+        assert _horizon(delivery, store) == held - 1
+    slow.commit()                                   # the late commit: delivered with the rest
+    assert _horizon(delivery, store) == after
+
+    rolled = store.unit_of_work(write=True)
+    lost = _insert(rolled)
+    rolled.rollback()
+    last = _committed(store)
+    assert lost < last
+    assert _horizon(delivery, store) == lost - 1
+    ticks.now += GAP_SETTLE
+    assert _horizon(delivery, store) == last
+
+    stuck = store.unit_of_work(write=True)
+    try:
+        held = _insert(stuck)
+        later = _committed(store)
+        ticks.now += GAP_SETTLE
+        assert _horizon(delivery, store) == held - 1
+        ticks.now += GAP_WAIT_MAX
+        with caplog.at_level("ERROR", logger="cloudkeep.cloudtrail.delivery"):
+            assert _horizon(delivery, store) == later
+        assert f"seq {held} has been missing" in caplog.text
+    finally:
+        stuck.rollback()
 
 
 def test_horizon_starts_at_the_lowest_cursor(store):

@@ -20,8 +20,16 @@ https://docs.aws.amazon.com/awscloudtrail/latest/userguide/get-and-view-cloudtra
   of the files, after the files are written: a crash in between delivers those events again
   (at least once, never lost).
 - Safe horizon: a seq is assigned at insert, and on PostgreSQL a lower seq may commit after a
-  higher one. A pass delivers only up to the highest seq below which every value is present; a
-  gap is waited for up to ``GAP_WAIT`` seconds (a rolled-back insert leaves one for ever).
+  higher one. A pass delivers only up to the highest seq below which every value is present. On
+  PostgreSQL a gap is waited for until every transaction that could hold its seq has ended
+  (committed: the gap fills; rolled back: it never will, and is passed): the ids of the
+  transactions running ``GAP_SETTLE`` seconds after the gap was first seen (by then the
+  transaction that took the seq has an id) are all below that snapshot's xmax, so once the
+  oldest running transaction (xmin) is at or past it, none of them runs. A transaction open
+  longer than ``GAP_WAIT_MAX`` is not waited for any more (an error in the log: its events are
+  in the event history, not in the trail's files). On SQLite writers commit one at a time in seq
+  order and a rolled-back insert gives its seq back, so a gap is only ever one of the tests' own
+  making or a deleted row: it is passed after ``GAP_WAIT`` seconds.
 
 Must not: import the pipeline (``put`` is injected); hold SQL (``delivery_cursor``, ``trails_repo``).
 """
@@ -53,7 +61,9 @@ log = logging.getLogger("cloudkeep.cloudtrail.delivery")
 UTC = _dt.timezone.utc
 BATCH = 2000                 # events read per query
 SCAN = 5000                  # seq values looked at per horizon step
-GAP_WAIT = 10.0              # seconds a missing seq is waited for
+GAP_WAIT = 10.0              # SQLite: seconds a missing seq is waited for
+GAP_SETTLE = 1.0             # PostgreSQL: seconds before the running transactions are noted
+GAP_WAIT_MAX = 600.0         # PostgreSQL: seconds a transaction holding a missing seq is waited for
 _ALNUM = string.ascii_letters + string.digits
 #: put(bucket, key, body, region=, source=, kms_key=, context=, metadata=): S3 PutObject as CloudTrail
 Put = Callable[..., None]
@@ -84,7 +94,8 @@ class Delivery:
         self._store, self._sealer, self._clock, self._ids, self._put = store, sealer, clock, ids, put
         self._monotonic = monotonic
         self._safe = 0
-        self._gaps: dict[int, float] = {}
+        #: missing seq → [when first seen (monotonic), the snapshot's xmax noted GAP_SETTLE later]
+        self._gaps: dict[int, list[Any]] = {}
 
     # -- the safe horizon -----------------------------------------------------------------------
 
@@ -96,19 +107,42 @@ class Delivery:
         if self._safe < floor:
             self._safe = floor
         now = self._monotonic()
+        bounds: list[tuple[int, int] | None] = []       # the snapshot's, read once if a gap needs it
         while True:
             seqs = C.seqs_after(uow, self._safe, SCAN)
             if not seqs:
                 return self._safe
             for seq in seqs:
                 if seq != self._safe + 1:
-                    first = self._gaps.setdefault(self._safe + 1, now)
-                    if now - first < GAP_WAIT:
+                    if not bounds:
+                        bounds.append(C.transaction_bounds(uow))
+                    if not self._gap_passed(self._safe + 1, now, bounds[0]):
                         return self._safe
                     self._gaps.pop(self._safe + 1, None)
+                elif self._gaps:
+                    self._gaps.pop(seq, None)       # filled: a late commit
                 self._safe = seq
             if len(seqs) < SCAN:
                 return self._safe
+
+    def _gap_passed(self, missing: int, now: float, bounds: tuple[int, int] | None) -> bool:
+        """Whether the seq ``missing`` (with higher ones present) is no longer waited for."""
+        gap = self._gaps.setdefault(missing, [now, None])
+        waited = now - gap[0]
+        if bounds is None:                          # SQLite
+            return waited >= GAP_WAIT
+        xmin, xmax = bounds
+        if waited < GAP_SETTLE:
+            return False
+        if gap[1] is None:
+            gap[1] = xmax                           # the transactions running now: all below it
+        if xmin >= gap[1]:
+            return True                             # all of them ended: the seq was rolled back
+        if waited >= GAP_WAIT_MAX:
+            log.error("cloudtrail delivery: seq %d has been missing for %.0f s behind a transaction still "
+                      "open; its event will not reach the trails' log files", missing, waited)
+            return True
+        return False
 
     # -- one pass -------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, text, update
 
 from cloudkeep.storage.schema import (audit_events, cloudtrail_digest_chains, cloudtrail_digest_logs,
                                       cloudtrail_leases)
@@ -41,6 +41,18 @@ def stop_event_seq(uow: Any, *, account_id: str, region: str, stopped: _dt.datet
 def seqs_after(uow: Any, after: int, limit: int) -> list[int]:
     """The seq values stored after ``after``, in order (the worker looks for gaps in them)."""
     return [int(s) for s in uow.execute(select(_E.seq).where(_E.seq > after).order_by(_E.seq).limit(limit)).scalars()]
+
+
+def transaction_bounds(uow: Any) -> tuple[int, int] | None:
+    """PostgreSQL: (xmin, xmax) of the transaction's snapshot, as 64-bit transaction ids: every
+    transaction below xmin has ended, none at or above xmax had started. None on SQLite, whose
+    writers commit one at a time in seq order.
+    https://www.postgresql.org/docs/current/functions-info.html#FUNCTIONS-PG-SNAPSHOT"""
+    if uow.connection.dialect.name != "postgresql":
+        return None
+    row = uow.execute(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
+                           "pg_snapshot_xmax(pg_current_snapshot())::text::bigint")).one()
+    return int(row[0]), int(row[1])
 
 
 def events(uow: Any, *, after: int, upto: int, accounts: Sequence[str], region: str | None,
