@@ -456,8 +456,6 @@ class DriverResult:
         return self._rows[0][0] if self._rows else None
 
 
-
-
 class _Plan:
     """A statement compiled for one dialect: its SQL, how to order and convert its parameters
     (the statement's own literal values included), and how to convert and name its rows."""
