@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from cloudkeep.audit.recorder import encode_record
 from cloudkeep.services.cloudtrail import delivery_cursor as C
@@ -53,8 +53,8 @@ def test_horizon_stops_below_a_gap_until_it_is_filled(store):
 
 
 def test_a_gap_no_transaction_can_fill_is_passed(store):
-    """SQLite: after GAP_WAIT. PostgreSQL: once no transaction that was running GAP_SETTLE after
-    the gap was first seen still runs (here none ran)."""
+    """SQLite: after GAP_WAIT. PostgreSQL: once no transaction that could hold it still runs
+    (here none ran)."""
     ticks = _Ticks()
     delivery = Delivery(store, None, None, None, put=None, monotonic=ticks)
     _add(store, 1, 2, 4)
@@ -63,7 +63,8 @@ def test_a_gap_no_transaction_can_fill_is_passed(store):
         ticks.now += GAP_SETTLE / 2
         assert _horizon(delivery, store) == 2       # the seq's transaction may not have an id yet
         ticks.now += GAP_SETTLE
-        assert _horizon(delivery, store) == 4
+        assert _horizon(delivery, store) == 2       # notes an id above every possible holder's
+        assert _horizon(delivery, store) == 4       # none of them runs
         return
     ticks.now += GAP_WAIT / 2
     assert _horizon(delivery, store) == 2
@@ -88,8 +89,9 @@ def _committed(store) -> int:
 
 def test_a_transaction_still_open_is_waited_for_and_a_rolled_back_seq_passed(store, caplog):
     """PostgreSQL: a seq taken by a transaction still open is waited for (well past SQLite's
-    GAP_WAIT) and delivered once it commits; a rolled-back one is passed GAP_SETTLE after it
-    was first seen; a transaction open longer than GAP_WAIT_MAX is given up on, with an error.
+    GAP_WAIT) and delivered once it commits, also when that transaction got its id after a
+    later seq's transaction had committed (above the snapshot's xmax); a rolled-back one is
+    passed soon after GAP_SETTLE; a gap is given up on after GAP_WAIT_MAX, with an error.
     SQLite: writers are serialised and a rolled-back insert gives its seq back, so no gap forms."""
     ticks = _Ticks()
     delivery = Delivery(store, None, None, None, put=None, monotonic=ticks)
@@ -100,16 +102,33 @@ def test_a_transaction_still_open_is_waited_for_and_a_rolled_back_seq_passed(sto
         assert _committed(store) == taken
         assert _horizon(delivery, store) == taken
         return
+
+    def open_for_long(slow) -> None:
+        for step in (0, GAP_SETTLE, 0, GAP_WAIT, 10 * GAP_WAIT):
+            ticks.now += step
+            assert _horizon(delivery, store) == held - 1
+
     base = _committed(store)
     assert _horizon(delivery, store) == base
     slow = store.unit_of_work(write=True)
     held = _insert(slow)
     after = _committed(store)
     assert after > held
-    for step in (0, GAP_SETTLE, GAP_WAIT, 10 * GAP_WAIT):
-        ticks.now += step
-        assert _horizon(delivery, store) == held - 1
+    open_for_long(slow)
     slow.commit()                                   # the late commit: delivered with the rest
+    assert _horizon(delivery, store) == after
+
+    # the seq taken first, the transaction id only after the next seq's transaction committed
+    slow = store.unit_of_work(write=True)
+    held = int(slow.execute(text("SELECT nextval(pg_get_serial_sequence('audit_events', 'seq'))")).scalar_one())
+    after = _committed(store)
+    slow.execute(insert(audit_events).values(
+        seq=held, event_id=str(uuid.uuid4()), account_id="111122223333", event_time=NOW,
+        event_source="iam.amazonaws.com", event_name="CreateUser", aws_region="us-east-1", read_only=False,
+        management_event=True, access_key_id=None, username=None, error_code=None,
+        record=encode_record({"eventID": "late-id"})))
+    open_for_long(slow)
+    slow.commit()
     assert _horizon(delivery, store) == after
 
     rolled = store.unit_of_work(write=True)
@@ -119,15 +138,18 @@ def test_a_transaction_still_open_is_waited_for_and_a_rolled_back_seq_passed(sto
     assert lost < last
     assert _horizon(delivery, store) == lost - 1
     ticks.now += GAP_SETTLE
+    assert _horizon(delivery, store) == lost - 1
     assert _horizon(delivery, store) == last
 
     stuck = store.unit_of_work(write=True)
     try:
         held = _insert(stuck)
         later = _committed(store)
+        assert _horizon(delivery, store) == held - 1
         ticks.now += GAP_SETTLE
         assert _horizon(delivery, store) == held - 1
-        ticks.now += GAP_WAIT_MAX
+        assert _horizon(delivery, store) == held - 1
+        ticks.now += GAP_WAIT_MAX - GAP_SETTLE
         with caplog.at_level("ERROR", logger="cloudkeep.cloudtrail.delivery"):
             assert _horizon(delivery, store) == later
         assert f"seq {held} has been missing" in caplog.text

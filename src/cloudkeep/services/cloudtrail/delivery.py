@@ -22,12 +22,15 @@ https://docs.aws.amazon.com/awscloudtrail/latest/userguide/get-and-view-cloudtra
 - Safe horizon: a seq is assigned at insert, and on PostgreSQL a lower seq may commit after a
   higher one. A pass delivers only up to the highest seq below which every value is present. On
   PostgreSQL a gap is waited for until every transaction that could hold its seq has ended
-  (committed: the gap fills; rolled back: it never will, and is passed): the ids of the
-  transactions running ``GAP_SETTLE`` seconds after the gap was first seen (by then the
-  transaction that took the seq has an id) are all below that snapshot's xmax, so once the
-  oldest running transaction (xmin) is at or past it, none of them runs. A transaction open
-  longer than ``GAP_WAIT_MAX`` is not waited for any more (an error in the log: its events are
-  in the event history, not in the trail's files). On SQLite writers commit one at a time in seq
+  (committed: the gap fills; rolled back: it never will, and is passed). ``GAP_SETTLE``
+  seconds after the gap was first seen (by then the transaction that took the seq has an id),
+  the worker takes a transaction id of its own: higher than that of every transaction that
+  could hold the seq. Once the oldest transaction still running (the snapshot's xmin) is above
+  it, none of them runs. (The snapshot's xmax will not do: it is one past the newest *ended*
+  transaction, and a running one may be above it.) xmin is the whole cluster's, so a long
+  transaction of another database delays the passing of a rolled-back seq too: a gap is waited
+  for ``GAP_WAIT_MAX`` seconds at most, then passed with an error in the log (its events are in
+  the event history, not in the trails' files). On SQLite writers commit one at a time in seq
   order and a rolled-back insert gives its seq back, so a gap is only ever one of the tests' own
   making or a deleted row: it is passed after ``GAP_WAIT`` seconds.
 
@@ -62,8 +65,8 @@ UTC = _dt.timezone.utc
 BATCH = 2000                 # events read per query
 SCAN = 5000                  # seq values looked at per horizon step
 GAP_WAIT = 10.0              # SQLite: seconds a missing seq is waited for
-GAP_SETTLE = 1.0             # PostgreSQL: seconds before the running transactions are noted
-GAP_WAIT_MAX = 600.0         # PostgreSQL: seconds a transaction holding a missing seq is waited for
+GAP_SETTLE = 1.0             # PostgreSQL: seconds before the transactions that may hold a gap are noted
+GAP_WAIT_MAX = 120.0         # PostgreSQL: seconds a missing seq is waited for at most
 _ALNUM = string.ascii_letters + string.digits
 #: put(bucket, key, body, region=, source=, kms_key=, context=, metadata=): S3 PutObject as CloudTrail
 Put = Callable[..., None]
@@ -94,7 +97,7 @@ class Delivery:
         self._store, self._sealer, self._clock, self._ids, self._put = store, sealer, clock, ids, put
         self._monotonic = monotonic
         self._safe = 0
-        #: missing seq → [when first seen (monotonic), the snapshot's xmax noted GAP_SETTLE later]
+        #: missing seq → [when first seen (monotonic), a transaction id above its holder's, or None]
         self._gaps: dict[int, list[Any]] = {}
 
     # -- the safe horizon -----------------------------------------------------------------------
@@ -107,16 +110,16 @@ class Delivery:
         if self._safe < floor:
             self._safe = floor
         now = self._monotonic()
-        bounds: list[tuple[int, int] | None] = []       # the snapshot's, read once if a gap needs it
+        oldest: list[int | None] = []               # the oldest running transaction, read once if a gap needs it
         while True:
             seqs = C.seqs_after(uow, self._safe, SCAN)
             if not seqs:
                 return self._safe
             for seq in seqs:
                 if seq != self._safe + 1:
-                    if not bounds:
-                        bounds.append(C.transaction_bounds(uow))
-                    if not self._gap_passed(self._safe + 1, now, bounds[0]):
+                    if not oldest:
+                        oldest.append(C.oldest_running_transaction(uow))
+                    if not self._gap_passed(uow, self._safe + 1, now, oldest[0]):
                         return self._safe
                     self._gaps.pop(self._safe + 1, None)
                 elif self._gaps:
@@ -125,24 +128,24 @@ class Delivery:
             if len(seqs) < SCAN:
                 return self._safe
 
-    def _gap_passed(self, missing: int, now: float, bounds: tuple[int, int] | None) -> bool:
-        """Whether the seq ``missing`` (with higher ones present) is no longer waited for."""
+    def _gap_passed(self, uow: Any, missing: int, now: float, oldest: int | None) -> bool:
+        """Whether the seq ``missing`` (with higher ones present) is no longer waited for;
+        ``oldest``: the oldest running transaction's id (None: SQLite)."""
         gap = self._gaps.setdefault(missing, [now, None])
         waited = now - gap[0]
-        if bounds is None:                          # SQLite
+        if oldest is None:                          # SQLite
             return waited >= GAP_WAIT
-        xmin, xmax = bounds
+        if waited >= GAP_WAIT_MAX:
+            log.error("cloudtrail delivery: seq %d has been missing for %.0f s, a transaction older than it "
+                      "still running; passed: if it commits, its event will not reach the trails' log files",
+                      missing, waited)
+            return True
         if waited < GAP_SETTLE:
             return False
         if gap[1] is None:
-            gap[1] = xmax                           # the transactions running now: all below it
-        if xmin >= gap[1]:
-            return True                             # all of them ended: the seq was rolled back
-        if waited >= GAP_WAIT_MAX:
-            log.error("cloudtrail delivery: seq %d has been missing for %.0f s behind a transaction still "
-                      "open; its event will not reach the trails' log files", missing, waited)
-            return True
-        return False
+            gap[1] = C.newest_transaction_id(uow)   # above every transaction that may hold the seq
+            return False                            # (this pass's own transaction runs: not yet)
+        return oldest > gap[1]                      # none of them runs: the seq was rolled back
 
     # -- one pass -------------------------------------------------------------------------------
 
