@@ -135,17 +135,19 @@ class Delivery:
         waited = now - gap[0]
         if oldest is None:                          # SQLite
             return waited >= GAP_WAIT
-        if waited >= GAP_WAIT_MAX:
-            log.error("cloudtrail delivery: seq %d has been missing for %.0f s, a transaction older than it "
-                      "still running; passed: if it commits, its event will not reach the trails' log files",
-                      missing, waited)
-            return True
         if waited < GAP_SETTLE:
             return False
         if gap[1] is None:
             gap[1] = C.newest_transaction_id(uow)   # above every transaction that may hold the seq
             return False                            # (this pass's own transaction runs: not yet)
-        return oldest > gap[1]                      # none of them runs: the seq was rolled back
+        if oldest > gap[1]:
+            return True                             # none of them runs: the seq was rolled back
+        if waited >= GAP_WAIT_MAX:
+            log.error("cloudtrail delivery: seq %d has been missing for %.0f s while a transaction that may "
+                      "hold it still runs; passed: if it commits, its event will not reach the trails' log files",
+                      missing, waited)
+            return True
+        return False
 
     # -- one pass -------------------------------------------------------------------------------
 
