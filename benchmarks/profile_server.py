@@ -4,8 +4,8 @@
     .venv/bin/python benchmarks/profile_server.py --workload getuser --calls 1000 --top 40
     .venv/bin/python benchmarks/profile_server.py --workload s3-put1k --calls 1000   # also s3-get1k, s3-put1k-unsigned, s3-put64m
 
-The server runs here (``uvicorn.Server`` around ``cloudkeep.server.create_app``, bootstrapped as
-``cloudkeep serve`` does); a boto3 client runs in a child process so that the profile holds the
+The server runs here (``uvicorn.Server`` around ``cloudkeep.server.create_app``, bootstrapped and
+configured as ``cloudkeep serve`` does); a boto3 client runs in a child process so that the profile holds the
 server's work only. The client warms up, then runs the calls twice: once unprofiled, to measure
 the CPU per call of each of the server's threads (the pipeline runs on the event loop, in the
 main thread; audit and key-use batches are written by background threads), and once under
@@ -215,8 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port(HOST)
     with tempfile.TemporaryDirectory(prefix="cloudkeep-prof-") as tmp:
         cfg, key, secret = bootstrap(Path(tmp) / "data", port)
+        # the settings `cloudkeep serve` gives uvicorn (serving.py): its HTTP protocol class, no
+        # proxy-header rewriting, no Server header, no access log
+        from cloudkeep.serving import TlsAwareProtocol
+
         config = uvicorn.Config(server.create_app(cfg), host=HOST, port=port,  # type: ignore[arg-type]
-                                log_level="warning", access_log=False, lifespan="on")
+                                log_level="warning", access_log=False, lifespan="on", http=TlsAwareProtocol,
+                                proxy_headers=False, server_header=False)
         srv = uvicorn.Server(config)
         profiler = cProfile.Profile(time.thread_time) if args.timer == "cpu" else cProfile.Profile()
 
