@@ -13,7 +13,8 @@ reaches the table:
 
 Rows: the record's JSON is stored zlib-compressed against a preset dictionary
 (``audit.record_codec``: ``encode_record``/``decode_record``, re-exported here); only the event
-history's lookup attributes are columns. A management event also gets one ``audit_event_resources`` row per resource it names (the ResourceType/ResourceName lookup
+history's lookup attributes are columns. A management event also gets one
+``audit_event_resources`` row per resource it names (the ResourceType/ResourceName lookup
 attributes, ``lookup_resources``). ``prune`` deletes what is older than the event history's 90
 days, in small batches; the background thread runs it every ``prune_every`` wake-ups when it is
 given the domain clock.

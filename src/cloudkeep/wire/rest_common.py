@@ -143,9 +143,9 @@ class Bindings:
     (prefix) members together, since a response writes them in model order: (member name, header
     name or prefix as the model writes it, ``_SCALAR``, ``_LIST`` or ``_PREFIX``, the function that
     writes the value (``scalar_writer``; a list's: its items'), whether a list item holding a quote
-    or a comma is quoted); for requests, ``by_header``
-    maps a lower-case header name to its member (member name, shape, header name; the first
-    member wins) and ``prefixes`` are the prefix members (member name, lower-case prefix).
+    or a comma is quoted); for requests, ``by_header`` maps a lower-case header name to its member
+    (member name, shape, header name; the first member wins) and ``prefixes`` are the prefix
+    members (member name, lower-case prefix).
     ``status`` names the ``statusCode`` members.
     """
     uri: tuple[tuple[str, Shape, str], ...]

@@ -110,16 +110,13 @@ class Delivery:
         if self._safe < floor:
             self._safe = floor
         now = self._monotonic()
-        oldest: list[int | None] = []               # the oldest running transaction, read once if a gap needs it
         while True:
             seqs = C.seqs_after(uow, self._safe, SCAN)
             if not seqs:
                 return self._safe
             for seq in seqs:
                 if seq != self._safe + 1:
-                    if not oldest:
-                        oldest.append(C.oldest_running_transaction(uow))
-                    if not self._gap_passed(uow, self._safe + 1, now, oldest[0]):
+                    if not self._gap_passed(uow, self._safe + 1, now):
                         return self._safe
                     self._gaps.pop(self._safe + 1, None)
                 elif self._gaps:
@@ -128,19 +125,18 @@ class Delivery:
             if len(seqs) < SCAN:
                 return self._safe
 
-    def _gap_passed(self, uow: Any, missing: int, now: float, oldest: int | None) -> bool:
-        """Whether the seq ``missing`` (with higher ones present) is no longer waited for;
-        ``oldest``: the oldest running transaction's id (None: SQLite)."""
+    def _gap_passed(self, uow: Any, missing: int, now: float) -> bool:
+        """Whether the seq ``missing`` (with higher ones present) is no longer waited for."""
         gap = self._gaps.setdefault(missing, [now, None])
         waited = now - gap[0]
-        if oldest is None:                          # SQLite
+        if self._store.dialect != "postgresql":
             return waited >= GAP_WAIT
         if waited < GAP_SETTLE:
             return False
         if gap[1] is None:
             gap[1] = C.newest_transaction_id(uow)   # above every transaction that may hold the seq
             return False                            # (this pass's own transaction runs: not yet)
-        if oldest > gap[1]:
+        if C.oldest_running_transaction(uow) > gap[1]:
             return True                             # none of them runs: the seq was rolled back
         if waited >= GAP_WAIT_MAX:
             log.error("cloudtrail delivery: seq %d has been missing for %.0f s while a transaction that may "

@@ -43,18 +43,15 @@ def seqs_after(uow: Any, after: int, limit: int) -> list[int]:
     return [int(s) for s in uow.execute(select(_E.seq).where(_E.seq > after).order_by(_E.seq).limit(limit)).scalars()]
 
 
-def oldest_running_transaction(uow: Any) -> int | None:
-    """PostgreSQL: the id of the oldest transaction still running anywhere in the cluster (the
-    snapshot's xmin: every transaction with a lower id has ended), as a 64-bit id. None on SQLite,
-    whose writers commit one at a time in seq order.
+def oldest_running_transaction(uow: Any) -> int:
+    """PostgreSQL only: the id of the oldest transaction still running anywhere in the cluster
+    (the snapshot's xmin: every transaction with a lower id has ended), as a 64-bit id.
     https://www.postgresql.org/docs/current/functions-info.html#FUNCTIONS-PG-SNAPSHOT"""
-    if uow.connection.dialect.name != "postgresql":
-        return None
     return int(uow.execute(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")).scalar_one())
 
 
 def newest_transaction_id(uow: Any) -> int:
-    """PostgreSQL: an id above that of every transaction that has one so far: this transaction's
+    """PostgreSQL only: an id above that of every transaction that has one so far: this transaction's
     own, which ``pg_current_xact_id`` assigns (ids are handed out in increasing order)."""
     return int(uow.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar_one())
 

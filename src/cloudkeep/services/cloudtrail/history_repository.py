@@ -5,7 +5,8 @@ Every query is bounded by an index: (account, region, time) without an attribute
 (account, region, <attribute>, time) with one (both partial: management events only, migration
 0017), and the side table's (account, region, resource_type|resource_name, time) for resources.
 Rows are ordered by (event_time, seq) descending and a page starts strictly after the cursor, so
-its cost follows the page size, not the size of the history. LookupEvents and benchmarks/cloudtrail_lookup.py both use ``lookup``.
+its cost follows the page size, not the size of the history. LookupEvents and
+benchmarks/cloudtrail_lookup.py both use ``lookup``.
 
 Must not: hold request rules (``history``), or write.
 """
