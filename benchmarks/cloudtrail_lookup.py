@@ -42,13 +42,12 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
 
-from cloudkeep.audit.recorder import event_row, resource_rows
+from cloudkeep.audit.recorder import chunk_row, insert_chunks, record_texts
 from cloudkeep.services.cloudtrail import history
 from cloudkeep.services.cloudtrail.history_repository import lookup
 from cloudkeep.storage.engine import Store, sqlite_url
-from cloudkeep.storage.schema import audit_event_resources, audit_events
 
 UTC = _dt.timezone.utc
 ACCOUNT = "111122223333"
@@ -88,16 +87,14 @@ def grow(store: Store, start: int, stop: int, total: int, rng: random.Random) ->
     step = SPAN / total
     base = NOW - SPAN
     for first in range(start, stop, BATCH):
-        events, resources = [], []
+        pairs = []
         for n in range(first, min(first + BATCH, stop)):
             record = _record(n, base + step * n, rng)
-            row = event_row(record)
+            row = chunk_row(record)
             assert row is not None
-            events.append(row)
-            resources += resource_rows(record, row)
+            pairs.append((record, row))
         with store.unit_of_work(write=True) as uow:
-            uow.execute(insert(audit_events), events)
-            uow.execute(insert(audit_event_resources), resources)
+            insert_chunks(uow, pairs)      # as the recorder stores the records it writes in batches
         done = min(first + BATCH, stop)
         if done % 100_000 == 0 or done == stop:
             print(f"    {done:>9,} events", file=sys.stderr, flush=True)
@@ -121,7 +118,8 @@ def _one_lookup(store: Store, params: dict[str, Any]) -> tuple[list[dict[str, An
     assert query is not None
     with store.unit_of_work() as uow:
         rows, cursor = lookup(uow.execute, query)
-    events = [history.event_wire(row.record) for row in rows]
+        texts = record_texts(uow.execute, rows)
+    events = [history.event_wire(text) for text in texts if text is not None]
     return events, history.encode_token(params, cursor) if cursor else None
 
 

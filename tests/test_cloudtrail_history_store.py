@@ -16,7 +16,7 @@ from alembic import command
 from sqlalchemy import func, select
 
 from cloudkeep.audit.recorder import (AuditRecorder, decode_record, encode_record, lookup_resources, prune,
-                                      record_text)
+                                      record_text, record_texts)
 from cloudkeep.storage.clock import FixedClock
 from cloudkeep.storage.engine import Store, alembic_config
 from cloudkeep.storage.schema import audit_event_resources, audit_events
@@ -174,7 +174,8 @@ def _page(store: Store, params: dict, *, region: str = "us-east-1", now: dt.date
     assert query is not None
     with store.unit_of_work() as uow:
         rows, cursor = lookup(uow.execute, query)
-    ids = [history.event_wire(row.record)["EventId"] for row in rows]
+        texts = record_texts(uow.execute, rows)
+    ids = [history.event_wire(text)["EventId"] for text in texts]
     return ids, history.encode_token(params, cursor) if cursor else None
 
 
@@ -309,3 +310,121 @@ def test_an_old_event_written_after_a_newer_one_goes_in_a_later_round(store: Sto
     assert [r["eventID"] for r in stored_records(store)] == [_id(2), _id(3)]
     assert _all(store, {}) == [_id(2)]                        # never shown meanwhile
     assert prune(store, NOW + dt.timedelta(days=91), batch=1) == 2
+
+
+# -- records written in batches are stored in chunks (migration 0018) --------------------------
+
+from cloudkeep.audit import recorder as recorder_module  # noqa: E402
+from cloudkeep.audit.record_codec import chunk_texts, record_json  # noqa: E402
+from cloudkeep.storage.schema import audit_record_chunks  # noqa: E402
+
+
+def _chunk_ids(store: Store) -> list[int]:
+    with store.unit_of_work() as uow:
+        return list(uow.execute(select(audit_record_chunks.c.chunk_id).order_by(audit_record_chunks.c.chunk_id))
+                    .scalars())
+
+
+def test_a_batch_is_stored_in_chunks_and_each_record_reads_back_as_written(store: Store) -> None:
+    records = [event(n, when=NOW - dt.timedelta(seconds=200 - n)) for n in range(1, 151)]
+    recorder = AuditRecorder(store, flush_interval=3600, batch_size=200)
+    try:
+        with store.unit_of_work(write=True) as uow:
+            recorder.write_in(uow, event(999))                  # in the caller's transaction: its own row
+        for record in records:
+            recorder.enqueue(record)
+        recorder.flush()
+    finally:
+        recorder.close()
+    with store.unit_of_work() as uow:
+        rows = uow.execute(select(audit_events).order_by(audit_events.c.seq)).all()
+        chunks = uow.execute(select(audit_record_chunks).order_by(audit_record_chunks.c.chunk_id)).all()
+    own, batched = rows[0], rows[1:]
+    assert own.chunk_id is None and own.chunk_index is None and decode_record(own.record) == event(999)
+    # 150 records: chunks of CHUNK_RECORDS (64), 64 + 64 + 22, in order
+    assert [len(chunk_texts(c.data)) for c in chunks] == [64, 64, 22]
+    assert all(bytes(r.record) == b"" for r in batched)
+    assert [(r.chunk_id, r.chunk_index) for r in batched] == [
+        (chunks[i // 64].chunk_id, i % 64) for i in range(150)]
+    assert [c.newest_time for c in chunks] == [
+        dt.datetime.fromisoformat(records[i]["eventTime"].replace("Z", "+00:00")) for i in (63, 127, 149)]
+    assert stored_records(store) == [event(999)] + records
+    # compressed together, a chunk takes far fewer bytes than its records compressed one by one
+    assert len(chunks[0].data) * 2 < sum(len(encode_record(r)) for r in records[:64])
+    assert chunk_texts(chunks[2].data) == [record_json(r) for r in records[128:]]
+
+
+def test_a_chunk_goes_a_day_after_its_newest_event_left_the_history(store: Store) -> None:
+    old = NOW - dt.timedelta(days=90, hours=12)
+    _write(store, [event(1, when=old - dt.timedelta(hours=1)), event(2, when=old)])
+    _write(store, [event(3)])
+    assert len(_chunk_ids(store)) == 2
+    assert prune(store, NOW) == 2
+    assert [r["eventID"] for r in stored_records(store)] == [_id(3)]
+    assert len(_chunk_ids(store)) == 2                      # its newest event left less than a day ago
+    assert prune(store, NOW + dt.timedelta(hours=13)) == 0
+    assert len(_chunk_ids(store)) == 1                      # now a day and an hour ago
+    assert [r["eventID"] for r in stored_records(store)] == [_id(3)]
+
+
+def test_a_record_whose_chunk_is_gone_reads_as_none(store: Store) -> None:
+    _write(store, [event(1)])
+    _write(store, [event(2)])
+    first = _chunk_ids(store)[0]
+    with store.unit_of_work(write=True) as uow:
+        uow.execute(sa.delete(audit_record_chunks).where(audit_record_chunks.c.chunk_id == first))
+    with store.unit_of_work() as uow:
+        rows = uow.execute(select(audit_events).order_by(audit_events.c.seq)).all()
+        texts = record_texts(uow.execute, rows)
+    assert texts[0] is None and json.loads(texts[1]) == event(2)
+    from cloudkeep.services.cloudtrail import delivery_cursor
+
+    with store.unit_of_work() as uow:
+        delivered = delivery_cursor.events(uow, after=0, upto=10**9, accounts=[ACCOUNT], region=None,
+                                           since=None, until=None, limit=10)
+    assert [text is None for _, text in delivered] == [True, False]
+
+
+def test_records_queued_for_building_are_built_by_prepare_in_batches_or_by_flush(store: Store,
+                                                                               caplog) -> None:
+    recorder = AuditRecorder(store, flush_interval=3600, batch_size=500)
+    try:
+        def failing() -> None:
+            raise RuntimeError("boom")
+
+        at = recorder_module._PREPARE_AT
+        recorder.enqueue_deferred(failing)
+        for n in range(1, at - 1):
+            recorder.enqueue_deferred(lambda n=n: event(n))
+        recorder.prepare()                                  # fewer than _PREPARE_AT: left for later
+        assert recorder.pending() == at - 1 and "could not build" not in caplog.text
+        recorder.enqueue_deferred(lambda: [event(1000), event(1001)])   # several records from one builder
+        recorder.prepare()                                  # now a batch: built here, queued as rows
+        assert "could not build a deferred audit record" in caplog.text
+        assert recorder.pending() == at
+        assert _count(store, audit_events) == 0
+        recorder.enqueue_deferred(lambda: event(2000))
+        recorder.flush()                                    # builds what prepare left, writes all
+        assert recorder.pending() == 0
+    finally:
+        recorder.close()
+    ids = [r["eventID"] for r in stored_records(store)]
+    assert ids == [_id(n) for n in range(1, recorder_module._PREPARE_AT - 1)] + [_id(1000), _id(1001), _id(2000)]
+
+
+def test_migration_0018_downgrade_puts_chunked_records_back_into_their_rows(store: Store) -> None:
+    with store.unit_of_work(write=True) as uow:
+        AuditRecorder(store, flush_interval=3600).write_in(uow, event(1))
+    _write(store, [event(2), event(3)])
+    config = alembic_config()
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0017")
+    with store.engine.begin() as connection:
+        rows = connection.execute(sa.text("SELECT record FROM audit_events ORDER BY seq")).all()
+        assert [decode_record(r.record) for r in rows] == [event(1), event(2), event(3)]
+        assert not sa.inspect(connection).has_table("audit_record_chunks")
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    assert stored_records(store) == [event(1), event(2), event(3)]

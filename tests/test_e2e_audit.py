@@ -24,9 +24,8 @@ from botocore.exceptions import ClientError
 from sqlalchemy import select
 
 from cloudkeep.storage.engine import Store, sqlite_url
-from cloudkeep.audit.recorder import decode_record
 from cloudkeep.storage.schema import audit_events
-from cloudkeep.testing.audit import records_mentioning, records_of_request
+from cloudkeep.testing.audit import records_mentioning, records_of_request, stored_records, stored_rows
 from cloudkeep.testing.server import Account, CloudkeepServer, client_for
 
 
@@ -49,7 +48,7 @@ def _rows(store: Store, *where: Any) -> list[Any]:
 
 
 def _records(store: Store, *where: Any) -> list[dict[str, Any]]:
-    return [decode_record(r.record) for r in _rows(store, *where)]
+    return stored_records(store, *where)
 
 
 def _by_request_id(store: Store, request_id: str) -> list[dict[str, Any]]:
@@ -207,16 +206,15 @@ def test_events_of_one_account_are_not_in_another(cloudkeep_server, store):
     ident_b = _rid(b.client("sts").get_caller_identity())
     cloudkeep_server.flush()
 
-    mine = _rows(store, audit_events.c.account_id == a.account_id)
-    theirs = _rows(store, audit_events.c.account_id == b.account_id)
-    assert [decode_record(r.record)["requestID"] for r in mine] == [rid_a]
-    assert sorted(decode_record(r.record)["requestID"] for r in theirs) == sorted([rid_b, ident_b])
-    for row in mine:
-        record = decode_record(row.record)
+    mine = stored_rows(store, audit_events.c.account_id == a.account_id)
+    theirs = stored_rows(store, audit_events.c.account_id == b.account_id)
+    assert [record["requestID"] for _, record in mine] == [rid_a]
+    assert sorted(record["requestID"] for _, record in theirs) == sorted([rid_b, ident_b])
+    for _, record in mine:
         assert record["recipientAccountId"] == a.account_id
         text = json.dumps(record)
         assert b.account_id not in text and "only-b" not in text
-    assert {r.access_key_id for r in mine} == {a.access_key_id}
+    assert {r.access_key_id for r, _ in mine} == {a.access_key_id}
 
 
 def test_clean_shutdown_writes_every_queued_event(tmp_path):
@@ -235,9 +233,9 @@ def test_clean_shutdown_writes_every_queued_event(tmp_path):
         assert ck.stop(signal.SIGTERM) in (0, -signal.SIGTERM)
         stopped = _open(ck)
         try:
-            rows = _rows(stopped, audit_events.c.account_id == acct.account_id)
+            rows = stored_rows(stopped, audit_events.c.account_id == acct.account_id)
         finally:
             stopped.close()
-    recorded = sorted(decode_record(r.record)["requestID"] for r in rows)
+    recorded = sorted(record["requestID"] for _, record in rows)
     assert recorded == sorted(rids)
-    assert all(r.read_only for r in rows)
+    assert all(r.read_only for r, _ in rows)

@@ -35,11 +35,10 @@ from aws_encryption_sdk.exceptions import DecryptKeyError, GenerateKeyError
 from aws_encryption_sdk.key_providers.kms import StrictAwsKmsMasterKeyProvider
 from botocore.exceptions import ClientError
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import select
 
 from cloudkeep.storage.engine import Store, sqlite_url
-from cloudkeep.audit.recorder import decode_record
 from cloudkeep.storage.schema import audit_events
+from cloudkeep.testing.audit import stored_records
 
 SDK_LOGGER = "aws_encryption_sdk.key_providers.kms"
 MESSAGE = b"The quick brown fox jumps over the lazy dog. " * 100  # several KiB, more than one frame
@@ -149,12 +148,9 @@ def test_sdk_calls_are_recorded_in_cloudtrail_with_the_key_and_encryption_contex
     ciphertext, header = sdk.encrypt(source=MESSAGE, key_provider=provider_for(key_arn), encryption_context=CONTEXT)
     sdk.decrypt(source=ciphertext, key_provider=provider_for(key_arn))
     cloudkeep_server.flush()
-    with store.unit_of_work() as uow:
-        rows = uow.execute(select(audit_events.c.record).where(
-            audit_events.c.account_id == cloudkeep_account.account_id,
-            audit_events.c.event_source == "kms.amazonaws.com")).all()
-    events = {e["eventName"]: e for e in (decode_record(r.record) for r in rows)
-              if e["eventName"] in ("GenerateDataKey", "Decrypt")}
+    records = stored_records(store, audit_events.c.account_id == cloudkeep_account.account_id,
+                             audit_events.c.event_source == "kms.amazonaws.com")
+    events = {e["eventName"]: e for e in records if e["eventName"] in ("GenerateDataKey", "Decrypt")}
     assert set(events) == {"GenerateDataKey", "Decrypt"}
     for event in events.values():
         assert event["resources"] == [{"accountId": cloudkeep_account.account_id, "type": "AWS::KMS::Key",

@@ -11,9 +11,8 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from sqlalchemy import select
 
-from cloudkeep.audit.recorder import AuditRecorder, decode_record
+from cloudkeep.audit.recorder import AuditRecorder
 from cloudkeep.crypto.envelope import Sealer
 from cloudkeep.pipeline.deps import Deps
 from cloudkeep.pipeline.keyuse import KeyUseTracker
@@ -26,8 +25,8 @@ from cloudkeep.services.registry import SERVICES
 from cloudkeep.storage.clock import SystemClock
 from cloudkeep.storage.engine import Store, sqlite_url
 from cloudkeep.storage.ids import Ids
-from cloudkeep.storage.schema import audit_events
 from cloudkeep.storage.uow import NeedsWrite
+from cloudkeep.testing.audit import stored_records
 from cloudkeep.wire.http import HttpRequest
 
 caller_ops = Operations()
@@ -99,8 +98,7 @@ def _signed(service: str, body: str, key: str, secret: str, target: str = "Creat
 
 
 def _events(store):
-    with store.unit_of_work() as uow:
-        return [decode_record(r.record) for r in uow.execute(select(audit_events.c.record))]
+    return stored_records(store)
 
 
 def test_a_call_through_the_port_is_authorized_run_in_the_callers_transaction_and_audited(deps):

@@ -594,6 +594,32 @@ def test_insert_many_stores_what_sqlalchemy_would(store):
             uow.insert_many(audit_events, [row])
 
 
+def test_insert_many_splits_rows_across_statements_by_the_bound_value_limit(store, monkeypatch):
+    """On SQLite insert_many binds many rows in one INSERT, as many per statement as the driver's
+    limit on bound values lets it (here made 40: 3 rows of 12 columns a statement); every row
+    lands, in order, whatever the split. On PostgreSQL the same call takes the executemany path."""
+    from cloudkeep.storage import uow as uow_module
+    from cloudkeep.storage.schema import audit_events
+
+    monkeypatch.setattr(uow_module, "_SQLITE_VARIABLES", 40)
+    when = dt.datetime(2026, 11, 30, 6, 7, 8, tzinfo=dt.timezone.utc)
+    rows = [{"event_id": f"e{n:02d}", "account_id": "111111111111", "event_time": when + dt.timedelta(seconds=n),
+             "event_source": "iam.amazonaws.com", "event_name": "GetUser", "aws_region": "us-east-1",
+             "read_only": n % 2 == 0, "management_event": True, "access_key_id": None, "username": f"u{n}",
+             "error_code": None, "record": bytes([n])} for n in range(10)]
+    with store.unit_of_work(write=True) as uow:
+        uow.insert_many(audit_events, rows)
+    with store.unit_of_work() as uow:
+        read = uow.execute(select(audit_events).order_by(audit_events.c.seq)).all()
+    assert [(r.event_id, r.event_time, r.read_only, r.username, bytes(r.record)) for r in read] == [
+        (r["event_id"], r["event_time"], r["read_only"], r["username"], r["record"]) for r in rows]
+    with pytest.raises(exc.IntegrityError):                  # a duplicate in a later statement
+        with store.unit_of_work(write=True) as uow:
+            uow.insert_many(audit_events, [{**rows[0], "event_id": f"x{n}"} for n in range(5)] + [rows[9]])
+    with store.unit_of_work() as uow:
+        assert uow.execute(select(func.count()).select_from(audit_events)).scalar_one() == 10
+
+
 def test_run_gives_what_execute_gives(store):
     """UnitOfWork.run (the driver path of the hot statements) binds and reads every type as
     SQLAlchemy's execute does, with the statement's own literal values; DML needs a write unit of

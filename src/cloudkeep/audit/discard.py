@@ -28,6 +28,9 @@ class DiscardingRecorder:
     def enqueue_deferred(self, build: Callable[[], Any]) -> None:
         return None
 
+    def prepare(self) -> None:
+        return None
+
     def flush(self) -> None:
         return None
 

@@ -1,8 +1,9 @@
 """The stored form of a CloudTrail record: compact UTF-8 JSON, zlib-compressed.
 
 Owns: ``encode_record`` (record → bytes for ``audit_events.record``), ``record_text`` and
-``decode_record`` (bytes → the JSON text, or the record), and the preset dictionaries records
-are compressed with.
+``decode_record`` (bytes → the JSON text, or the record), ``encode_chunk``/``chunk_texts`` (many
+records in one stream, ``audit_record_chunks.data``), and the preset dictionaries records are
+compressed with.
 
 - A record is compressed at level 1 with a 4 KiB window and a small memory level against
   ``DICTIONARY_1``, a preset dictionary of the text CloudTrail records share (field names,
@@ -72,8 +73,37 @@ _JSON: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, defau
 
 def encode_record(event: Mapping[str, Any]) -> bytes:
     """The stored form of a record: compact UTF-8 JSON, zlib-compressed against ``DICTIONARY_1``."""
+    return encode_text(_JSON.encode(event))
+
+
+def record_json(event: Mapping[str, Any]) -> str:
+    """A record's compact JSON text, as stored (in a row's ``record`` or a chunk's line)."""
+    return _JSON.encode(event)
+
+
+def encode_text(text: str) -> bytes:
+    """``encode_record`` of a record already made compact JSON text (``record_json``)."""
     compressor = _PRIMED.copy()
-    return compressor.compress(_JSON.encode(event).encode("utf-8")) + compressor.flush()
+    return compressor.compress(text.encode("utf-8")) + compressor.flush()
+
+
+# A chunk is one zlib stream for many records, so its compressor may be zlib's full one (32 KiB
+# window, memory level 8): set up once per batch, not per record. Level 1, primed with the same
+# dictionary, which a chunk of a few records still gains from.
+_CHUNK_PRIMED: Final = zlib.compressobj(1, zlib.DEFLATED, 15, 8, zlib.Z_DEFAULT_STRATEGY, DICTIONARY_1)
+
+
+def encode_chunk(texts: list[str]) -> bytes:
+    """Records' compact JSON texts (``record_json``) stored together: one zlib stream (against
+    ``DICTIONARY_1``) of the texts, one per line. Compact JSON holds no raw newline (the encoder
+    escapes every control character in strings), so the lines are the records."""
+    compressor = _CHUNK_PRIMED.copy()
+    return compressor.compress("\n".join(texts).encode("utf-8")) + compressor.flush()
+
+
+def chunk_texts(data: bytes) -> list[str]:
+    """The records' texts of a chunk (``encode_chunk``), in order. Errors as ``record_text``'s."""
+    return record_text(data).split("\n")
 
 
 def dictionary_id(data: bytes) -> int | None:

@@ -1,23 +1,36 @@
 """The audit recorder: writes CloudTrail records into ``audit_events``.
 
-Owns: turning a record (``build_event``'s dict) into an ``audit_events`` row, and the two ways it
+Owns: turning a record (``build_event``'s dict) into an ``audit_events`` row, and the ways it
 reaches the table:
 
 - ``write_in(uow, event)``: inside the caller's transaction — a successful mutating call's
   record commits or rolls back with its change, so no acknowledged change is missing from the log.
-- ``enqueue(event)``: read-only, denied and failed calls. O(1) on the caller's thread (a deque
-  append, no I/O, no serialisation); a daemon thread writes the queue in batches of up to
+  Its row holds the record compressed on its own (``encode_record``).
+- ``enqueue(event)`` and ``enqueue_deferred(build)``: read-only, denied and failed calls. O(1)
+  on the caller's thread (a deque append, no I/O). A deferred record is built later from the
+  call's exchange: by ``prepare``, which the server calls on its event loop once a response is
+  sent and which builds the queued records ``_PREPARE_AT`` at a time (a batch keeps the building
+  code and its data in the core's caches; one call at a time, interleaved with requests, cost
+  twice as much), or else by the writer. A daemon thread writes the queue in batches of up to
   ``batch_size``, each in one write unit of work, at least every ``flush_interval`` seconds and
-  sooner when a batch fills. ``flush()`` writes everything queued so far before it returns;
-  ``close()`` flushes and stops the thread, so a clean shutdown loses nothing.
+  sooner when a batch fills. ``flush()`` builds and writes everything queued so far before it
+  returns; ``close()`` flushes and stops the thread, so a clean shutdown loses nothing.
 
-Rows: the record's JSON is stored zlib-compressed against a preset dictionary
-(``audit.record_codec``: ``encode_record``/``decode_record``, re-exported here); only the event
+Rows: a batch's records are compressed together, ``CHUNK_RECORDS`` to a chunk
+(``audit_record_chunks``, ``insert_chunks``); their rows keep an empty ``record`` and point into
+the chunk (``chunk_id``, ``chunk_index``). ``record_texts`` reads records back either way. The
+JSON is zlib-compressed against a preset dictionary (``audit.record_codec``); only the event
 history's lookup attributes are columns. A management event also gets one
 ``audit_event_resources`` row per resource it names (the ResourceType/ResourceName lookup
 attributes, ``lookup_resources``). ``prune`` deletes what is older than the event history's 90
-days, in small batches; the background thread runs it every ``prune_every`` wake-ups when it is
-given the domain clock.
+days, in small batches, and the chunks a day after their newest event; the background thread
+runs it every ``prune_every`` wake-ups when it is given the domain clock.
+
+Why the writer thread only writes: the event loop and the writer run on different cores. When
+the writer built records from the exchanges, the two threads passed the GIL and the exchanges'
+objects between the cores' caches, and recording cost twice what it does on one core. Built on
+the loop, a batch goes to the writer as rows and texts: one compression and a few multi-row
+INSERTs per chunk, so the writer lets go of the GIL a few times per batch, not per record.
 
 A record without a 12-digit ``recipientAccountId`` belongs to no tenant: it is refused (the
 pipeline logs such requests to the server log instead). A batch that fails to write is put back
@@ -37,15 +50,23 @@ from typing import Any, Callable, Mapping, Protocol
 
 from sqlalchemy import delete, exc, insert, select
 
-from cloudkeep.audit.record_codec import decode_record, encode_record, record_text  # noqa: F401 (re-exported)
+from cloudkeep.audit.record_codec import (chunk_texts, decode_record, encode_chunk, encode_record,  # noqa: F401
+                                          encode_text, record_json, record_text)                # (re-exported)
 from cloudkeep.audit.redact import is_mapping
 from cloudkeep.storage import settings
-from cloudkeep.storage.schema import audit_event_resources, audit_events
+from cloudkeep.storage.schema import audit_event_resources, audit_events, audit_record_chunks
 
 _log = logging.getLogger(__name__)
 UTC = _dt.timezone.utc
 _STATEMENT = insert(audit_events)
 _RESOURCES = insert(audit_event_resources)
+_CHUNK = insert(audit_record_chunks).returning(audit_record_chunks.c.chunk_id)
+#: a chunk goes this long after its newest event left the 90 days: its rows are deleted first
+CHUNK_GRACE = _dt.timedelta(days=1)
+#: records per chunk: a lookup whose page of 50 events lies in 50 chunks decompresses 50 of
+#: them (~60 KB of JSON each), and a chunk of 64 already compresses about as well as one of 200
+CHUNK_RECORDS = 64
+_PREPARE_AT = 64
 #: CloudTrail's event history keeps the last 90 days
 #: (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/view-cloudtrail-events.html)
 RETENTION = _dt.timedelta(days=90)
@@ -122,6 +143,16 @@ def username_of(identity: Mapping[str, Any]) -> str | None:
 
 def event_row(event: Mapping[str, Any]) -> dict[str, Any] | None:
     """The ``audit_events`` row of a record, or None if the record belongs to no tenant."""
+    return _row(event, encode_record)
+
+
+def chunk_row(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The row of a record that goes into a chunk (``insert_chunks``): as ``event_row``'s, with
+    the record's compact JSON text (``record_json``) as its ``record``."""
+    return _row(event, record_json)
+
+
+def _row(event: Mapping[str, Any], record: Callable[[Mapping[str, Any]], Any]) -> dict[str, Any] | None:
     account_id = event.get("recipientAccountId")
     if not _is_account_id(account_id):
         return None
@@ -138,7 +169,7 @@ def event_row(event: Mapping[str, Any]) -> dict[str, Any] | None:
         "access_key_id": identity.get("accessKeyId") or None,
         "username": username_of(identity),
         "error_code": event.get("errorCode"),
-        "record": encode_record(event),
+        "record": record(event),
     }
 
 
@@ -167,6 +198,42 @@ def insert_rows(uow: _UnitOfWork, pairs: list[tuple[Mapping[str, Any], dict[str,
         uow.execute(_RESOURCES, resources)
 
 
+def insert_chunks(uow: _UnitOfWork, pairs: list[tuple[Mapping[str, Any], dict[str, Any]]]) -> None:
+    """Insert a batch of records, ``CHUNK_RECORDS`` to a chunk (``audit_record_chunks``):
+    ``pairs`` are (record, ``chunk_row``); the rows then point into their chunk and keep an
+    empty ``record``."""
+    stored = []
+    for start in range(0, len(pairs), CHUNK_RECORDS):
+        part = pairs[start:start + CHUNK_RECORDS]
+        newest = max(row["event_time"] for _, row in part)
+        data = encode_chunk([row["record"] for _, row in part])
+        chunk_id = uow.execute(_CHUNK, {"newest_time": newest, "data": data}).scalar_one()
+        stored += [(event, {**row, "record": b"", "chunk_id": chunk_id, "chunk_index": index})
+                   for index, (event, row) in enumerate(part)]
+    insert_rows(uow, stored)
+
+
+def record_texts(execute: Callable[..., Any], rows: list[Any]) -> list[str | None]:
+    """The JSON texts of stored records, from ``audit_events`` rows that carry ``record``,
+    ``chunk_id`` and ``chunk_index``: each chunk read and decompressed once. None for a record
+    whose chunk is gone (pruned: a day after the 90 days of its newest event). Raises as
+    ``record_text`` does for bytes it cannot read."""
+    wanted = {row.chunk_id for row in rows if row.chunk_id is not None}
+    chunks: dict[int, list[str]] = {}
+    if wanted:
+        found = execute(select(audit_record_chunks.c.chunk_id, audit_record_chunks.c.data)
+                        .where(audit_record_chunks.c.chunk_id.in_(sorted(wanted)))).all()
+        chunks = {chunk_id: chunk_texts(data) for chunk_id, data in found}
+    out: list[str | None] = []
+    for row in rows:
+        if row.chunk_id is None:
+            out.append(record_text(row.record))
+            continue
+        texts = chunks.get(row.chunk_id)
+        out.append(texts[row.chunk_index] if texts is not None and 0 <= row.chunk_index < len(texts) else None)
+    return out
+
+
 #: the setting that holds the highest ``seq`` prune has deleted: every seq below it is either
 #: stored or gone for good (CloudTrail's delivery passes over those holes without waiting)
 PRUNED_THROUGH = "audit_pruned_through_seq"
@@ -187,7 +254,8 @@ def prune(store: _Store, now: _dt.datetime, *, batch: int = _PRUNE_BATCH) -> int
     seq follows the events' time closely (records are written within about a second of their
     event), so an old event left behind a slightly newer one goes in a later round; lookups
     never return it meanwhile (they are bounded to the last 90 days themselves). The highest seq
-    deleted is kept (``pruned_through``), with the deletion."""
+    deleted is kept (``pruned_through``), with the deletion. Then the record chunks whose
+    newest event is older than the 90 days and ``CHUNK_GRACE`` go (``_prune_chunks``)."""
     cutoff = now - RETENTION
     total = 0
     while True:
@@ -204,7 +272,24 @@ def prune(store: _Store, now: _dt.datetime, *, batch: int = _PRUNE_BATCH) -> int
                     settings.put(uow, PRUNED_THROUGH, str(deleted))
         total += len(old)
         if len(old) < batch:
-            return total
+            break
+    _prune_chunks(store, cutoff - CHUNK_GRACE, batch)
+    return total
+
+
+def _prune_chunks(store: _Store, before: _dt.datetime, batch: int) -> None:
+    """Delete the record chunks whose newest event is older than ``before``, ``batch`` at a
+    time: every event in them left the history at least ``CHUNK_GRACE`` ago, so their rows are
+    gone (or go in prune's next round; a lookup never reads them, being bounded to 90 days)."""
+    chunks = audit_record_chunks.c
+    while True:
+        with store.unit_of_work(write=True) as uow:
+            ids = uow.execute(select(chunks.chunk_id).where(chunks.newest_time < before)
+                              .order_by(chunks.newest_time).limit(batch)).scalars().all()
+            if ids:
+                uow.execute(delete(audit_record_chunks).where(chunks.chunk_id.in_(ids)))
+        if len(ids) < batch:
+            return
 
 
 class AuditRecorder:
@@ -220,7 +305,9 @@ class AuditRecorder:
         self._wakeups = 0
         self._interval = flush_interval
         self._batch_size = batch_size
-        self._queue: collections.deque[Mapping[str, Any]] = collections.deque()
+        # records and (record, row) pairs waiting for the writer; builders waiting for ``prepare``
+        self._queue: collections.deque[Any] = collections.deque()
+        self._builds: collections.deque[Callable[[], Any]] = collections.deque()
         self._wake = threading.Event()
         self._write_lock = threading.Lock()   # one drain-and-write at a time (flush waits for it)
         self._closed = False
@@ -257,12 +344,34 @@ class AuditRecorder:
             self._wake.set()
 
     def enqueue_deferred(self, build: Callable[[], Any]) -> None:
-        """Queue a record that the background writer builds itself (off the request path);
+        """Queue a record that is built later, off the request path: by ``prepare`` on the
+        thread that serves requests once the response is sent, or else by the writer itself.
         ``build`` returns the record, a sequence of records, or None for nothing to write."""
-        self._queue.append(build)  # type: ignore[arg-type]
+        self._builds.append(build)
         if self._closed:
             self.flush()
-        elif len(self._queue) >= self._batch_size:
+
+    def prepare(self, force: bool = False) -> None:
+        """Build the records ``enqueue_deferred`` queued, and their rows, on the calling thread,
+        and queue them for the writer. The server calls it on its event loop after it has sent
+        a response: the event is built from the exchange on the thread that made it, while that
+        thread's caches still hold it, and the writer thread is left the database write alone.
+        Building on the writer thread instead ran it beside the request thread on the other
+        core: the two threads traded the GIL and the exchange's objects between the cores'
+        caches, which doubled the cost of building a record and slowed the requests too."""
+        builds, queue = self._builds, self._queue
+        if len(builds) < _PREPARE_AT and not force:
+            return
+        while builds:
+            try:
+                build = builds.popleft()
+            except IndexError:          # another thread took the last one
+                break
+            for event in _built(build):
+                pair = _pair(event)
+                if pair is not None:
+                    queue.append(pair)
+        if len(queue) >= self._batch_size:
             self._wake.set()
 
     # -- writing --------------------------------------------------------------------------
@@ -272,6 +381,7 @@ class AuditRecorder:
 
         Records the database refused stay queued for the next attempt.
         """
+        self.prepare(force=True)
         with self._write_lock:
             remaining = len(self._queue)
             while remaining > 0 and self._queue:
@@ -298,8 +408,8 @@ class AuditRecorder:
         return prune(self._store, self._clock.now())
 
     def pending(self) -> int:
-        """How many records are queued and not yet written."""
-        return len(self._queue)
+        """How many records are queued and not yet written (a builder counts as one)."""
+        return len(self._queue) + len(self._builds)
 
     def _run(self) -> None:
         while not self._closed:
@@ -316,8 +426,8 @@ class AuditRecorder:
                 except Exception:  # the next round tries again
                     _log.exception("event history prune failed")
 
-    def _take(self) -> list[Mapping[str, Any]]:
-        batch: list[Mapping[str, Any]] = []
+    def _take(self) -> list[Any]:
+        batch: list[Any] = []
         queue = self._queue
         while queue and len(batch) < self._batch_size:
             batch.append(queue.popleft())
@@ -325,43 +435,24 @@ class AuditRecorder:
 
     def _write_batch(self) -> int:
         """Write one batch; the number of records taken, or -1 if they were put back for a retry."""
-        events = self._take()
+        items = self._take()
         pairs: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
-        built: list[Mapping[str, Any]] = []
-        for event in events:
-            if not callable(event):
-                built.append(event)
-                continue
-            try:
-                made = event()
-            except Exception:
-                _log.exception("could not build a deferred audit record")
-                continue
-            # a builder gives one record, None, or several (a cross-account call: one per account)
-            # (events_for gives a list: no Mapping check through the ABC for it)
-            for one in (made if type(made) is list else [made] if made is None or is_mapping(made) else made):
-                if one is not None and _is_account_id(one.get("recipientAccountId")):
-                    built.append(one)
-        for event in built:
-            try:
-                row = event_row(event)
-            except (KeyError, TypeError, ValueError) as error:
-                _log.error("malformed audit record dropped (%s): %r", error, event)
-                continue
-            if row is not None:
-                pairs.append((event, row))
+        for item in items:
+            pair = item if type(item) is tuple else _pair(item)
+            if pair is not None:
+                pairs.append(pair)
         if not pairs:
-            return len(events)
+            return len(items)
         try:
             with self._store.unit_of_work(write=True) as uow:
-                insert_rows(uow, pairs)
+                insert_chunks(uow, pairs)
         except exc.IntegrityError:
-            return self._write_one_by_one(pairs, len(events))
+            return self._write_one_by_one(pairs, len(items))
         except Exception:
             _log.exception("audit batch of %d records not written; will retry", len(pairs))
-            self._queue.extendleft(event for event, _ in reversed(pairs))
+            self._queue.extendleft(reversed(pairs))
             return -1
-        return len(events)
+        return len(items)
 
     def _write_one_by_one(self, pairs: list[tuple[Mapping[str, Any], dict[str, Any]]],
                           taken: int) -> int:
@@ -369,11 +460,36 @@ class AuditRecorder:
         for index, (event, row) in enumerate(pairs):
             try:
                 with self._store.unit_of_work(write=True) as uow:
-                    insert_rows(uow, [(event, row)])
+                    insert_rows(uow, [(event, {**row, "record": encode_text(row["record"])})])
             except exc.IntegrityError:
                 _log.error("audit record %s already stored; duplicate dropped", row["event_id"])
             except Exception:
                 _log.exception("audit record not written; will retry")
-                self._queue.extendleft(event for event, _ in reversed(pairs[index:]))
+                self._queue.extendleft(reversed(pairs[index:]))
                 return -1
         return taken
+
+
+def _built(build: Callable[[], Any]) -> list[Mapping[str, Any]]:
+    """The records a deferred builder gives: one, several (a cross-account call: one per
+    account) or none. A builder that fails is logged and gives none."""
+    try:
+        made = build()
+    except Exception:
+        _log.exception("could not build a deferred audit record")
+        return []
+    # (events_for gives a list: no Mapping check through the ABC for it)
+    return made if type(made) is list else [] if made is None else [made] if is_mapping(made) else list(made)
+
+
+def _pair(event: Any) -> tuple[Mapping[str, Any], dict[str, Any]] | None:
+    """(record, row) of a queued record; None for a record of no tenant or a malformed one
+    (logged: it can never be written, and must not hold up the others)."""
+    if event is None or not _is_account_id(event.get("recipientAccountId")):
+        return None
+    try:
+        row = chunk_row(event)
+    except (KeyError, TypeError, ValueError) as error:
+        _log.error("malformed audit record dropped (%s): %r", error, event)
+        return None
+    return (event, row) if row is not None else None

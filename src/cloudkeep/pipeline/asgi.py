@@ -142,6 +142,7 @@ class App:
             await send({"type": "http.response.start", "status": response.status, "headers": raw_headers})
             # a HEAD response has headers only (content-length says what a GET would send)
             await send({"type": "http.response.body", "body": b"" if request.method == "HEAD" else response.body})
+            _after_response(deps)
             return
         try:
             await send({"type": "http.response.start", "status": response.status, "headers": raw_headers})
@@ -150,6 +151,17 @@ class App:
             await send({"type": "http.response.body", "body": b""})
         finally:
             stream.close()
+            _after_response(deps)
+
+
+def _after_response(deps: Deps) -> None:
+    """Once the response is sent: build the CloudTrail records the call left to be built off
+    its path (``AuditRecorder.prepare``), here on the event loop rather than on the writer's
+    thread. Never raises into the request's task."""
+    try:
+        deps.recorder.prepare()
+    except Exception:  # noqa: BLE001 - the records stay queued; the writer builds them
+        log.exception("could not prepare audit records")
 
 
 async def _stream(stream: Any, send: Callable) -> None:

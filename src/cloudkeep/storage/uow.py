@@ -17,6 +17,7 @@ import collections
 import logging
 import operator
 import os
+import sqlite3
 import threading
 import time
 from contextlib import contextmanager
@@ -184,6 +185,15 @@ class UnitOfWork:
         try:
             if len(params) == 1:
                 cursor.execute(plan.sql, params[0])
+            elif plan.positional:
+                # SQLite: one INSERT of many rows per statement, not executemany's statement per
+                # row: the driver lets go of the GIL once per statement it steps, and a thread that
+                # writes beside the event loop should hand the GIL over as seldom as it can
+                width = len(params[0])
+                per = max(1, _SQLITE_VARIABLES // max(width, 1))
+                for start in range(0, len(params), per):
+                    part = params[start:start + per]
+                    cursor.execute(plan.values_sql(len(part)), [v for row in part for v in row])
             else:
                 cursor.executemany(plan.sql, params)
         except plan.dbapi_error as error:
@@ -277,6 +287,11 @@ class UnitOfWork:
 
 
 _INSERT_STATEMENTS: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+
+#: the most values one SQLite statement may bind (SQLITE_MAX_VARIABLE_NUMBER's default: 32766
+#: since SQLite 3.32, 999 before)
+_SQLITE_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
 
 
 def _insert_of(table: Any, columns: tuple[str, ...]) -> Any:
@@ -460,7 +475,7 @@ class _Plan:
     """A statement compiled for one dialect: its SQL, how to order and convert its parameters
     (the statement's own literal values included), and how to convert and name its rows."""
 
-    __slots__ = ("statement", "sql", "dml", "dbapi_error", "_positional", "_names", "_row",
+    __slots__ = ("statement", "sql", "_values", "dml", "dbapi_error", "_positional", "_names", "_row",
                  "_converts", "_defaults", "_required", "_pick", "_processes")
 
     def __init__(self, statement: Any, dialect: Any) -> None:
@@ -471,6 +486,7 @@ class _Plan:
             raise UnitOfWorkError("UnitOfWork.run takes statements with plain bound parameters only")
         self.statement = statement           # kept alive: the cache is keyed by its id
         self.sql = compiled.string
+        self._values: dict[int, str] = {}       # values_sql by row count
         self.dml = bool(getattr(statement, "is_dml", False))
         self.dbapi_error = dialect.dbapi.Error
         self._positional = bool(compiled.positional)
@@ -506,6 +522,22 @@ class _Plan:
             for position, processor in self._processes:
                 values[position] = processor(values[position])
         return tuple(values) if self._positional else dict(zip(self._names, values))
+
+    @property
+    def positional(self) -> bool:
+        return self._positional
+
+    def values_sql(self, rows: int) -> str:
+        """A positional INSERT … VALUES (…) of one row, made to insert ``rows`` rows at once."""
+        sql = self._values.get(rows)
+        if sql is None:
+            head, sep, group = self.sql.rpartition(" VALUES ")
+            if not sep or not group.startswith("(") or not group.endswith(")"):
+                raise UnitOfWorkError(f"not a one-row INSERT: {self.sql}")
+            sql = f"{head} VALUES {', '.join([group] * rows)}"
+            if len(self._values) < 64:
+                self._values[rows] = sql
+        return sql
 
     def rows(self, raw: list[tuple]) -> list[Any]:
         if not raw or self._row is None:

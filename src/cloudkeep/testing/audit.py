@@ -1,6 +1,6 @@
 """Reading stored CloudTrail records in tests: ``audit_events`` keeps each record's JSON
-compressed (``audit.recorder.encode_record``), so tests read them through these helpers rather
-than matching text in the column.
+compressed, in its row or in a chunk of many (``audit.recorder``), so tests read them through
+these helpers rather than matching text in the column.
 
 Must not: be used by the server (tests only).
 """
@@ -12,28 +12,37 @@ from typing import Any
 
 from sqlalchemy import select
 
-from cloudkeep.audit.recorder import decode_record, record_text
+from cloudkeep.audit.recorder import record_texts
 from cloudkeep.storage.schema import audit_events
 
 
 def stored_records(store: Any, *where: Any) -> list[dict[str, Any]]:
     """The records of the rows matching ``where`` (column conditions), in insert order."""
-    with store.unit_of_work() as uow:
-        rows = uow.execute(select(audit_events.c.record).where(*where).order_by(audit_events.c.seq)).all()
-    return [decode_record(row.record) for row in rows]
+    return [json.loads(text) for text in _texts(store, *where)]
 
 
 def stored_rows(store: Any, *where: Any) -> list[tuple[Any, dict[str, Any]]]:
     """(row, decoded record) of the rows matching ``where``, in insert order."""
     with store.unit_of_work() as uow:
         rows = uow.execute(select(audit_events).where(*where).order_by(audit_events.c.seq)).all()
-    return [(row, decode_record(row.record)) for row in rows]
+        texts = record_texts(uow.execute, rows)
+    return [(row, _loaded(text)) for row, text in zip(rows, texts)]
+
+
+def _loaded(text: str | None) -> dict[str, Any]:
+    if text is None:
+        raise AssertionError("a stored record's chunk is missing")
+    return json.loads(text)
 
 
 def _texts(store: Any, *where: Any) -> list[str]:
     with store.unit_of_work() as uow:
-        rows = uow.execute(select(audit_events.c.record).where(*where).order_by(audit_events.c.seq)).all()
-    return [record_text(row.record) for row in rows]
+        rows = uow.execute(select(audit_events.c.record, audit_events.c.chunk_id, audit_events.c.chunk_index)
+                           .where(*where).order_by(audit_events.c.seq)).all()
+        texts = record_texts(uow.execute, rows)
+    if any(text is None for text in texts):
+        raise AssertionError("a stored record's chunk is missing")
+    return texts  # type: ignore[return-value]
 
 
 def records_mentioning(store: Any, text: str, *where: Any) -> list[dict[str, Any]]:

@@ -49,7 +49,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from cloudkeep.audit.recorder import decode_record, pruned_through
+from cloudkeep.audit.recorder import pruned_through
 from cloudkeep.wire.errors import ServiceError
 
 from . import delivery_cursor as C
@@ -181,11 +181,13 @@ class Delivery:
             repo.raise_stop_seq(uow, trail, found)
         return trail.evolve(stop_seq=found)
 
-    def _selected(self, trail: Trail, rows: list[tuple[int, bytes]]) -> dict[tuple[str, str], list[dict]]:
+    def _selected(self, trail: Trail, rows: list[tuple[int, str | None]]) -> dict[tuple[str, str], list[dict]]:
         groups: dict[tuple[str, str], list[dict]] = {}
-        for _seq, stored in rows:
+        for _seq, text in rows:
             try:
-                event = decode_record(stored)
+                if text is None:
+                    raise ValueError("record not readable")
+                event = json.loads(text)
             except Exception:  # noqa: BLE001 - a record that cannot be read is skipped, never delivered broken
                 log.error("trail %s: an unreadable audit record was skipped", trail.arn)
                 continue

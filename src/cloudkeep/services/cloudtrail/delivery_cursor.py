@@ -13,6 +13,7 @@ from typing import Any, Iterable, Sequence
 
 from sqlalchemy import and_, delete, func, insert, select, text, update
 
+from cloudkeep.audit.recorder import record_texts
 from cloudkeep.storage.schema import (audit_events, cloudtrail_digest_chains, cloudtrail_digest_logs,
                                       cloudtrail_leases)
 
@@ -57,17 +58,28 @@ def newest_transaction_id(uow: Any) -> int:
 
 
 def events(uow: Any, *, after: int, upto: int, accounts: Sequence[str], region: str | None,
-           since: _dt.datetime | None, until: _dt.datetime | None, limit: int) -> list[tuple[int, bytes]]:
-    """(seq, stored record) of the events of ``accounts`` (in ``region``, or every region) with
-    after < seq <= upto, recorded within [since, until], oldest first."""
-    query = select(_E.seq, _E.record).where(_E.seq > after, _E.seq <= upto, _E.account_id.in_(list(accounts)))
+           since: _dt.datetime | None, until: _dt.datetime | None, limit: int) -> list[tuple[int, str | None]]:
+    """(seq, the record's JSON text) of the events of ``accounts`` (in ``region``, or every
+    region) with after < seq <= upto, recorded within [since, until], oldest first. The text is
+    None for a record that cannot be read (its chunk gone, or bytes this code cannot decode)."""
+    query = select(_E.seq, _E.record, _E.chunk_id, _E.chunk_index).where(_E.seq > after, _E.seq <= upto, _E.account_id.in_(list(accounts)))
     if region is not None:
         query = query.where(_E.aws_region == region)
     if since is not None:
         query = query.where(_E.event_time >= since)
     if until is not None:
         query = query.where(_E.event_time <= until)
-    return [(int(s), r) for s, r in uow.execute(query.order_by(_E.seq).limit(limit)).all()]
+    rows = uow.execute(query.order_by(_E.seq).limit(limit)).all()
+    try:
+        texts = record_texts(uow.execute, rows)
+    except Exception:  # noqa: BLE001 - one unreadable record must not stop the others: one by one
+        texts = []
+        for row in rows:
+            try:
+                texts.extend(record_texts(uow.execute, [row]))
+            except Exception:  # noqa: BLE001
+                texts.append(None)
+    return [(int(row.seq), text) for row, text in zip(rows, texts)]
 
 
 # --- digest chains and the logs of the next digest ---------------------------------------------------

@@ -28,7 +28,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from cloudkeep.audit.recorder import RETENTION, lookup_resources, record_text, username_of
+from cloudkeep.audit.recorder import RETENTION, lookup_resources, username_of
 
 from .errors import (InvalidEventCategoryException, InvalidLookupAttributesException, InvalidMaxResultsException,
                      InvalidNextTokenException, InvalidTimeRangeException)
@@ -146,9 +146,9 @@ def parse_request(params: Mapping[str, Any], *, account_id: str, region: str,
                        end=end if end is not None else now, limit=limit, after=after)
 
 
-def event_wire(record_data: bytes) -> dict[str, Any]:
-    """A stored record as an ``Event`` of LookupEvents' response."""
-    text = record_text(record_data)          # the stored compact JSON is CloudTrailEvent as is
+def event_wire(text: str) -> dict[str, Any]:
+    """A stored record's JSON text (``audit.recorder.record_texts``) as an ``Event`` of
+    LookupEvents' response: the stored compact JSON is its CloudTrailEvent as is."""
     record = json.loads(text)
     identity = record.get("userIdentity") or {}
     out: dict[str, Any] = {

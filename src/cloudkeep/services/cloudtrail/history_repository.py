@@ -23,7 +23,7 @@ from cloudkeep.storage.schema import audit_events as E
 from .history import COLUMN_OF, RESOURCE_KEYS, Cursor, LookupQuery
 
 Execute = Callable[..., Any]
-_COLUMNS = (E.c.seq, E.c.event_id, E.c.event_time, E.c.record)
+_COLUMNS = (E.c.seq, E.c.event_id, E.c.event_time, E.c.record, E.c.chunk_id, E.c.chunk_index)
 
 
 def _after(time_column: Any, cursor: Cursor | None) -> list[Any]:
@@ -52,7 +52,8 @@ def _resources_statement(query: LookupQuery, after: Cursor | None, fetch: int) -
 
 
 def lookup(execute: Execute, query: LookupQuery) -> tuple[list[Any], Cursor | None]:
-    """One page: at most ``query.limit`` rows (seq, event_id, event_time, record), newest first,
+    """One page: at most ``query.limit`` rows (seq, event_id, event_time, and where the record
+    is: ``audit.recorder.record_texts`` reads it), newest first,
     and the cursor of the next page (None when this page is the last)."""
     if isinstance(query.value, str) and "\x00" in query.value:
         return [], None          # no stored value holds NUL (and PostgreSQL's text cannot take one)

@@ -8,6 +8,7 @@ Must not: import the pipeline; hold SQL (``history_repository``) or rules (``his
 
 from __future__ import annotations
 
+from cloudkeep.audit.recorder import record_texts
 from cloudkeep.services.framework import Call, Params, Result
 
 from . import history
@@ -21,7 +22,8 @@ def lookup_events(call: Call, params: Params) -> Result:
     if query is None:                       # Insights events: this server has none
         return {"Events": []}
     rows, cursor = lookup(call.uow.execute, query)
-    out: Result = {"Events": [history.event_wire(row.record) for row in rows]}
+    out: Result = {"Events": [history.event_wire(text) for text in record_texts(call.uow.execute, rows)
+                              if text is not None]}
     if cursor is not None:
         out["NextToken"] = history.encode_token(params, cursor)
     return out
