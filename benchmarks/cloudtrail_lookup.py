@@ -90,9 +90,9 @@ def grow(store: Store, start: int, stop: int, total: int, rng: random.Random) ->
         pairs = []
         for n in range(first, min(first + BATCH, stop)):
             record = _record(n, base + step * n, rng)
-            row = chunk_row(record)
-            assert row is not None
-            pairs.append((record, row))
+            made = chunk_row(record)
+            assert made is not None
+            pairs.append((record, *made))
         with store.unit_of_work(write=True) as uow:
             insert_chunks(uow, pairs)      # as the recorder stores the records it writes in batches
         done = min(first + BATCH, stop)

@@ -1,6 +1,6 @@
 """The CloudTrail event record: what the pipeline knows about one call → AWS's record format.
 
-Owns: ``EventContext`` (a frozen value the pipeline fills in) and ``build_event`` (the record,
+Owns: ``EventContext`` (a value the pipeline fills in) and ``build_event`` (the record,
 field for field as CloudTrail writes it, in CloudTrail's field order).
 Record contents: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
 userIdentity: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html
@@ -46,9 +46,11 @@ _ANONYMOUS_IDENTITY: Final = {"type": "AWSAccount", "principalId": "",
 _TEMPORARY_ISSUERS: Final = (PrincipalType.ASSUMED_ROLE, PrincipalType.FEDERATED_USER)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EventContext:
-    """Everything the pipeline knows about one call, for its CloudTrail record."""
+    """Everything the pipeline knows about one call, for its CloudTrail record. Made once per
+    call and never changed. Not frozen: a frozen dataclass sets each of its 25 fields through
+    ``object.__setattr__`` and took 2.9 µs to make, a plain one 0.6 µs (one per recorded call)."""
 
     event_id: str
     request_id: str

@@ -146,10 +146,19 @@ def event_row(event: Mapping[str, Any]) -> dict[str, Any] | None:
     return _row(event, encode_record)
 
 
-def chunk_row(event: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The row of a record that goes into a chunk (``insert_chunks``): as ``event_row``'s, with
-    the record's compact JSON text (``record_json``) as its ``record``."""
-    return _row(event, record_json)
+def chunk_row(event: Mapping[str, Any]) -> tuple[dict[str, Any], str] | None:
+    """The row of a record that goes into a chunk (``insert_chunks``), with an empty ``record``
+    and ``chunk_id``/``chunk_index`` to fill in, and the record's compact JSON text
+    (``record_json``); None if the record belongs to no tenant."""
+    row = _row(event, _EMPTY)
+    if row is None:
+        return None
+    row["chunk_id"] = row["chunk_index"] = None
+    return row, record_json(event)
+
+
+def _EMPTY(event: Mapping[str, Any]) -> bytes:
+    return b""
 
 
 def _row(event: Mapping[str, Any], record: Callable[[Mapping[str, Any]], Any]) -> dict[str, Any] | None:
@@ -198,19 +207,19 @@ def insert_rows(uow: _UnitOfWork, pairs: list[tuple[Mapping[str, Any], dict[str,
         uow.execute(_RESOURCES, resources)
 
 
-def insert_chunks(uow: _UnitOfWork, pairs: list[tuple[Mapping[str, Any], dict[str, Any]]]) -> None:
+def insert_chunks(uow: _UnitOfWork, items: list[tuple[Mapping[str, Any], dict[str, Any], str]]) -> None:
     """Insert a batch of records, ``CHUNK_RECORDS`` to a chunk (``audit_record_chunks``):
-    ``pairs`` are (record, ``chunk_row``); the rows then point into their chunk and keep an
-    empty ``record``."""
-    stored = []
-    for start in range(0, len(pairs), CHUNK_RECORDS):
-        part = pairs[start:start + CHUNK_RECORDS]
-        newest = max(row["event_time"] for _, row in part)
-        data = encode_chunk([row["record"] for _, row in part])
+    ``items`` are (record, row, text) as ``chunk_row`` gives them; each row is pointed at its
+    chunk (set again on a retry)."""
+    for start in range(0, len(items), CHUNK_RECORDS):
+        part = items[start:start + CHUNK_RECORDS]
+        newest = max(row["event_time"] for _, row, _ in part)
+        data = encode_chunk([text for _, _, text in part])
         chunk_id = uow.execute(_CHUNK, {"newest_time": newest, "data": data}).scalar_one()
-        stored += [(event, {**row, "record": b"", "chunk_id": chunk_id, "chunk_index": index})
-                   for index, (event, row) in enumerate(part)]
-    insert_rows(uow, stored)
+        for index, (_, row, _) in enumerate(part):
+            row["chunk_id"] = chunk_id
+            row["chunk_index"] = index
+    insert_rows(uow, [(event, row) for event, row, _ in items])
 
 
 def record_texts(execute: Callable[..., Any], rows: list[Any]) -> list[str | None]:
@@ -436,7 +445,7 @@ class AuditRecorder:
     def _write_batch(self) -> int:
         """Write one batch; the number of records taken, or -1 if they were put back for a retry."""
         items = self._take()
-        pairs: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
+        pairs: list[tuple[Mapping[str, Any], dict[str, Any], str]] = []
         for item in items:
             pair = item if type(item) is tuple else _pair(item)
             if pair is not None:
@@ -454,13 +463,15 @@ class AuditRecorder:
             return -1
         return len(items)
 
-    def _write_one_by_one(self, pairs: list[tuple[Mapping[str, Any], dict[str, Any]]],
+    def _write_one_by_one(self, pairs: list[tuple[Mapping[str, Any], dict[str, Any], str]],
                           taken: int) -> int:
-        """After a batch hit a duplicate: write its records singly, dropping only duplicates."""
-        for index, (event, row) in enumerate(pairs):
+        """After a batch hit a duplicate: write its records singly, each compressed in its own
+        row, dropping only duplicates."""
+        for index, (event, row, text) in enumerate(pairs):
             try:
                 with self._store.unit_of_work(write=True) as uow:
-                    insert_rows(uow, [(event, {**row, "record": encode_text(row["record"])})])
+                    insert_rows(uow, [(event, {**row, "record": encode_text(text), "chunk_id": None,
+                                               "chunk_index": None})])
             except exc.IntegrityError:
                 _log.error("audit record %s already stored; duplicate dropped", row["event_id"])
             except Exception:
@@ -482,14 +493,14 @@ def _built(build: Callable[[], Any]) -> list[Mapping[str, Any]]:
     return made if type(made) is list else [] if made is None else [made] if is_mapping(made) else list(made)
 
 
-def _pair(event: Any) -> tuple[Mapping[str, Any], dict[str, Any]] | None:
-    """(record, row) of a queued record; None for a record of no tenant or a malformed one
-    (logged: it can never be written, and must not hold up the others)."""
+def _pair(event: Any) -> tuple[Mapping[str, Any], dict[str, Any], str] | None:
+    """(record, row, text) of a queued record (``chunk_row``); None for a record of no tenant or
+    a malformed one (logged: it can never be written, and must not hold up the others)."""
     if event is None or not _is_account_id(event.get("recipientAccountId")):
         return None
     try:
-        row = chunk_row(event)
+        made = chunk_row(event)
     except (KeyError, TypeError, ValueError) as error:
         _log.error("malformed audit record dropped (%s): %r", error, event)
         return None
-    return (event, row) if row is not None else None
+    return (event, *made) if made is not None else None
