@@ -1,11 +1,13 @@
-"""Request and event ids (``storage.ids``): version 4 UUIDs from a buffered pool of
-``os.urandom`` bytes that never hands the same bytes out twice, across threads or a fork."""
+"""Request and event ids (``storage.ids``): version 4 (request) and version 7 (event) UUIDs from a
+buffered pool of ``os.urandom`` bytes that never hands the same bytes out twice, across threads
+or a fork."""
 
 from __future__ import annotations
 
 import os
 import re
 import threading
+import time
 import uuid
 
 import pytest
@@ -14,14 +16,35 @@ from cloudkeep.storage import ids as ids_module
 from cloudkeep.storage.ids import Ids, _RandomPool
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
-def test_event_and_request_ids_are_version_4_uuids() -> None:
+def test_request_ids_are_version_4_uuids() -> None:
     ids = Ids()
-    for value in [ids.event_id() for _ in range(600)] + [ids.request_id() for _ in range(600)]:
+    for value in [ids.request_id() for _ in range(600)]:
         assert UUID4.match(value)
         parsed = uuid.UUID(value)
         assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and str(parsed) == value
+
+
+def test_event_ids_are_version_7_uuids_that_follow_time() -> None:
+    """RFC 9562, section 5.7: 48 bits of Unix time in milliseconds, version 7, then random bits."""
+    ids = Ids()
+    before = time.time_ns() // 1_000_000
+    values = []
+    for _ in range(3):
+        values += [ids.event_id() for _ in range(300)]
+        time.sleep(0.002)
+    after = time.time_ns() // 1_000_000
+    stamps = []
+    for value in values:
+        assert UUID7.match(value)
+        parsed = uuid.UUID(value)
+        assert parsed.version == 7 and parsed.variant == uuid.RFC_4122 and str(parsed) == value
+        stamps.append(parsed.int >> 80)
+        assert before <= stamps[-1] <= after
+    assert stamps == sorted(stamps) and stamps[0] < stamps[-1]
+    assert len(set(values)) == len(values)
 
 
 def test_ids_do_not_repeat_across_pool_refills_and_threads() -> None:
@@ -67,4 +90,5 @@ def test_a_forked_child_does_not_repeat_its_parents_ids() -> None:
     os.close(read)
     os.waitpid(pid, 0)
     parent = ids.event_id()
-    assert UUID4.match(child) and child != parent
+    assert UUID7.match(child) and child != parent
+    assert child[15:] != parent[15:]                     # not merely another millisecond: other random bits
