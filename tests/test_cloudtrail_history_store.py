@@ -428,3 +428,34 @@ def test_migration_0018_downgrade_puts_chunked_records_back_into_their_rows(stor
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     assert stored_records(store) == [event(1), event(2), event(3)]
+
+
+def test_the_writer_builds_a_deferred_record_only_once_it_has_waited_a_whole_interval(store: Store) -> None:
+    import threading
+    import time
+
+    recorder = AuditRecorder(store, flush_interval=3600)
+    try:
+        first = lambda: event(1)  # noqa: E731
+        recorder.enqueue_deferred(first)
+        assert recorder._left_unbuilt() is False            # just queued: the event loop's prepare may take it
+        assert recorder._left_unbuilt() is True             # still the oldest at the next look: the writer builds
+        recorder.prepare(force=True)
+        assert recorder._left_unbuilt() is False            # nothing left
+    finally:
+        recorder.close()
+    built_on: list[str] = []
+    writer = AuditRecorder(store, flush_interval=0.05)
+    try:
+        def build() -> dict:
+            built_on.append(threading.current_thread().name)
+            return event(2)
+
+        writer.enqueue_deferred(build)                      # fewer than _PREPARE_AT and no prepare call
+        deadline = time.monotonic() + 10                    # a bound on waiting, not a measurement
+        while _count(store, audit_events) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert built_on == ["cloudkeep-audit"]
+    finally:
+        writer.close()
+    assert [r["eventID"] for r in stored_records(store)] == [_id(1), _id(2)]

@@ -11,7 +11,8 @@ reaches the table:
   call's exchange: by ``prepare``, which the server calls on its event loop once a response is
   sent and which builds the queued records ``_PREPARE_AT`` at a time (a batch keeps the building
   code and its data in the core's caches; one call at a time, interleaved with requests, cost
-  twice as much), or else by the writer. A daemon thread writes the queue in batches of up to
+  twice as much), or else by the writer, once the oldest has waited a whole wake-up interval
+  (``_left_unbuilt``: the loop is idle, or serves other work). A daemon thread writes the queue in batches of up to
   ``batch_size``, each in one write unit of work, at least every ``flush_interval`` seconds and
   sooner when a batch fills. ``flush()`` builds and writes everything queued so far before it
   returns; ``close()`` flushes and stops the thread, so a clean shutdown loses nothing.
@@ -317,6 +318,7 @@ class AuditRecorder:
         # records and (record, row) pairs waiting for the writer; builders waiting for ``prepare``
         self._queue: collections.deque[Any] = collections.deque()
         self._builds: collections.deque[Callable[[], Any]] = collections.deque()
+        self._oldest_build: Callable[[], Any] | None = None    # the writer's last look (_left_unbuilt)
         self._wake = threading.Event()
         self._write_lock = threading.Lock()   # one drain-and-write at a time (flush waits for it)
         self._closed = False
@@ -390,7 +392,11 @@ class AuditRecorder:
 
         Records the database refused stay queued for the next attempt.
         """
-        self.prepare(force=True)
+        self._flush(build=True)
+
+    def _flush(self, *, build: bool) -> None:
+        if build:
+            self.prepare(force=True)
         with self._write_lock:
             remaining = len(self._queue)
             while remaining > 0 and self._queue:
@@ -425,7 +431,7 @@ class AuditRecorder:
             self._wake.wait(self._interval)
             self._wake.clear()
             try:
-                self.flush()
+                self._flush(build=self._left_unbuilt())
             except Exception:  # never let the writer die; the records stay queued
                 _log.exception("audit batch write failed")
             self._wakeups += 1
@@ -434,6 +440,19 @@ class AuditRecorder:
                     self.prune()
                 except Exception:  # the next round tries again
                     _log.exception("event history prune failed")
+
+    def _left_unbuilt(self) -> bool:
+        """Whether the writer should build the deferred records itself: only when the oldest
+        has waited since its previous wake-up (the event loop has served fewer than
+        ``_PREPARE_AT`` requests since, or none). Building them here runs beside the loop, on
+        the other core: the loop's ``prepare`` does it for less."""
+        try:
+            oldest = self._builds[0]
+        except IndexError:
+            oldest = None
+        waited = oldest is not None and oldest is self._oldest_build
+        self._oldest_build = oldest
+        return waited
 
     def _take(self) -> list[Any]:
         batch: list[Any] = []
