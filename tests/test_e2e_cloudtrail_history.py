@@ -382,8 +382,8 @@ def test_history_on_postgresql_with_two_workers(request, tmp_path):
         server.flush()
         by_name = _lookup(acct, **_by("EventName", "CreateUser"), MaxResults=2)
         assert _requests(by_name) == list(reversed(created))
-        # the flush hook reaches one worker; the other writes its queued reads within its
-        # flush interval (0.5 s): wait for them, with a bound
+        # the flush hook reaches one worker; the other builds and writes its queued reads within
+        # two flush intervals (about a second): wait for them, with a bound
         import time
 
         deadline = time.monotonic() + 10
