@@ -787,3 +787,32 @@ def test_an_old_kept_connection_goes_back_to_the_pool() -> None:
     fresh = KeptConnections(max_age=60.0)
     other = FakeConnection()
     assert fresh.give(False, other) and fresh.take(False) is other and fresh.take(False) is None
+
+
+def test_a_new_sqlite_store_opens_while_another_process_holds_it_in_rollback_mode(tmp_path):
+    """Two servers opening one empty store: while the file is still in rollback-journal mode and
+    another connection holds a lock on it, ``PRAGMA journal_mode = WAL`` fails at once (SQLite
+    calls no busy handler for it); the store retries it up to its busy timeout."""
+    import sqlite3
+    import threading
+    import time
+
+    path = tmp_path / "cloudkeep.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE elsewhere (x)")          # a database file, in rollback mode
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO elsewhere VALUES (1)")
+    released = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    released.start()
+    began = time.monotonic()
+    try:
+        store = Store.open(sqlite_url(tmp_path))
+    finally:
+        released.join()
+        other.close()
+    try:
+        assert time.monotonic() - began >= 0.25              # it waited for the lock, then opened
+        with store.unit_of_work() as uow:
+            assert uow.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+    finally:
+        store.close()

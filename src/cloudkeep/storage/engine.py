@@ -17,8 +17,9 @@ Must not: know services or their tables' meaning; emit dialect-specific SQL outs
 from __future__ import annotations
 
 import os
-import threading
 import sqlite3
+import threading
+import time
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -78,6 +79,23 @@ def _normalise_url(url: str) -> Any:
     return parsed
 
 
+def _journal_mode_wal(cursor: Any) -> None:
+    """``PRAGMA journal_mode = WAL``, retried while the database is locked, up to the busy
+    timeout. SQLite does not call its busy handler for a change of journal mode: while a new
+    database is still in rollback mode and another process holds a lock on it (two servers
+    opening one empty store, one of them turning it to WAL), the pragma fails at once with
+    "database is locked" however long the busy timeout."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _sqlite_engine(url: Any, durability: Durability) -> Engine:
     if url.database in (None, "", ":memory:") or url.query.get("mode") == "memory":
         raise StoreError("an in-memory SQLite store is not supported: give a file path")
@@ -100,7 +118,7 @@ def _sqlite_engine(url: Any, durability: Durability) -> Engine:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _journal_mode_wal(cursor)
             cursor.execute(f"PRAGMA synchronous = {synchronous}")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
