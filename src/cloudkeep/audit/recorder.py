@@ -12,10 +12,11 @@ reaches the table:
   sent and which builds the queued records ``_PREPARE_AT`` at a time (a batch keeps the building
   code and its data in the core's caches; one call at a time, interleaved with requests, cost
   twice as much), or else by the writer, once the oldest has waited a whole wake-up interval
-  (``_left_unbuilt``: the loop is idle, or serves other work). A daemon thread writes the queue in batches of up to
-  ``batch_size``, each in one write unit of work, at least every ``flush_interval`` seconds and
-  sooner when a batch fills. ``flush()`` builds and writes everything queued so far before it
-  returns; ``close()`` flushes and stops the thread, so a clean shutdown loses nothing.
+  (``_left_unbuilt``: the loop is idle, or serves other work). A daemon thread writes the queue
+  in batches of up to ``batch_size``, each in one write unit of work, at least every
+  ``flush_interval`` seconds and sooner when a batch fills. ``flush()`` builds and writes
+  everything queued so far before it returns; ``close()`` flushes and stops the thread, so a
+  clean shutdown loses nothing.
 
 Rows: a batch's records are compressed together, ``CHUNK_RECORDS`` to a chunk
 (``audit_record_chunks``, ``insert_chunks``); their rows keep an empty ``record`` and point into
@@ -65,8 +66,10 @@ _CHUNK = insert(audit_record_chunks).returning(audit_record_chunks.c.chunk_id)
 #: a chunk goes this long after its newest event left the 90 days: its rows are deleted first
 CHUNK_GRACE = _dt.timedelta(days=1)
 #: records per chunk: a lookup whose page of 50 events lies in 50 chunks decompresses 50 of
-#: them (~60 KB of JSON each), and a chunk of 64 already compresses about as well as one of 200
+#: them (~60 KB of JSON each), and a chunk of 64 compresses as well as one of 200 (IAM reads of
+#: five users: 74 bytes a record against 75; 243 in a stream of its own)
 CHUNK_RECORDS = 64
+#: deferred records ``prepare`` builds at once on the event loop
 _PREPARE_AT = 64
 #: CloudTrail's event history keeps the last 90 days
 #: (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/view-cloudtrail-events.html)
@@ -151,14 +154,14 @@ def chunk_row(event: Mapping[str, Any]) -> tuple[dict[str, Any], str] | None:
     """The row of a record that goes into a chunk (``insert_chunks``), with an empty ``record``
     and ``chunk_id``/``chunk_index`` to fill in, and the record's compact JSON text
     (``record_json``); None if the record belongs to no tenant."""
-    row = _row(event, _EMPTY)
+    row = _row(event, _no_record)
     if row is None:
         return None
     row["chunk_id"] = row["chunk_index"] = None
     return row, record_json(event)
 
 
-def _EMPTY(event: Mapping[str, Any]) -> bytes:
+def _no_record(event: Mapping[str, Any]) -> bytes:
     return b""
 
 
@@ -315,7 +318,8 @@ class AuditRecorder:
         self._wakeups = 0
         self._interval = flush_interval
         self._batch_size = batch_size
-        # records and (record, row) pairs waiting for the writer; builders waiting for ``prepare``
+        # records, and (record, row, text) as ``chunk_row`` makes them, waiting for the writer;
+        # builders waiting for ``prepare``
         self._queue: collections.deque[Any] = collections.deque()
         self._builds: collections.deque[Callable[[], Any]] = collections.deque()
         self._oldest_build: Callable[[], Any] | None = None    # the writer's last look (_left_unbuilt)

@@ -58,11 +58,13 @@ def newest_transaction_id(uow: Any) -> int:
 
 
 def events(uow: Any, *, after: int, upto: int, accounts: Sequence[str], region: str | None,
-           since: _dt.datetime | None, until: _dt.datetime | None, limit: int) -> list[tuple[int, str | None]]:
+           since: _dt.datetime | None, until: _dt.datetime | None,
+           limit: int) -> list[tuple[int, str | None]]:
     """(seq, the record's JSON text) of the events of ``accounts`` (in ``region``, or every
     region) with after < seq <= upto, recorded within [since, until], oldest first. The text is
     None for a record that cannot be read (its chunk gone, or bytes this code cannot decode)."""
-    query = select(_E.seq, _E.record, _E.chunk_id, _E.chunk_index).where(_E.seq > after, _E.seq <= upto, _E.account_id.in_(list(accounts)))
+    query = select(_E.seq, _E.record, _E.chunk_id, _E.chunk_index).where(
+        _E.seq > after, _E.seq <= upto, _E.account_id.in_(list(accounts)))
     if region is not None:
         query = query.where(_E.aws_region == region)
     if since is not None:
