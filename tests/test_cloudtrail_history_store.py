@@ -459,3 +459,23 @@ def test_the_writer_builds_a_deferred_record_only_once_it_has_waited_a_whole_int
     finally:
         writer.close()
     assert [r["eventID"] for r in stored_records(store)] == [_id(1), _id(2)]
+
+
+def test_a_builder_left_to_the_writer_is_not_built_by_prepare(store: Store) -> None:
+    calls: list[int] = []
+    recorder = AuditRecorder(store, flush_interval=3600)
+    try:
+        def build() -> dict:
+            calls.append(1)
+            return event(7)
+
+        recorder.enqueue_deferred(build, on_loop=False)     # a data event's: asks the store first
+        for n in range(recorder_module._PREPARE_AT):
+            recorder.enqueue_deferred(lambda n=n: None)     # a batch for prepare: builds nothing
+        recorder.prepare()
+        assert calls == [] and recorder.pending() == 1
+        recorder.flush()                                    # the writer's path builds and writes it
+        assert calls == [1] and recorder.pending() == 0
+    finally:
+        recorder.close()
+    assert [r["eventID"] for r in stored_records(store)] == [_id(7)]

@@ -25,7 +25,7 @@ class DiscardingRecorder:
     def enqueue(self, event: Mapping[str, Any]) -> None:
         return None
 
-    def enqueue_deferred(self, build: Callable[[], Any]) -> None:
+    def enqueue_deferred(self, build: Callable[[], Any], *, on_loop: bool = True) -> None:
         return None
 
     def prepare(self) -> None:

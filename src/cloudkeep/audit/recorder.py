@@ -318,8 +318,8 @@ class AuditRecorder:
         self._wakeups = 0
         self._interval = flush_interval
         self._batch_size = batch_size
-        # records, and (record, row, text) as ``chunk_row`` makes them, waiting for the writer;
-        # builders waiting for ``prepare``
+        # records, (record, row, text) as ``chunk_row`` makes them, and the builders the writer
+        # builds itself, waiting for the writer; builders waiting for ``prepare``
         self._queue: collections.deque[Any] = collections.deque()
         self._builds: collections.deque[Callable[[], Any]] = collections.deque()
         self._oldest_build: Callable[[], Any] | None = None    # the writer's last look (_left_unbuilt)
@@ -358,11 +358,19 @@ class AuditRecorder:
         elif len(self._queue) >= self._batch_size:
             self._wake.set()
 
-    def enqueue_deferred(self, build: Callable[[], Any]) -> None:
+    def enqueue_deferred(self, build: Callable[[], Any], *, on_loop: bool = True) -> None:
         """Queue a record that is built later, off the request path: by ``prepare`` on the
         thread that serves requests once the response is sent, or else by the writer itself.
-        ``build`` returns the record, a sequence of records, or None for nothing to write."""
-        self._builds.append(build)
+        ``build`` returns the record, a sequence of records, or None for nothing to write.
+        ``on_loop=False``: the writer builds it, always (a data event's builder first reads the
+        store to ask whether any trail wants data events, a read the loop should not make once
+        per S3 object call; it mostly builds nothing)."""
+        if on_loop:
+            self._builds.append(build)
+        else:
+            self._queue.append(build)
+            if len(self._queue) >= self._batch_size:
+                self._wake.set()
         if self._closed:
             self.flush()
 
@@ -470,9 +478,13 @@ class AuditRecorder:
         items = self._take()
         pairs: list[tuple[Mapping[str, Any], dict[str, Any], str]] = []
         for item in items:
-            pair = item if type(item) is tuple else _pair(item)
-            if pair is not None:
-                pairs.append(pair)
+            if type(item) is tuple:
+                pairs.append(item)
+                continue
+            for event in _built(item) if callable(item) else (item,):
+                pair = _pair(event)
+                if pair is not None:
+                    pairs.append(pair)
         if not pairs:
             return len(items)
         try:

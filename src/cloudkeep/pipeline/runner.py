@@ -107,7 +107,9 @@ def _end(uow: object) -> None:
 def _audit_off_path(ex: Exchange, deps: Deps, error: E.ServiceError | None) -> None:
     """Reads, denials and failures: the recorder's thread builds and writes the event."""
     if belongs_to_tenant(ex):
-        deps.recorder.enqueue_deferred(lambda: events_for(ex, deps, error))
+        # a data event's builder asks the store whether any trail wants data events: the
+        # recorder's thread builds those, the event loop the others (AuditRecorder.prepare)
+        deps.recorder.enqueue_deferred(lambda: events_for(ex, deps, error), on_loop=ex.management_event)
     elif error is not None:
         log.info("refused request %s from %s: %s %s", ex.request_id, ex.request.client_ip,
                  error.code, error.message)
