@@ -78,7 +78,8 @@ _C_ENCODER: Final = (json.encoder.c_make_encoder(None, str, json.encoder.encode_
                      if json.encoder.c_make_encoder is not None else None)
 
 
-def _compact(event: Mapping[str, Any]) -> str:
+def record_json(event: Mapping[str, Any]) -> str:
+    """A record's compact JSON text, as stored (in a row's ``record`` or a chunk's line)."""
     if _C_ENCODER is None or type(event) is not dict:
         return _JSON.encode(event)
     return "".join(_C_ENCODER(event, 0))
@@ -86,12 +87,7 @@ def _compact(event: Mapping[str, Any]) -> str:
 
 def encode_record(event: Mapping[str, Any]) -> bytes:
     """The stored form of a record: compact UTF-8 JSON, zlib-compressed against ``DICTIONARY_1``."""
-    return encode_text(_compact(event))
-
-
-def record_json(event: Mapping[str, Any]) -> str:
-    """A record's compact JSON text, as stored (in a row's ``record`` or a chunk's line)."""
-    return _compact(event)
+    return encode_text(record_json(event))
 
 
 def encode_text(text: str) -> bytes:

@@ -48,7 +48,7 @@ import collections
 import datetime as _dt
 import logging
 import threading
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from sqlalchemy import delete, exc, insert, select
 
@@ -375,13 +375,9 @@ class AuditRecorder:
             self.flush()
 
     def prepare(self, force: bool = False) -> None:
-        """Build the records ``enqueue_deferred`` queued, and their rows, on the calling thread,
-        and queue them for the writer. The server calls it on its event loop after it has sent
-        a response: the event is built from the exchange on the thread that made it, while that
-        thread's caches still hold it, and the writer thread is left the database write alone.
-        Building on the writer thread instead ran it beside the request thread on the other
-        core: the two threads traded the GIL and the exchange's objects between the cores'
-        caches, which doubled the cost of building a record and slowed the requests too."""
+        """Once ``_PREPARE_AT`` builders wait (or any, with ``force``): build their records and
+        rows on the calling thread and queue them for the writer. The server calls it on its
+        event loop after each response (see the module docstring for why there)."""
         builds, queue = self._builds, self._queue
         if len(builds) < _PREPARE_AT and not force:
             return
@@ -390,10 +386,7 @@ class AuditRecorder:
                 build = builds.popleft()
             except IndexError:          # another thread took the last one
                 break
-            for event in _built(build):
-                pair = _pair(event)
-                if pair is not None:
-                    queue.append(pair)
+            queue.extend(_items(_built(build)))
         if len(queue) >= self._batch_size:
             self._wake.set()
 
@@ -480,11 +473,8 @@ class AuditRecorder:
         for item in items:
             if type(item) is tuple:
                 pairs.append(item)
-                continue
-            for event in _built(item) if callable(item) else (item,):
-                pair = _pair(event)
-                if pair is not None:
-                    pairs.append(pair)
+            else:
+                pairs.extend(_items(_built(item) if callable(item) else (item,)))
         if not pairs:
             return len(items)
         try:
@@ -528,14 +518,16 @@ def _built(build: Callable[[], Any]) -> list[Mapping[str, Any]]:
     return made if type(made) is list else [] if made is None else [made] if is_mapping(made) else list(made)
 
 
-def _pair(event: Any) -> tuple[Mapping[str, Any], dict[str, Any], str] | None:
-    """(record, row, text) of a queued record (``chunk_row``); None for a record of no tenant or
-    a malformed one (logged: it can never be written, and must not hold up the others)."""
-    if event is None or not _is_account_id(event.get("recipientAccountId")):
-        return None
-    try:
-        made = chunk_row(event)
-    except (KeyError, TypeError, ValueError) as error:
-        _log.error("malformed audit record dropped (%s): %r", error, event)
-        return None
-    return (event, *made) if made is not None else None
+def _items(events: Iterable[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], dict[str, Any], str]]:
+    """(record, row, text) of each record (``chunk_row``), leaving out records of no tenant and
+    malformed ones (logged: they can never be written, and must not hold up the others)."""
+    out = []
+    for event in events:
+        try:
+            made = chunk_row(event)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            _log.error("malformed audit record dropped (%s): %r", error, event)
+            continue
+        if made is not None:
+            out.append((event, *made))
+    return out
