@@ -13,7 +13,7 @@ import pytest
 
 from cloudkeep.auth import checksums
 from cloudkeep.storage.blobs import (HEADER_SIZE, TAG_SIZE, BlobCorrupted, BlobError, BlobStore, BlobTooLarge,
-                                     new_data_key)
+                                     ChunkCipher, new_data_key)
 
 CHUNK = 64
 
@@ -283,3 +283,14 @@ def test_the_limit_applies_to_inline_bodies_too(store):
     with pytest.raises(BlobTooLarge):
         store.write(b"x" * 50, new_data_key(), limit=10, inline_max=1024)
     assert not (store.root / "tmp").exists() or list((store.root / "tmp").iterdir()) == []
+
+
+def test_sealing_into_a_reused_buffer_gives_the_chunk_seal_gives() -> None:
+    """``ChunkCipher.seal_into`` (the spool's full blocks) writes exactly what ``seal`` returns, and
+    the buffer can be reused for the next chunk without disturbing what was written from it."""
+    cipher = ChunkCipher(new_data_key(), BlobStore.new_id(), 4096)
+    buffer = bytearray(4096 + TAG_SIZE)
+    chunks = [os.urandom(4096) for _ in range(3)]
+    written = [bytes(cipher.seal_into(i, chunk, i == 2, buffer)) for i, chunk in enumerate(chunks)]
+    assert written == [cipher.seal(i, chunk, i == 2) for i, chunk in enumerate(chunks)]
+    assert [cipher.open(i, sealed, i == 2) for i, sealed in enumerate(written)] == chunks

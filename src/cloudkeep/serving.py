@@ -52,8 +52,11 @@ TLS_CLOSE_TIMEOUT: Final = 1.0
 try:  # the same choice as uvicorn's "auto"
     import httptools  # noqa: F401
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _HttpProtocol
+    _HTTPTOOLS = True
 except ImportError:  # pragma: no cover - httptools is a dependency
     from uvicorn.protocols.http.h11_impl import H11Protocol as _HttpProtocol  # type: ignore[assignment]
+    _HTTPTOOLS = False
+from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 
 Asgi = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
 
@@ -68,6 +71,24 @@ class TlsAwareProtocol(_HttpProtocol):  # type: ignore[misc, valid-type]
             cipher = ssl_object.cipher()
             details = {"tlsVersion": ssl_object.version() or "", "cipherSuite": cipher[0] if cipher else ""}
             self.app = _with_extension(self.app, details)
+
+    if _HTTPTOOLS:
+        def on_body(self, body: bytes) -> None:
+            """A piece of the request body, handed to the application's next ``receive`` without
+            being copied when none is waiting there already. uvicorn appends each piece to a
+            bytearray and ``receive`` copies that into bytes: two copies of every body (of a 64 MiB
+            upload, ~20 ms of a PutObject's 300 ms of CPU on a 2-core VM). A bytes piece kept as
+            is comes out of ``receive``'s ``bytes(...)`` as the same object; a second piece
+            arriving before ``receive`` is joined as uvicorn joins it. Flow control as uvicorn's."""
+            cycle = self.cycle
+            if (cycle.body or cycle.response_complete or type(body) is not bytes
+                    or (self.parser.should_upgrade() and self._should_upgrade())):
+                super().on_body(body)
+                return
+            cycle.body = body
+            if len(body) > HIGH_WATER_LIMIT:
+                self.flow.pause_reading()
+            cycle.message_event.set()
 
 
 def _with_extension(app: Asgi, details: dict[str, str]) -> Asgi:

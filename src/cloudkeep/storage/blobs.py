@@ -151,6 +151,14 @@ class ChunkCipher:
         return self._aead.encrypt(_nonce(self.header[8:], index), plaintext,
                                   _aad(self.header, self.blob_id, index, last))
 
+    def seal_into(self, index: int, plaintext: Any, last: bool, out: bytearray) -> bytearray:
+        """``seal`` written into ``out``, a buffer of exactly ``len(plaintext)`` + 16 bytes that
+        the caller reuses once it has written the chunk out: the library zeroes every new object
+        it seals into before writing it (~10% of a 1 MiB chunk's sealing on this kind of VM)."""
+        self._aead.encrypt_into(_nonce(self.header[8:], index), plaintext,
+                                _aad(self.header, self.blob_id, index, last), out)
+        return out
+
     def open(self, index: int, sealed: bytes, last: bool) -> bytes:
         """The chunk's plaintext; ``BlobCorrupted`` when it does not authenticate."""
         try:

@@ -81,6 +81,7 @@ class BodySpool(io.RawIOBase):
         self._cipher = ChunkCipher(self._key, self.blob_id, BLOCK)
         self._file, self._adoptable = _open(directory)
         self._file.write(self._cipher.header)
+        self._sealed = bytearray(BLOCK + TAG)  # a full block's ciphertext, before it is written
         self._parts: list[Any] = []           # the block being filled: pieces as they came
         self._filled = 0
         self._blocks = 0
@@ -125,7 +126,10 @@ class BodySpool(io.RawIOBase):
         while len(self._hashing) >= IN_FLIGHT:
             self._hashing.popleft().result()
         self._hashing.append(_HASHER.submit(self._hash, block))
-        self._file.write(self._cipher.seal(self._blocks, block, last))
+        if len(block) == BLOCK:     # sealed into one buffer, written (copied) out, reused
+            self._file.write(self._cipher.seal_into(self._blocks, block, last, self._sealed))
+        else:
+            self._file.write(self._cipher.seal(self._blocks, block, last))
         self._blocks += 1
         if self._blocks % (DROP_BEHIND // BLOCK) == 0:
             self._file.flush()
