@@ -214,3 +214,21 @@ def test_tampered_hash_does_not_verify() -> None:
     head, digest = encoded.rsplit("$", 1)
     flipped = ("B" if digest[0] == "A" else "A") + digest[1:]
     assert not verify_password("secret", f"{head}${flipped}")
+
+
+def test_open_remembered_gives_what_open_gives_and_remembers_only_what_opened() -> None:
+    sealer = Sealer(os.urandom(32))
+    sealed = sealer.seal(b"data key", context=b"s3:bucket:1")
+    assert sealer.open_remembered(sealed, context=b"s3:bucket:1") == b"data key"
+    assert sealer.open_remembered(bytearray(sealed), context=b"s3:bucket:1") == b"data key"
+    # the context is part of what is remembered: another context does not open the same bytes
+    with pytest.raises(SealError):
+        sealer.open_remembered(sealed, context=b"s3:other:1")
+    tampered = bytearray(sealed)
+    tampered[-1] ^= 1
+    for _ in range(2):               # a failure is not remembered as a value: it fails each time
+        with pytest.raises(SealError):
+            sealer.open_remembered(bytes(tampered), context=b"s3:bucket:1")
+    # another root never sees what this one remembered
+    with pytest.raises(SealError):
+        Sealer(os.urandom(32)).open_remembered(sealed, context=b"s3:bucket:1")

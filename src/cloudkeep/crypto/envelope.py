@@ -21,6 +21,7 @@ Must not: keep plaintext keys anywhere but in memory; tell the caller why openin
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Final
 
@@ -32,6 +33,8 @@ from .root import MasterKeyRoot, RootOfTrust, SealError
 __all__ = ["VERSION_1", "SealError", "Sealer"]
 
 VERSION_1: Final = 1
+#: how many opened values ``Sealer.open_remembered`` keeps (32-byte keys, with their sealed form)
+REMEMBERED: Final = 4096
 _NONCE: Final = 12
 _TAG: Final = 16
 _WRAP_AAD: Final = b"cloudkeep/envelope/v1/wrap\x00"
@@ -45,7 +48,7 @@ class Sealer:
     ``RootOfTrust`` (e.g. ``hsm.Pkcs11Root``).
     """
 
-    __slots__ = ("_root", "_version", "_header")
+    __slots__ = ("_root", "_version", "_header", "_remembered")
 
     def __init__(self, master_key: bytes | None = None, *, root: RootOfTrust | None = None) -> None:
         if (master_key is None) == (root is None):
@@ -53,6 +56,7 @@ class Sealer:
         self._root: RootOfTrust = MasterKeyRoot(master_key) if master_key is not None else root  # type: ignore[assignment]
         self._version = self._root.version
         self._header = 1 + self._root.wrapped_size + _NONCE
+        self._remembered = functools.lru_cache(maxsize=REMEMBERED)(self._open_to_remember)
 
     @property
     def root(self) -> RootOfTrust:
@@ -64,6 +68,17 @@ class Sealer:
         data_nonce = os.urandom(_NONCE)
         ciphertext = AESGCM(data_key).encrypt(data_nonce, plaintext, _DATA_AAD + context)
         return bytes((self._version,)) + wrapped + data_nonce + ciphertext
+
+    def open_remembered(self, sealed: bytes, *, context: bytes) -> bytes:
+        """``open``, remembering the last ``REMEMBERED`` values opened this way, by their sealed
+        bytes and context, in this process's memory only: for a value opened again on every
+        request that uses it (an S3 object's data key, on every GetObject: the unwrap and the
+        decryption cost ~100 µs of a 1 KiB GetObject's ~2.4 ms on a busy 2-core VM). A value
+        that does not open is not remembered; the next call tries again."""
+        return self._remembered(bytes(sealed), context)
+
+    def _open_to_remember(self, sealed: bytes, context: bytes) -> bytes:
+        return self.open(sealed, context=context)
 
     def open(self, sealed: bytes, *, context: bytes) -> bytes:
         if len(sealed) < self._header + _TAG or sealed[0] != self._version:

@@ -56,7 +56,8 @@ def new_protection(call: Any, bucket: str, data_key: bytes | None = None) -> tup
 def data_key(call: Any, bucket: str, protection: Protection) -> bytes:
     if protection.sse_algorithm != D.AES256:   # SSE-KMS and SSE-C keys are opened by sse.open_key
         raise RuntimeError(f"not an SSE-S3 protection: {protection.sse_algorithm}")
-    return call.sealer.open(protection.sealed_key, context=_context(bucket, protection.key_id))
+    # opened on every read of the object: remembered by its sealed bytes (``Sealer.open_remembered``)
+    return call.sealer.open_remembered(protection.sealed_key, context=_context(bucket, protection.key_id))
 
 
 # --- writing -----------------------------------------------------------------------------------------
