@@ -35,7 +35,7 @@ def _run(store, operation: str, **params):
                     request_id="test", clock=FixedClock(HANDLED), ids=Ids(), uow=uow, sealer=None,
                     received_at=ARRIVED)
         result = SERVICE.operations.handlers[operation](call, params)
-        if operation in ("StartLogging", "StopLogging"):       # its event, as the pipeline records it
+        if operation in ("StartLogging", "StopLogging", "DeleteTrail"):   # its event, as the pipeline records it
             uow.execute(insert(audit_events).values(
                 event_id=f"e-{operation}", account_id=ACCOUNT, event_time=ARRIVED.replace(microsecond=0),
                 event_source="cloudtrail.amazonaws.com", event_name=operation, aws_region="us-east-1",
@@ -91,3 +91,52 @@ def test_the_data_event_gate_follows_the_logging_trails_selectors(store):  # noq
     with store.unit_of_work(write=True) as uow:
         repo.save(uow, base.evolve(is_logging=False, selectors=data))   # stopped
     assert gate.wanted() is False
+
+
+def _base(name: str, *, log_validation: bool = True) -> Trail:
+    return Trail(account_id=ACCOUNT, home_region="us-east-1", name=name,
+                 arn=f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{name}", s3_bucket="b", s3_prefix=None,
+                 sns_topic=None, include_global=True, multi_region=False, organization=False,
+                 log_validation=log_validation, kms_key_id=None, cw_log_group=None, cw_role=None, selectors=None,
+                 tags=(), created_at=ARRIVED)
+
+
+def test_a_deleted_trail_is_kept_retired_until_its_delivery_and_final_digest_are_done(store):  # noqa: F811
+    """DeleteTrail of a logging trail stops it at the request's arrival and keeps its row and
+    chains under a retired name and ARN: gone for the API, free for a new trail of the same name,
+    still delivered; ``finish_retired`` removes it once nothing is left to do."""
+    with store.unit_of_work(write=True) as uow:
+        repo.add(uow, _base("gone"))
+    _run(store, "StartLogging", Name="gone")
+    _run(store, "DeleteTrail", Name="gone")
+    arn = _base("gone").arn
+    with store.unit_of_work(write=True) as uow:
+        assert repo.get(uow, ACCOUNT, "us-east-1", "gone") is None and repo.of_account(uow, ACCOUNT) == []
+        assert repo.by_arn(uow, arn) is None
+        (retired,) = repo.retired_trails(uow)
+        assert (retired.name, retired.arn, retired.is_logging) == ("gone", arn, False)
+        assert retired.stop_logging_time == ARRIVED and retired.stop_seq is not None
+        assert retired.row_name.startswith("~") and retired.row_arn.startswith(arn + "#")
+        assert repo.by_arn(uow, retired.row_arn) == retired
+        assert [c.trail_arn for c in C.chains(uow, retired.row_arn)] == [retired.row_arn]   # its chain went with it
+        assert C.chains(uow, arn) == []
+        assert retired in repo.delivering_trails(uow)
+        repo.add(uow, _base("gone"))                                # the name is free at once
+        assert repo.finish_retired(uow) == 0                        # not delivered yet
+        repo.record_delivery(uow, retired, cursor=retired.stop_seq, when=ARRIVED, error=None, delivered=True)
+        assert repo.finish_retired(uow) == 0                        # its chain still waits for the final digest
+        (chain,) = C.chains(uow, retired.row_arn)
+    with store.unit_of_work(write=True) as uow:
+        from cloudkeep.services.cloudtrail import digest_chains
+        digest_chains.end(uow, chain)
+        assert repo.finish_retired(uow) == 1
+        assert repo.retired_trails(uow) == []
+        assert [t.name for t in repo.of_account(uow, ACCOUNT)] == ["gone"]   # the new one is untouched
+
+
+def test_a_deleted_trail_with_nothing_left_to_deliver_is_removed_at_once(store):  # noqa: F811
+    with store.unit_of_work(write=True) as uow:
+        repo.add(uow, _base("idle", log_validation=False))
+    _run(store, "DeleteTrail", Name="idle")
+    with store.unit_of_work() as uow:
+        assert repo.retired_trails(uow) == [] and repo.of_account(uow, ACCOUNT) == []

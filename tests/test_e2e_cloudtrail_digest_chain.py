@@ -53,6 +53,18 @@ def _quiet_hours(server, clock, account, name: str) -> tuple[str, str, dt.dateti
     return bucket, arn, start
 
 
+def _after_first_digest(server, clock, name: str) -> tuple:
+    """(account, start, bucket, ARN): a new account's validating trail with a user made and
+    delivered, an hour on (its first digest written)."""
+    account = server.create_account()
+    start = clock.now() - dt.timedelta(minutes=5)
+    bucket, arn = logging_trail(account, name, EnableLogFileValidation=True)
+    account.client("iam").create_user(UserName=f"{name}-1")
+    deliver(server)
+    clock.advance(HOUR)
+    return account, start, bucket, arn
+
+
 def test_a_digest_is_delivered_every_hour_even_with_no_log_file(server, clock, tmp_path):
     account = server.create_account()
     bucket, arn, start = _quiet_hours(server, clock, account, "quiet")
@@ -114,13 +126,8 @@ def test_a_changed_empty_digest_is_reported(server, clock, tmp_path):
 
 
 def test_stop_logging_writes_a_final_digest_and_start_logging_a_starting_one(server, clock, tmp_path):
-    account = server.create_account()
+    account, start, bucket, arn = _after_first_digest(server, clock, "stopped")
     ct, iam, s3 = account.client("cloudtrail"), account.client("iam"), account.client("s3")
-    start = clock.now() - dt.timedelta(minutes=5)
-    bucket, arn = logging_trail(account, "stopped", EnableLogFileValidation=True)
-    iam.create_user(UserName="stopped-1")
-    deliver(server)
-    clock.advance(HOUR)                                     # first digest
     iam.create_user(UserName="stopped-2")
     ct.stop_logging(Name="stopped")
     clock.advance(dt.timedelta(minutes=1))                  # the events before the stop, then the final digest
@@ -264,3 +271,62 @@ def test_the_chain_follows_the_trail_to_a_new_bucket(server, clock, tmp_path):
     ours = cloudkeep_validate(account, arn, start, clock.now(), tmp_path)
     assert ours.returncode == 1 and f"Digest file\ts3://{old}/{before[0]}\tINVALID: not found" in ours.stderr, \
         ours.stdout + ours.stderr
+
+
+def test_a_deleted_trail_delivers_what_came_before_and_ends_its_chain_with_a_final_digest(server, clock, tmp_path):
+    """DeleteTrail is StopLogging and more: "the chain of digest files is broken after one hour
+    ... The same applies whenever you stop CloudTrail logging or delete a trail"
+    (https://docs.aws.amazon.com/cli/latest/reference/cloudtrail/validate-logs.html). The events
+    before the deletion, DeleteTrail's own included, still reach the bucket, and a final digest
+    lists them; a new trail may take the name at once, with a chain of its own."""
+    account, start, bucket, arn = _after_first_digest(server, clock, "deleted")
+    ct, iam, s3 = account.client("cloudtrail"), account.client("iam"), account.client("s3")
+    iam.create_user(UserName="deleted-2")                   # not delivered yet
+    ct.delete_trail(Name="deleted")
+    assert [t["Name"] for t in ct.describe_trails()["trailList"]] == []
+    assert error_of(ct.get_trail_status, Name="deleted")[0] == "TrailNotFoundException"
+    again, same_arn = logging_trail(account, "deleted", EnableLogFileValidation=True)   # the name is free at once
+    assert same_arn == arn and again != bucket
+    iam.create_user(UserName="deleted-3")
+    clock.advance(dt.timedelta(minutes=1))                  # the deleted trail's last files, then its final digest
+    found = digest_keys(s3, bucket)
+    assert len(found) == 2, found
+    final = digest(s3, bucket, found[1])
+    assert final["previousDigestS3Object"] == found[0]
+    listed = [l["s3Object"] for l in final["logFiles"]]
+    delivered = [r for k in listed for r in _records(s3, bucket, k)]
+    names = [r["eventName"] for r in delivered]
+    assert "DeleteTrail" in names and {"deleted-2"} <= {(r["requestParameters"] or {}).get("userName")
+                                                         for r in delivered if r["eventName"] == "CreateUser"}
+    assert not any((r["requestParameters"] or {}).get("userName") == "deleted-3" for r in delivered)
+    clock.advance(2 * HOUR)                                 # deleted: no digest in its bucket any more
+    assert digest_keys(s3, bucket) == found
+    theirs = validate_logs(account, arn, start, clock.now(), tmp_path, "--s3-bucket", bucket)
+    assert theirs.returncode == 0, theirs.stdout + theirs.stderr
+    assert "2/2 digest files valid" in theirs.stdout and "INVALID" not in theirs.stdout + theirs.stderr
+    ours = cloudkeep_validate(account, arn, start, clock.now(), tmp_path, "--s3-bucket", bucket)
+    assert ours.returncode == 0 and "2/2 digest files valid" in ours.stdout, ours.stdout + ours.stderr
+    # the new trail of the same name and ARN: its own chain, in its own bucket, from its start
+    new = digest_keys(s3, again)
+    assert len(new) == 2, new
+    starting = digest(s3, again, new[0])
+    assert all(starting[f] is None for f in PREVIOUS), starting
+    created = {(r["requestParameters"] or {}).get("userName") for k in keys(s3, again) if "/CloudTrail/" in k
+               for r in _records(s3, again, k) if r["eventName"] == "CreateUser"}
+    assert created == {"deleted-3"}
+
+
+def test_a_deleted_trail_without_validation_still_delivers_its_last_events(server, clock):
+    account = server.create_account()
+    ct, iam, s3 = account.client("cloudtrail"), account.client("iam"), account.client("s3")
+    bucket, _arn = logging_trail(account, "deleted-plain")
+    iam.create_user(UserName="plain-1")
+    ct.delete_trail(Name="deleted-plain")
+    iam.create_user(UserName="plain-2")                     # after the deletion: not the trail's
+    deliver(server)
+    delivered = [r for k in keys(s3, bucket) if "/CloudTrail/" in k for r in _records(s3, bucket, k)]
+    users = {(r["requestParameters"] or {}).get("userName") for r in delivered if r["eventName"] == "CreateUser"}
+    assert users == {"plain-1"} and "DeleteTrail" in {r["eventName"] for r in delivered}
+    assert not digest_keys(s3, bucket)
+    ct.create_trail(Name="deleted-plain", S3BucketName=bucket)     # the name is free again
+    assert [t["Name"] for t in ct.describe_trails()["trailList"]] == ["deleted-plain"]

@@ -1,6 +1,7 @@
 """``cloudkeep trail validate``: log file integrity validation of a trail from its bucket, as
-``aws cloudtrail validate-logs`` does it: the trail's bucket and prefix from DescribeTrails, the
-public keys from ListPublicKeys, the digest and log files read through the S3 API, every check
+``aws cloudtrail validate-logs`` does it: the trail's bucket and prefix from DescribeTrails (or
+``--s3-bucket``/``--s3-prefix``, as for a deleted trail: then DescribeTrails is not asked and
+the files are looked for without an organization's id, as the AWS CLI does), the public keys from ListPublicKeys, the digest and log files read through the S3 API, every check
 made here (``services/cloudtrail/validation.py``). Exit status 0 when every file is valid, 1
 when one is not, when no digest file is found in the range (nothing proves the logs intact), or
 when the server cannot be asked; 2 for a usage error.
@@ -30,6 +31,8 @@ def add_parser(trail_sub: Any) -> None:
     p.add_argument("--trail-arn", required=True, help="arn:aws:cloudtrail:<region>:<account>:trail/<name>")
     p.add_argument("--start-time", required=True, type=iso_time, help="ISO 8601, e.g. 2026-11-30T08:00:00Z")
     p.add_argument("--end-time", type=iso_time, help="ISO 8601 (default: now)")
+    p.add_argument("--s3-bucket", help="the bucket of the digest files (default: the trail's, from DescribeTrails)")
+    p.add_argument("--s3-prefix", help="their key prefix (with --s3-bucket; default: the trail's)")
     p.add_argument("--account-id", help="the member account whose files to validate (organization trails)")
     p.add_argument("--region", default=None, help="the region whose files to validate (a multi-region trail has "
                                                   "files of every region; default: the trail's home region)")
@@ -76,8 +79,11 @@ def run(args: argparse.Namespace) -> int:
     def check() -> int:
         cloudtrail, s3, organizations, source_cloudtrail = clients(
             args, ("cloudtrail", home), ("s3", home), ("organizations", home), ("cloudtrail", source))
-        trail = next((t for t in cloudtrail.describe_trails()["trailList"] if t.get("TrailARN") == args.trail_arn),
-                     None)
+        if args.s3_bucket:
+            trail: dict[str, Any] | None = {"S3BucketName": args.s3_bucket, "S3KeyPrefix": args.s3_prefix}
+        else:
+            trail = next((t for t in cloudtrail.describe_trails()["trailList"]
+                          if t.get("TrailARN") == args.trail_arn), None)
         if trail is None:
             print(f"cloudkeep: no trail {args.trail_arn} is visible to these credentials", file=sys.stderr)
             return 1

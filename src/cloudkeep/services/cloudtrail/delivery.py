@@ -163,6 +163,9 @@ class Delivery:
         for trail in validating:
             digests += digest.close_due(self._store, self._sealer, self._put, trail, self._clock.now(),
                                         period=timing.digest, force=close_digests)
+        if any(t.retired is not None for t in (*trails, *validating)):
+            with self._store.unit_of_work(write=True) as uow:
+                repo.finish_retired(uow)            # deleted trails whose last files and digests are out
         return {"files": files, "digests": digests}
 
     def _settled_stop(self, trail: Trail) -> Trail:
@@ -230,7 +233,7 @@ class Delivery:
                     # a chain not open yet (another region or account) starts with its first file
                     start = now.replace(microsecond=0)
                     for item in written:
-                        C.add_log(uow, (trail.arn, item.region, item.account), item.log, start)
+                        C.add_log(uow, (trail.row_arn, item.region, item.account), item.log, start)
             written_total += len(written)
             if error is not None or len(rows) < BATCH:
                 return written_total

@@ -26,13 +26,17 @@ def newest_seq(uow: Any) -> int:
     return int(uow.execute(select(func.max(_E.seq))).scalar() or 0)
 
 
+#: the calls that stop a trail, whose own event is the last its files hold
+STOPPING_EVENTS = ("StopLogging", "DeleteTrail")
+
+
 def stop_event_seq(uow: Any, *, account_id: str, region: str, stopped: _dt.datetime) -> int | None:
-    """The seq of the newest StopLogging event of this account and region recorded by the time a
-    trail was stopped (to the second after): StopLogging's own event, recorded in its transaction.
-    On PostgreSQL it may have a larger seq than ``newest_seq`` gave StopLogging, when other
-    transactions took seq values meanwhile."""
+    """The seq of the newest StopLogging (or DeleteTrail) event of this account and region
+    recorded by the time a trail was stopped (to the second after): the stopping call's own
+    event, recorded in its transaction. On PostgreSQL it may have a larger seq than
+    ``newest_seq`` gave the call, when other transactions took seq values meanwhile."""
     found = uow.execute(select(func.max(_E.seq)).where(and_(
-        _E.account_id == account_id, _E.aws_region == region, _E.event_name == "StopLogging",
+        _E.account_id == account_id, _E.aws_region == region, _E.event_name.in_(STOPPING_EVENTS),
         _E.event_source == "cloudtrail.amazonaws.com",
         _E.event_time >= stopped - _dt.timedelta(seconds=5),
         _E.event_time <= stopped + _dt.timedelta(seconds=1)))).scalar()
@@ -157,7 +161,8 @@ def close_period(uow: Any, chain: Chain, *, end: _dt.datetime, bucket: str, key:
 
 
 def forget(uow: Any, trail_arn: str) -> None:
-    """A deleted trail's chains and queued digest entries."""
+    """A deleted trail's chains and queued digest entries (a trail with none open, or whose
+    retirement is over)."""
     uow.execute(delete(cloudtrail_digest_logs).where(_L.trail_arn == trail_arn))
     uow.execute(delete(cloudtrail_digest_chains).where(_C.trail_arn == trail_arn))
 

@@ -101,11 +101,11 @@ def close_due(store: Any, sealer: Any, put: Callable[..., None], trail: Trail, n
     now = now.astimezone(UTC).replace(microsecond=0)
     step = max(_dt.timedelta(seconds=round(period.total_seconds())), _dt.timedelta(seconds=1))
     with store.unit_of_work() as uow:
-        fresh = repo.by_arn(uow, trail.arn)         # the worker's list was read before this pass delivered
+        fresh = repo.by_arn(uow, trail.row_arn)     # the worker's list was read before this pass delivered
         if fresh is None:
             return 0
         trail = fresh
-        chains = C.chains(uow, trail.arn)
+        chains = C.chains(uow, trail.row_arn)
         org_id = trails_org.organization_id(uow, trail) if trail.organization else None
     root = f"{org_id}/" if org_id is not None else ""
     written = 0

@@ -28,9 +28,10 @@ def any_chain(uow: Any) -> bool:
 
 
 def trails_with_digests(uow: Any) -> list[Trail]:
-    """Validating trails and trails with an open chain (stopped, or validation turned off)."""
+    """Validating trails and trails with an open chain (stopped, validation turned off, or
+    deleted: a retired trail's chains are stored under its ``row_arn``)."""
     arns = set(uow.execute(select(_C.trail_arn).distinct()).scalars())
-    trails = {t.arn: t for t in repo.validating_trails(uow)}
+    trails = {t.row_arn: t for t in repo.validating_trails(uow)}
     for arn in sorted(arns - trails.keys()):
         trail = repo.by_arn(uow, arn)
         if trail is not None:

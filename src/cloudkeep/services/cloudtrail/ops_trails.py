@@ -228,7 +228,22 @@ def update_trail(call: Call, params: Params) -> Result:
 
 @operation("DeleteTrail")
 def delete_trail(call: Call, params: Params) -> Result:
+    """The trail is gone for the API at once. What it recorded before the deletion (DeleteTrail's
+    own event included, as StopLogging's is) is still delivered to its bucket, and a validating
+    trail's chains end with a final digest within the hour, as after StopLogging: "the chain of
+    digest files is broken after one hour ... The same applies whenever you stop CloudTrail
+    logging or delete a trail" (https://docs.aws.amazon.com/cli/latest/reference/cloudtrail/validate-logs.html).
+    Until then the row is kept as a retired trail (``trails_repo.retire``); a trail with nothing
+    left to deliver is removed here."""
     trail = _own(call, params["Name"])
+    if trail.is_logging:
+        trail = trail.evolve(is_logging=False, stop_logging_time=call.received_at or call.clock.now(),
+                             stop_seq=delivery_cursor.newest_seq(call.uow) + 1)
+        repo.save(call.uow, trail)
+    pending = trail.stop_seq is not None and trail.cursor_seq < trail.stop_seq
+    if pending or delivery_cursor.chains(call.uow, trail.arn):
+        repo.retire(call.uow, trail, call.ids.token_bytes(16).hex())
+        return {}
     repo.remove(call.uow, trail)
     delivery_cursor.forget(call.uow, trail.arn)
     return {}

@@ -103,6 +103,10 @@ def too_many(account_id: str, region: str) -> MaximumNumberOfTrailsExceededExcep
         f"User: {account_id} already has {MAX_TRAILS_PER_REGION} trails in {region}.")
 
 
+#: the first character of a retired trail's stored name (``Trail.row_name``)
+RETIRED_MARK = "~"
+
+
 @dataclass(frozen=True, slots=True)
 class Trail:
     account_id: str
@@ -132,9 +136,25 @@ class Trail:
     latest_delivery_error: str | None = None
     latest_digest_time: _dt.datetime | None = None
     latest_digest_error: str | None = None
+    #: a deleted trail still delivering what was recorded before DeleteTrail (and writing its
+    #: final digests): the token its row is kept under (``row_name``, ``row_arn``) until then,
+    #: so that a new trail may take the name at once. None: a trail of the API.
+    retired: str | None = None
 
     def evolve(self, **changes: Any) -> "Trail":
         return replace(self, **changes)
+
+    @property
+    def row_name(self) -> str:
+        """The name the trail's row is stored under: a retired trail's is ``~<token>``, which no
+        trail name can be (names start with a letter or a digit)."""
+        return self.name if self.retired is None else f"{RETIRED_MARK}{self.retired}"
+
+    @property
+    def row_arn(self) -> str:
+        """The ARN the trail's row and digest chains are stored under: a retired trail's ends in
+        ``#<token>`` (its files still name the trail's own ARN, ``arn``)."""
+        return self.arn if self.retired is None else f"{self.arn}#{self.retired}"
 
     def visible_in(self, region: str) -> bool:
         return self.home_region == region or self.multi_region

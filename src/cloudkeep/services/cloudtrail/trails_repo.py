@@ -11,15 +11,21 @@ from typing import Any, Iterable
 
 from sqlalchemy import and_, delete, insert, select, update
 
-from cloudkeep.storage.schema import cloudtrail_trails
+from cloudkeep.storage.schema import cloudtrail_digest_chains, cloudtrail_digest_logs, cloudtrail_trails
 
-from .trails_domain import Trail
+from .trails_domain import RETIRED_MARK, Trail
 
 _T = cloudtrail_trails.c
+_LIVE = ~_T.name.startswith(RETIRED_MARK, autoescape=True)
 
 
 def _trail(row: Any) -> Trail:
-    return Trail(account_id=row.account_id, home_region=row.home_region, name=row.name, arn=row.arn,
+    name, arn, retired = row.name, row.arn, None
+    if name.startswith(RETIRED_MARK):          # a deleted trail finishing its delivery (``retire``)
+        retired = name[len(RETIRED_MARK):]
+        arn = arn.rsplit("#", 1)[0]
+        name = arn.rsplit("/", 1)[-1]
+    return Trail(account_id=row.account_id, home_region=row.home_region, name=name, arn=arn, retired=retired,
                  s3_bucket=row.s3_bucket, s3_prefix=row.s3_prefix, sns_topic=row.sns_topic,
                  include_global=row.include_global, multi_region=row.multi_region, organization=row.organization,
                  log_validation=row.log_validation, kms_key_id=row.kms_key_id, cw_log_group=row.cw_log_group,
@@ -35,8 +41,8 @@ def _trail(row: Any) -> Trail:
 
 
 def _values(trail: Trail) -> dict[str, Any]:
-    return {"account_id": trail.account_id, "home_region": trail.home_region, "name": trail.name,
-            "arn": trail.arn, "s3_bucket": trail.s3_bucket, "s3_prefix": trail.s3_prefix,
+    return {"account_id": trail.account_id, "home_region": trail.home_region, "name": trail.row_name,
+            "arn": trail.row_arn, "s3_bucket": trail.s3_bucket, "s3_prefix": trail.s3_prefix,
             "sns_topic": trail.sns_topic, "include_global": trail.include_global,
             "multi_region": trail.multi_region, "organization": trail.organization,
             "log_validation": trail.log_validation, "kms_key_id": trail.kms_key_id,
@@ -52,12 +58,13 @@ def _values(trail: Trail) -> dict[str, Any]:
 
 
 def _key(trail: Trail) -> Any:
-    return and_(_T.account_id == trail.account_id, _T.home_region == trail.home_region, _T.name == trail.name)
+    return and_(_T.account_id == trail.account_id, _T.home_region == trail.home_region, _T.name == trail.row_name)
 
 
 def of_account(uow: Any, account_id: str) -> list[Trail]:
-    """Every trail of the account, in every home region, by name."""
-    rows = uow.execute(select(cloudtrail_trails).where(_T.account_id == account_id)
+    """Every trail of the account, in every home region, by name (not the retired ones: they
+    are deleted as far as the API can tell)."""
+    rows = uow.execute(select(cloudtrail_trails).where(_T.account_id == account_id, _LIVE)
                        .order_by(_T.name, _T.home_region)).all()
     return [_trail(r) for r in rows]
 
@@ -69,6 +76,7 @@ def get(uow: Any, account_id: str, region: str, name: str) -> Trail | None:
 
 
 def by_arn(uow: Any, arn: str) -> Trail | None:
+    """The trail stored under ``arn`` (a retired trail's ``row_arn`` finds it)."""
     row = uow.execute(select(cloudtrail_trails).where(_T.arn == arn)).first()
     return None if row is None else _trail(row)
 
@@ -94,6 +102,40 @@ def save(uow: Any, trail: Trail, *, cursor: bool = False) -> None:
 
 def remove(uow: Any, trail: Trail) -> None:
     uow.execute(delete(cloudtrail_trails).where(_key(trail)))
+
+
+def retire(uow: Any, trail: Trail, token: str) -> Trail:
+    """DeleteTrail of a trail with something left to deliver: its row (stopped already) and its
+    digest chains move to the retired trail's name and ARN (``Trail.row_name``/``row_arn``), out
+    of the API's sight and out of the way of a new trail of the same name, until the delivery
+    worker has delivered what was recorded before the stop and written the final digests
+    (``finish_retired``)."""
+    retired = trail.evolve(retired=token)
+    uow.execute(update(cloudtrail_trails).where(_key(trail)).values(name=retired.row_name, arn=retired.row_arn))
+    for table in (cloudtrail_digest_chains, cloudtrail_digest_logs):
+        uow.execute(update(table).where(table.c.trail_arn == trail.arn).values(trail_arn=retired.row_arn))
+    return retired
+
+
+def retired_trails(uow: Any) -> list[Trail]:
+    rows = uow.execute(select(cloudtrail_trails).where(~_LIVE).order_by(_T.arn)).all()
+    return [_trail(r) for r in rows]
+
+
+def finish_retired(uow: Any) -> int:
+    """Delete the retired trails that have nothing left to do: what came before their stop is
+    delivered and no digest chain of theirs is open. How many."""
+    chains = cloudtrail_digest_chains.c
+    done = 0
+    for trail in retired_trails(uow):
+        if trail.stop_seq is not None and trail.cursor_seq < trail.stop_seq:
+            continue
+        if uow.execute(select(chains.trail_arn).where(chains.trail_arn == trail.row_arn).limit(1)).first():
+            continue
+        uow.execute(delete(cloudtrail_digest_logs).where(cloudtrail_digest_logs.c.trail_arn == trail.row_arn))
+        remove(uow, trail)
+        done += 1
+    return done
 
 
 #: the selectors of the trails that are logging (``data_events``: a prepared read, plain columns)
@@ -134,7 +176,7 @@ def record_delivery(uow: Any, trail: Trail, *, cursor: int, when: Any, error: st
 def raise_stop_seq(uow: Any, trail: Trail, stop_seq: int) -> None:
     """Move a stopped trail's ``stop_seq`` up to ``stop_seq`` (still stopped, not moved since)."""
     uow.execute(update(cloudtrail_trails).where(and_(
-        _T.arn == trail.arn, _T.is_logging.is_(False), _T.stop_seq == trail.stop_seq)).values(stop_seq=stop_seq))
+        _T.arn == trail.row_arn, _T.is_logging.is_(False), _T.stop_seq == trail.stop_seq)).values(stop_seq=stop_seq))
 
 
 def record_digest(uow: Any, trail: Trail, *, when: Any, error: str | None) -> None:
