@@ -52,6 +52,32 @@ def test_events_recorded_before_a_sigkill_are_delivered_after_restart(backend):
         second.stop()
 
 
+def test_a_trail_deleted_before_a_sigkill_still_delivers_its_last_events_after_restart(backend):
+    """DeleteTrail keeps what the trail recorded before it (and its own event) for delivery, in
+    the store: a server killed right after it delivers them once restarted."""
+    data, url = backend
+    first = CloudkeepServer(data_dir=data, store_url=url).start()
+    try:
+        account = first.create_account()
+        bucket, _ = logging_trail(account, "deleted-then-killed")
+        deliver(first)
+        account.client("iam").create_user(UserName="before-delete")
+        account.client("cloudtrail").delete_trail(Name="deleted-then-killed")
+        account.client("iam").create_user(UserName="after-delete")
+    finally:
+        first.stop(signal.SIGKILL)
+    second = CloudkeepServer(data_dir=data, store_url=url, port=first.port).start()
+    try:
+        account = _again(second, account)
+        assert "before-delete" not in _created_users(account, bucket)
+        deliver(second)
+        assert _created_users(account, bucket) == {"before-delete"}
+        assert any(e["eventName"] == "DeleteTrail" for e in records(account.client("s3"), bucket))
+        assert account.client("cloudtrail").describe_trails()["trailList"] == []
+    finally:
+        second.stop()
+
+
 def test_a_clean_stop_delivers_what_was_recorded(backend):
     data, url = backend
     first = CloudkeepServer(data_dir=data, store_url=url).start()
