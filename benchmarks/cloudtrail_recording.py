@@ -18,7 +18,7 @@ connection, each request signed afresh with botocore's SigV4 signer, the respons
 The figure is the server process's CPU (utime+stime of its tree, read after a settle so the
 recorder thread's batched writes count) per iteration. Rounds alternate the two servers and the
 median of the rounds is kept. The issue's target: recording costs under 10% of a simple call's
-server time, i.e. on/off − 1 < 10%.
+server time, i.e. on/off − 1 < 10%; rounds that disagree about it give no verdict (``verdict_of``).
 
 Must not: be collected or run by CI; send traffic anywhere but the servers it starts on loopback.
 """
@@ -126,12 +126,28 @@ def measure(targets: list[base.Target], args: argparse.Namespace, progress: Call
     return cpu, p50
 
 
+def verdict_of(cost: float, paired: list[float]) -> str:
+    """"met" or "missed" by the median cost, unless the rounds disagree about the side of the
+    target (some round's on/off falls on each side of it, and the median is within a spread's
+    reach of it): then "noise". On a shared VM one noisy round can move the medians by 20%, and
+    a cost that is under 10% only in the median of such rounds is not evidence of the target."""
+    verdict = "met" if cost < TARGET_COST else "missed"
+    below = sum(1 for c in paired if c < TARGET_COST)
+    if paired and 0 < below < len(paired) and min(paired) < cost < max(paired):
+        spread = max(paired) - min(paired)
+        if abs(cost - TARGET_COST) < spread / 2:
+            return "noise"
+    return verdict
+
+
 def report(cpu: dict[tuple[str, str], list[float]], p50: dict[tuple[str, str], list[float]]) -> bool:
     from rich.table import Table
 
     table = Table(title="Recording cost: server CPU per iteration, recording on vs off (median of rounds)",
-                  caption="server CPU = utime+stime of the server process tree ÷ iterations, after a settle")
-    for col in ("workload", "on ms", "off ms", "on/off", "cost", "rounds (on)", "rounds (off)", "target < 10%"):
+                  caption="server CPU = utime+stime of the server process tree ÷ iterations, after a settle; "
+                          "per round: on ÷ off of the round's two back-to-back measurements")
+    for col in ("workload", "on ms", "off ms", "on/off", "cost", "rounds (on)", "rounds (off)", "per round",
+                "target < 10%"):
         table.add_column(col, justify="left" if col == "workload" else "right")
     met = True
     for w in WORKLOADS:
@@ -140,11 +156,14 @@ def report(cpu: dict[tuple[str, str], list[float]], p50: dict[tuple[str, str], l
             continue
         m_on, m_off = statistics.median(on), statistics.median(off)
         cost = m_on / m_off - 1 if m_off else float("nan")
-        ok = cost < TARGET_COST
-        met &= ok
+        paired = [a / b - 1 for a, b in zip(on, off) if b]
+        verdict = verdict_of(cost, paired)
+        met &= verdict == "met"
         table.add_row(w.title, f"{m_on:.3f}", f"{m_off:.3f}", f"{m_on / m_off:.3f}", f"{cost:+.1%}",
                       " ".join(f"{v:.3f}" for v in on), " ".join(f"{v:.3f}" for v in off),
-                      "[green]met[/green]" if ok else "[red]missed[/red]")
+                      " ".join(f"{v:+.0%}" for v in paired),
+                      {"met": "[green]met[/green]", "missed": "[red]missed[/red]"}.get(
+                          verdict, "[yellow]not measured: rounds disagree[/yellow]"))
     base.console().print(table)
     latency = Table(title="What recording adds to a call's latency as the client sees it (p50, median of rounds)",
                     caption="the records are written off the request path; not the issue's measure, shown beside it")
