@@ -2,9 +2,10 @@
 ``aws cloudtrail validate-logs`` does it: the trail's bucket and prefix from DescribeTrails (or
 ``--s3-bucket``/``--s3-prefix``, as for a deleted trail: then DescribeTrails is not asked and
 the files are looked for without an organization's id, as the AWS CLI does), the public keys
-from ListPublicKeys, the digest and log files read through the S3 API, every check made here (``services/cloudtrail/validation.py``). Exit status 0 when every file is valid, 1
-when one is not, when no digest file is found in the range (nothing proves the logs intact), or
-when the server cannot be asked; 2 for a usage error.
+from ListPublicKeys, the digest and log files read through the S3 API, every check made here
+(``services/cloudtrail/validation.py``). Exit status 0 when every file is valid, 1 when one is
+not, when no digest file is found in the range (nothing proves the logs intact), or when the
+server cannot be asked; 2 for a usage error.
 
 The server and the credentials are found as ``cli_client.py`` says (as the AWS CLI finds them,
 else the root credentials file in ``--data-dir``).
