@@ -140,3 +140,30 @@ def test_a_deleted_trail_with_nothing_left_to_deliver_is_removed_at_once(store):
     _run(store, "DeleteTrail", Name="idle")
     with store.unit_of_work() as uow:
         assert repo.retired_trails(uow) == [] and repo.of_account(uow, ACCOUNT) == []
+
+
+def test_a_delivery_pass_that_read_a_trail_before_its_deletion_records_nothing_on_a_new_one(store):  # noqa: F811
+    """The worker read the trail, then DeleteTrail retired it and a new trail took its name:
+    what the pass records (its cursor, its files for the digest) belongs to neither."""
+    with store.unit_of_work(write=True) as uow:
+        repo.add(uow, _base("raced"))
+    _run(store, "StartLogging", Name="raced")
+    stale = _trail_named(store, "raced")
+    _run(store, "DeleteTrail", Name="raced")
+    later = ARRIVED + dt.timedelta(seconds=30)
+    with store.unit_of_work(write=True) as uow:
+        repo.add(uow, _base("raced").evolve(created_at=later, is_logging=True, cursor_seq=C.newest_seq(uow)))
+        new_cursor = repo.get(uow, ACCOUNT, "us-east-1", "raced").cursor_seq
+        assert repo.record_delivery(uow, stale, cursor=0, when=later, error=None, delivered=True) is False
+        assert repo.get(uow, ACCOUNT, "us-east-1", "raced").cursor_seq == new_cursor
+        (retired,) = repo.retired_trails(uow)
+        assert retired.latest_delivery_time is None
+        assert repo.record_delivery(uow, retired, cursor=retired.stop_seq, when=later, error=None,
+                                    delivered=True) is True
+
+
+def _trail_named(store, name: str) -> Trail:
+    with store.unit_of_work() as uow:
+        found = repo.get(uow, ACCOUNT, "us-east-1", name)
+    assert found is not None
+    return found

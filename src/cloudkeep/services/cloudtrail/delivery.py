@@ -227,8 +227,12 @@ class Delivery:
                     break
             new_cursor = rows[-1][0] if len(rows) == BATCH else max(safe, cursor)
             with self._store.unit_of_work(write=True) as uow:
-                repo.record_delivery(uow, trail, cursor=new_cursor, when=now, error=error,
-                                     delivered=bool(written) or (error is None and written_total > 0))
+                current = repo.record_delivery(uow, trail, cursor=new_cursor, when=now, error=error,
+                                               delivered=bool(written) or (error is None and written_total > 0))
+                if not current:
+                    # deleted (or retired, or replaced by a new trail of its name) since this pass
+                    # read it: its state is the new row's; the retired one delivers again from its cursor
+                    return written_total + len(written)
                 if trail.log_validation:
                     # a chain not open yet (another region or account) starts with its first file
                     start = now.replace(microsecond=0)

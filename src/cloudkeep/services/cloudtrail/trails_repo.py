@@ -162,15 +162,23 @@ def validating_trails(uow: Any) -> list[Trail]:
                                            .order_by(_T.arn)).all()]
 
 
+def _same(trail: Trail) -> Any:
+    """The trail's row, if it is still the one the worker read: not deleted, retired or replaced
+    by a new trail of the same name since (which has its own creation time)."""
+    return and_(_key(trail), _T.created_at == trail.created_at)
+
+
 def record_delivery(uow: Any, trail: Trail, *, cursor: int, when: Any, error: str | None,
-                    delivered: bool) -> None:
-    """After a delivery attempt: the cursor moves only with a delivery (or when nothing matched)."""
+                    delivered: bool) -> bool:
+    """After a delivery attempt: the cursor moves only with a delivery (or when nothing matched).
+    False when the trail's row is no longer the one the worker read (DeleteTrail during the
+    pass): then nothing is recorded, and its files are not queued for a digest either."""
     values: dict[str, Any] = {"latest_delivery_attempt_time": when, "latest_delivery_error": error}
     if error is None:
         values["cursor_seq"] = cursor
         if delivered:
             values["latest_delivery_time"] = when
-    uow.execute(update(cloudtrail_trails).where(_key(trail)).values(**values))
+    return uow.execute(update(cloudtrail_trails).where(_same(trail)).values(**values)).rowcount == 1
 
 
 def raise_stop_seq(uow: Any, trail: Trail, stop_seq: int) -> None:
@@ -183,7 +191,7 @@ def record_digest(uow: Any, trail: Trail, *, when: Any, error: str | None) -> No
     values: dict[str, Any] = {"latest_digest_error": error}
     if error is None:
         values["latest_digest_time"] = when
-    uow.execute(update(cloudtrail_trails).where(_key(trail)).values(**values))
+    uow.execute(update(cloudtrail_trails).where(_same(trail)).values(**values))
 
 
 def names(trails: Iterable[Trail]) -> set[str]:
