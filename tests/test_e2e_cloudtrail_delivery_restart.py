@@ -29,22 +29,32 @@ def _again(server: CloudkeepServer, account: Account) -> Account:
     return Account(account.account_id, account.access_key_id, account.secret_access_key, endpoint=server.endpoint)
 
 
-def test_events_recorded_before_a_sigkill_are_delivered_after_restart(backend):
+def _killed_and_restarted(backend, trail: str, act) -> tuple[CloudkeepServer, Account, str]:
+    """(the restarted server, the account on it, the trail's bucket): a server with a new account
+    whose trail delivered once, then ``act(account)``, then SIGKILL, then a second server on the
+    same data directory and store."""
     data, url = backend
     first = CloudkeepServer(data_dir=data, store_url=url).start()
     try:
         account = first.create_account()
-        bucket, _ = logging_trail(account, "survivor")
+        bucket, _ = logging_trail(account, trail)
         deliver(first)
-        iam = account.client("iam")
-        made = {f"killed-{i}" for i in range(5)}
-        for name in sorted(made):
-            iam.create_user(UserName=name)
+        act(account)
     finally:
         first.stop(signal.SIGKILL)
     second = CloudkeepServer(data_dir=data, store_url=url, port=first.port).start()
+    return second, _again(second, account), bucket
+
+
+def test_events_recorded_before_a_sigkill_are_delivered_after_restart(backend):
+    made = {f"killed-{i}" for i in range(5)}
+
+    def act(account: Account) -> None:
+        for name in sorted(made):
+            account.client("iam").create_user(UserName=name)
+
+    second, account, bucket = _killed_and_restarted(backend, "survivor", act)
     try:
-        account = _again(second, account)
         assert not made & _created_users(account, bucket)
         deliver(second)
         assert made <= _created_users(account, bucket)
@@ -55,20 +65,13 @@ def test_events_recorded_before_a_sigkill_are_delivered_after_restart(backend):
 def test_a_trail_deleted_before_a_sigkill_still_delivers_its_last_events_after_restart(backend):
     """DeleteTrail keeps what the trail recorded before it (and its own event) for delivery, in
     the store: a server killed right after it delivers them once restarted."""
-    data, url = backend
-    first = CloudkeepServer(data_dir=data, store_url=url).start()
-    try:
-        account = first.create_account()
-        bucket, _ = logging_trail(account, "deleted-then-killed")
-        deliver(first)
+    def act(account: Account) -> None:
         account.client("iam").create_user(UserName="before-delete")
         account.client("cloudtrail").delete_trail(Name="deleted-then-killed")
         account.client("iam").create_user(UserName="after-delete")
-    finally:
-        first.stop(signal.SIGKILL)
-    second = CloudkeepServer(data_dir=data, store_url=url, port=first.port).start()
+
+    second, account, bucket = _killed_and_restarted(backend, "deleted-then-killed", act)
     try:
-        account = _again(second, account)
         assert "before-delete" not in _created_users(account, bucket)
         deliver(second)
         assert _created_users(account, bucket) == {"before-delete"}
