@@ -13,8 +13,9 @@ from cloudkeep.audit.recorder import encode_record
 from cloudkeep.auth.principal import Principal, PrincipalType
 from cloudkeep.services.cloudtrail import SERVICE
 from cloudkeep.services.cloudtrail import delivery_cursor as C
+from cloudkeep.services.cloudtrail import digest_chains
 from cloudkeep.services.cloudtrail import trails_repo as repo
-from cloudkeep.services.cloudtrail.delivery import _second
+from cloudkeep.services.cloudtrail.delivery import _second, finish_retired
 from cloudkeep.services.cloudtrail.trails_domain import Trail
 from cloudkeep.services.framework import Call
 from cloudkeep.storage.clock import FixedClock
@@ -122,15 +123,16 @@ def test_a_deleted_trail_is_kept_retired_until_its_delivery_and_final_digest_are
         assert C.chains(uow, arn) == []
         assert retired in repo.delivering_trails(uow)
         repo.add(uow, _base("gone"))                                # the name is free at once
-        assert repo.finish_retired(uow) == 0                        # not delivered yet
-        repo.record_delivery(uow, retired, cursor=retired.stop_seq, when=ARRIVED, error=None, delivered=True)
-        assert repo.finish_retired(uow) == 0                        # its chain still waits for the final digest
-        (chain,) = C.chains(uow, retired.row_arn)
+    assert finish_retired(store) == 0                               # not delivered yet
     with store.unit_of_work(write=True) as uow:
-        from cloudkeep.services.cloudtrail import digest_chains
+        repo.record_delivery(uow, retired, cursor=retired.stop_seq, when=ARRIVED, error=None, delivered=True)
+    assert finish_retired(store) == 0                               # its chain still waits for the final digest
+    with store.unit_of_work(write=True) as uow:
+        (chain,) = C.chains(uow, retired.row_arn)
         digest_chains.end(uow, chain)
-        assert repo.finish_retired(uow) == 1
-        assert repo.retired_trails(uow) == []
+    assert finish_retired(store) == 1
+    with store.unit_of_work() as uow:
+        assert repo.retired_trails(uow) == [] and C.chains(uow, retired.row_arn) == []
         assert [t.name for t in repo.of_account(uow, ACCOUNT)] == ["gone"]   # the new one is untouched
 
 

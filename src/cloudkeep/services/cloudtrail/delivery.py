@@ -164,8 +164,7 @@ class Delivery:
             digests += digest.close_due(self._store, self._sealer, self._put, trail, self._clock.now(),
                                         period=timing.digest, force=close_digests)
         if any(t.retired is not None for t in (*trails, *validating)):
-            with self._store.unit_of_work(write=True) as uow:
-                repo.finish_retired(uow)            # deleted trails whose last files and digests are out
+            finish_retired(self._store)
         return {"files": files, "digests": digests}
 
     def _settled_stop(self, trail: Trail) -> Trail:
@@ -254,6 +253,22 @@ class Delivery:
         times = [_time(e.get("eventTime")) or now for e in events]
         return Written(account, region, C.DeliveredLog(trail.s3_bucket, key, hashlib.sha256(body).hexdigest(),
                                                        min(times), max(times)))
+
+
+def finish_retired(store: Any) -> int:
+    """Delete the retired (deleted) trails with nothing left to do: what came before their stop
+    is delivered and no digest chain of theirs is open. How many."""
+    done = 0
+    with store.unit_of_work(write=True) as uow:
+        for trail in repo.retired_trails(uow):
+            if trail.stop_seq is not None and trail.cursor_seq < trail.stop_seq:
+                continue
+            if C.chains(uow, trail.row_arn):
+                continue
+            C.forget(uow, trail.row_arn)
+            repo.remove(uow, trail)
+            done += 1
+    return done
 
 
 def source_of(trail: Trail) -> Mapping[str, str]:

@@ -160,6 +160,13 @@ def close_period(uow: Any, chain: Chain, *, end: _dt.datetime, bucket: str, key:
             _L.s3_key.in_(keys)))
 
 
+def move_chains(uow: Any, trail_arn: str, to_arn: str) -> None:
+    """A trail's chains and queued digest entries, now kept under ``to_arn`` (a retired trail's
+    ``row_arn``)."""
+    for table in (cloudtrail_digest_chains, cloudtrail_digest_logs):
+        uow.execute(update(table).where(table.c.trail_arn == trail_arn).values(trail_arn=to_arn))
+
+
 def forget(uow: Any, trail_arn: str) -> None:
     """A deleted trail's chains and queued digest entries (a trail with none open, or whose
     retirement is over)."""

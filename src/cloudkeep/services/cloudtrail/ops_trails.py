@@ -242,7 +242,8 @@ def delete_trail(call: Call, params: Params) -> Result:
         repo.save(call.uow, trail)
     pending = trail.stop_seq is not None and trail.cursor_seq < trail.stop_seq
     if pending or delivery_cursor.chains(call.uow, trail.arn):
-        repo.retire(call.uow, trail, call.ids.token_bytes(16).hex())
+        retired = repo.retire(call.uow, trail, call.ids.token_bytes(16).hex())
+        delivery_cursor.move_chains(call.uow, trail.arn, retired.row_arn)
         return {}
     repo.remove(call.uow, trail)
     delivery_cursor.forget(call.uow, trail.arn)

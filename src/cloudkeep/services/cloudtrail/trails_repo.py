@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 from sqlalchemy import and_, delete, insert, select, update
 
-from cloudkeep.storage.schema import cloudtrail_digest_chains, cloudtrail_digest_logs, cloudtrail_trails
+from cloudkeep.storage.schema import cloudtrail_trails
 
 from .trails_domain import RETIRED_MARK, Trail
 
@@ -105,37 +105,19 @@ def remove(uow: Any, trail: Trail) -> None:
 
 
 def retire(uow: Any, trail: Trail, token: str) -> Trail:
-    """DeleteTrail of a trail with something left to deliver: its row (stopped already) and its
-    digest chains move to the retired trail's name and ARN (``Trail.row_name``/``row_arn``), out
-    of the API's sight and out of the way of a new trail of the same name, until the delivery
-    worker has delivered what was recorded before the stop and written the final digests
-    (``finish_retired``)."""
+    """DeleteTrail of a trail with something left to deliver: its row (stopped already) moves to
+    the retired trail's name and ARN (``Trail.row_name``/``row_arn``), out of the API's sight and
+    out of the way of a new trail of the same name, until the delivery worker has delivered what
+    was recorded before the stop and written the final digests (its chains move with it:
+    ``delivery_cursor.move_chains``)."""
     retired = trail.evolve(retired=token)
     uow.execute(update(cloudtrail_trails).where(_key(trail)).values(name=retired.row_name, arn=retired.row_arn))
-    for table in (cloudtrail_digest_chains, cloudtrail_digest_logs):
-        uow.execute(update(table).where(table.c.trail_arn == trail.arn).values(trail_arn=retired.row_arn))
     return retired
 
 
 def retired_trails(uow: Any) -> list[Trail]:
     rows = uow.execute(select(cloudtrail_trails).where(~_LIVE).order_by(_T.arn)).all()
     return [_trail(r) for r in rows]
-
-
-def finish_retired(uow: Any) -> int:
-    """Delete the retired trails that have nothing left to do: what came before their stop is
-    delivered and no digest chain of theirs is open. How many."""
-    chains = cloudtrail_digest_chains.c
-    done = 0
-    for trail in retired_trails(uow):
-        if trail.stop_seq is not None and trail.cursor_seq < trail.stop_seq:
-            continue
-        if uow.execute(select(chains.trail_arn).where(chains.trail_arn == trail.row_arn).limit(1)).first():
-            continue
-        uow.execute(delete(cloudtrail_digest_logs).where(cloudtrail_digest_logs.c.trail_arn == trail.row_arn))
-        remove(uow, trail)
-        done += 1
-    return done
 
 
 #: the selectors of the trails that are logging (``data_events``: a prepared read, plain columns)
