@@ -235,11 +235,7 @@ def delete_trail(call: Call, params: Params) -> Result:
     logging or delete a trail" (https://docs.aws.amazon.com/cli/latest/reference/cloudtrail/validate-logs.html).
     Until then the row is kept as a retired trail (``trails_repo.retire``); a trail with nothing
     left to deliver is removed here."""
-    trail = _own(call, params["Name"])
-    if trail.is_logging:
-        trail = trail.evolve(is_logging=False, stop_logging_time=call.received_at or call.clock.now(),
-                             stop_seq=delivery_cursor.newest_seq(call.uow) + 1)
-        repo.save(call.uow, trail)
+    trail = _stopped(call, _own(call, params["Name"]))
     pending = trail.stop_seq is not None and trail.cursor_seq < trail.stop_seq
     if pending or delivery_cursor.chains(call.uow, trail.arn):
         retired = repo.retire(call.uow, trail, call.ids.token_bytes(16).hex())
@@ -301,12 +297,20 @@ def start_logging(call: Call, params: Params) -> Result:
 
 @operation("StopLogging")
 def stop_logging(call: Call, params: Params) -> Result:
-    trail = _own(call, params["Name"])
-    if trail.is_logging:
-        # what was recorded before this call is still delivered (up to the seq of this moment)
-        repo.save(call.uow, trail.evolve(is_logging=False, stop_logging_time=call.received_at or call.clock.now(),
-                                         stop_seq=delivery_cursor.newest_seq(call.uow) + 1))
+    _stopped(call, _own(call, params["Name"]))
     return {}
+
+
+def _stopped(call: Call, trail: D.Trail) -> D.Trail:
+    """The trail stopped at the request's arrival (StopLogging, and DeleteTrail of a logging
+    trail): what was recorded before this call is still delivered, up to the seq of this moment
+    (``delivery._settled_stop`` then takes in the call's own event)."""
+    if not trail.is_logging:
+        return trail
+    stopped = trail.evolve(is_logging=False, stop_logging_time=call.received_at or call.clock.now(),
+                           stop_seq=delivery_cursor.newest_seq(call.uow) + 1)
+    repo.save(call.uow, stopped)
+    return stopped
 
 
 @operation("PutEventSelectors")
