@@ -44,9 +44,9 @@ from typing import Any, Callable
 
 from sqlalchemy import text
 
-from cloudkeep.audit.recorder import chunk_row, insert_chunks, record_texts
+from cloudkeep.audit.recorder import chunk_row, insert_chunks
 from cloudkeep.services.cloudtrail import history
-from cloudkeep.services.cloudtrail.history_repository import lookup
+from cloudkeep.services.cloudtrail.history_repository import entry_texts, lookup
 from cloudkeep.storage.engine import Store, sqlite_url
 
 UTC = _dt.timezone.utc
@@ -118,7 +118,7 @@ def _one_lookup(store: Store, params: dict[str, Any]) -> tuple[list[dict[str, An
     assert query is not None
     with store.unit_of_work() as uow:
         rows, cursor = lookup(uow.execute, query)
-        texts = record_texts(uow.execute, rows)
+        texts = entry_texts(uow.execute, rows)
     events = [history.event_wire(text) for text in texts if text is not None]
     return events, history.encode_token(params, cursor) if cursor else None
 

@@ -145,7 +145,7 @@ def test_data_events_are_stored_but_not_looked_up(store: Store, management: bool
         recorder.close()
     with store.unit_of_work() as uow:
         stored = uow.execute(sa.text("SELECT count(*) FROM audit_events")).scalar_one()
-        found = {key: [row.event_id for row in history_repository.lookup(uow.execute, _query(key, value))[0]]
+        found = {key: [row.event_id for row, _ in history_repository.lookup(uow.execute, _query(key, value))[0]]
                  for key, value in ((None, None), ("Username", "Alice"), ("ReadOnly", True),
                                     ("AccessKeyId", "AKIAEXAMPLEALICE0001"), ("EventId", record["eventID"]))}
     assert stored == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import zlib
+from typing import Callable
 
 import sqlalchemy as sa
 from alembic import command
@@ -155,7 +156,7 @@ from cloudkeep.services.cloudtrail import history  # noqa: E402
 from cloudkeep.services.cloudtrail.errors import (InvalidLookupAttributesException,  # noqa: E402
                                                   InvalidMaxResultsException, InvalidNextTokenException,
                                                   InvalidTimeRangeException)
-from cloudkeep.services.cloudtrail.history_repository import lookup  # noqa: E402
+from cloudkeep.services.cloudtrail.history_repository import entry_texts, lookup  # noqa: E402
 
 
 def _write(store: Store, records: list[dict]) -> None:
@@ -173,8 +174,8 @@ def _page(store: Store, params: dict, *, region: str = "us-east-1", now: dt.date
     query = history.parse_request(params, account_id=account, region=region, now=now)
     assert query is not None
     with store.unit_of_work() as uow:
-        rows, cursor = lookup(uow.execute, query)
-        texts = record_texts(uow.execute, rows)
+        entries, cursor = lookup(uow.execute, query)
+        texts = entry_texts(uow.execute, entries)
     ids = [history.event_wire(text)["EventId"] for text in texts]
     return ids, history.encode_token(params, cursor) if cursor else None
 
@@ -380,8 +381,9 @@ def test_a_record_whose_chunk_is_gone_reads_as_none(store: Store) -> None:
     from cloudkeep.services.cloudtrail import delivery_cursor
 
     with store.unit_of_work() as uow:
-        delivered = delivery_cursor.events(uow, after=0, upto=10**9, accounts=[ACCOUNT], region=None,
-                                           since=None, until=None, limit=10)
+        delivered, more = delivery_cursor.events(uow, after=0, upto=10**9, accounts=[ACCOUNT], region=None,
+                                                 since=None, until=None, limit=10)
+    assert not more
     assert [text is None for _, text in delivered] == [True, False]
 
 
@@ -412,21 +414,23 @@ def test_records_queued_for_building_are_built_by_prepare_in_batches_or_by_flush
     assert ids == [_id(n) for n in range(1, recorder_module._PREPARE_AT - 1)] + [_id(1000), _id(1001), _id(2000)]
 
 
+def _migrate(store: Store, step: Callable[..., None], revision: str) -> None:
+    config = alembic_config()
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        step(config, revision)
+
+
 def test_migration_0018_downgrade_puts_chunked_records_back_into_their_rows(store: Store) -> None:
     with store.unit_of_work(write=True) as uow:
         AuditRecorder(store, flush_interval=3600).write_in(uow, event(1))
     _write(store, [event(2), event(3)])
-    config = alembic_config()
-    with store.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0017")
+    _migrate(store, command.downgrade, "0017")
     with store.engine.begin() as connection:
         rows = connection.execute(sa.text("SELECT record FROM audit_events ORDER BY seq")).all()
         assert [decode_record(r.record) for r in rows] == [event(1), event(2), event(3)]
         assert not sa.inspect(connection).has_table("audit_record_chunks")
-    with store.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    _migrate(store, command.upgrade, "head")
     assert stored_records(store) == [event(1), event(2), event(3)]
 
 
@@ -479,3 +483,102 @@ def test_a_builder_left_to_the_writer_is_not_built_by_prepare(store: Store) -> N
     finally:
         recorder.close()
     assert [r["eventID"] for r in stored_records(store)] == [_id(7)]
+
+
+# --- several records in one row (migration 0019) ----------------------------------------------------
+
+
+def _read(n: int, *, when: dt.datetime = NOW, user: str = "Alice") -> dict:
+    """A GetUser of one user by Alice: records of one second that only their ids tell apart."""
+    return event(n, when=when, name="GetUser", readOnly=True, requestParameters={"userName": user},
+                 eventID=f"0193f0a8-7c1e-7a2b-9c3d-{n:012x}")
+
+
+def _rows_of(store: Store) -> list:
+    with store.unit_of_work() as uow:
+        return uow.execute(select(audit_events).order_by(audit_events.c.seq)).all()
+
+
+def test_records_a_batch_cannot_tell_apart_but_by_id_share_one_row_and_read_back_in_order(store: Store) -> None:
+    later = NOW + dt.timedelta(seconds=1)
+    records = ([_read(n) for n in range(1, 6)] + [_read(6, user="Bob"), _read(7, when=later)]
+               + [_read(n) for n in range(8, 10)])
+    _write(store, records)
+    rows = _rows_of(store)
+    assert [(r.event_name, r.chunk_count) for r in rows] == [("GetUser", 7), ("GetUser", None), ("GetUser", None)]
+    stored = stored_records(store)
+    assert len(stored) == 9
+    group = rows[0].event_id
+    assert group.endswith("00") and group[:24] == records[0]["eventID"][:24]     # the first record's time
+    # each record as written but for its id: its row's, with its place as the last byte
+    assert [r["eventID"] for r in stored[:7]] == [recorder_module.member_id(group, p) for p in range(7)]
+    assert [{**r, "eventID": None} for r in stored] == [
+        {**r, "eventID": None} for r in records[:5] + records[7:9] + [records[5], records[6]]]
+    assert _count(store, audit_event_resources) == 3                 # AWS::IAM::User per row
+
+
+def test_lookup_pages_through_a_row_of_several_records_latest_first(store: Store) -> None:
+    _write(store, [_read(n, when=NOW - dt.timedelta(seconds=5)) for n in range(1, 8)]
+           + [event(100, when=NOW - dt.timedelta(seconds=1))])
+    ids = [r["eventID"] for r in stored_records(store)]
+    newest_first = [ids[7]] + list(reversed(ids[:7]))
+    for size in (1, 2, 3, 7, 8, 50):
+        assert _all(store, {"MaxResults": size}) == newest_first, size
+    first, token = _page(store, {"MaxResults": 3})
+    assert first == newest_first[:3] and token
+    assert history.decode_token({"MaxResults": 3}, token).position == 5    # the page ended inside the row
+    by_name = {"LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": "GetUser"}]}
+    assert _all(store, {**by_name, "MaxResults": 4}) == newest_first[1:]
+    by_user = {"LookupAttributes": [{"AttributeKey": "ResourceName", "AttributeValue": "Alice"}]}
+    assert _all(store, {**by_user, "MaxResults": 2}) == newest_first[1:]
+
+
+def test_lookup_by_event_id_finds_each_record_of_a_row(store: Store) -> None:
+    _write(store, [_read(n) for n in range(1, 5)])
+    ids = [r["eventID"] for r in stored_records(store)]
+
+    def by_id(value: str) -> list[str]:
+        return _all(store, {"LookupAttributes": [{"AttributeKey": "EventId", "AttributeValue": value}]})
+
+    assert [by_id(i) for i in ids] == [[i] for i in ids]
+    assert by_id(recorder_module.member_id(ids[0], 4)) == []          # a place past the row's records
+    assert by_id(recorder_module.member_id(ids[0][:-4] + "ffff", 1)) == []
+    assert by_id(_read(2)["eventID"]) == []                              # the id it was built with is gone
+
+
+def test_delivery_reads_every_record_of_a_row(store: Store) -> None:
+    from cloudkeep.services.cloudtrail import delivery_cursor
+
+    _write(store, [_read(n) for n in range(1, 4)] + [_read(4, user="Bob")])
+    with store.unit_of_work() as uow:
+        delivered, more = delivery_cursor.events(uow, after=0, upto=10**9, accounts=[ACCOUNT], region=None,
+                                                 since=None, until=None, limit=10)
+    assert not more
+    seqs = [seq for seq, _ in delivered]
+    assert len(delivered) == 4 and seqs[0] == seqs[1] == seqs[2] < seqs[3]
+    assert [json.loads(text)["eventID"] for _, text in delivered] == [r["eventID"] for r in stored_records(store)]
+    # a pass reads at most ``limit`` rows: "more" follows the rows read, not the records given
+    with store.unit_of_work() as uow:
+        def read(after: int) -> tuple[list[int], bool]:
+            got, more = delivery_cursor.events(uow, after=after, upto=10**9, accounts=[ACCOUNT], region=None,
+                                               since=None, until=None, limit=1)
+            return [seq for seq, _ in got], more
+        assert read(0) == (seqs[:3], True)
+        assert read(seqs[0]) == ([seqs[3]], True)
+        assert read(seqs[3]) == ([], False)
+
+
+def test_migration_0019_downgrade_gives_each_record_its_row_again(store: Store) -> None:
+    _write(store, [_read(n) for n in range(1, 4)] + [_read(4, user="Bob")])
+    before = stored_records(store)
+    _migrate(store, command.downgrade, "0018")
+    with store.engine.begin() as connection:
+        rows = connection.execute(sa.text("SELECT event_id, chunk_index FROM audit_events ORDER BY seq")).all()
+        # the row keeps its first record; the others get rows of their own, after it
+        assert [r.event_id for r in rows] == [before[0]["eventID"], before[3]["eventID"],
+                                              before[1]["eventID"], before[2]["eventID"]]
+        assert [r.chunk_index for r in rows] == [0, 3, 1, 2]
+        named = connection.execute(sa.text("SELECT event_id FROM audit_event_resources")).scalars().all()
+        assert sorted(named) == sorted(r["eventID"] for r in before)
+    _migrate(store, command.upgrade, "head")
+    assert sorted(stored_records(store), key=lambda r: r["eventID"]) == sorted(before, key=lambda r: r["eventID"])

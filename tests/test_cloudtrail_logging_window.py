@@ -63,8 +63,9 @@ def test_start_and_stop_times_are_the_requests_arrival_so_their_events_are_deliv
     trail = _trail(store)
     assert trail.start_logging_time == ARRIVED
     with store.unit_of_work() as uow:
-        selected = C.events(uow, after=trail.cursor_seq, upto=C.newest_seq(uow), accounts=[ACCOUNT],
-                            region="us-east-1", since=_second(trail.start_logging_time), until=None, limit=10)
+        selected, _ = C.events(uow, after=trail.cursor_seq, upto=C.newest_seq(uow), accounts=[ACCOUNT],
+                               region="us-east-1", since=_second(trail.start_logging_time), until=None,
+                               limit=10)
     assert len(selected) == 1                 # StartLogging's own event
     _run(store, "StopLogging", Name="window")
     assert _trail(store).stop_logging_time == ARRIVED

@@ -20,7 +20,12 @@ reaches the table:
 
 Rows: a batch's records are compressed together, ``CHUNK_RECORDS`` to a chunk
 (``audit_record_chunks``, ``insert_chunks``); their rows keep an empty ``record`` and point into
-the chunk (``chunk_id``, ``chunk_index``). ``record_texts`` reads records back either way. The
+the chunk (``chunk_id``, ``chunk_index``). Records of a chunk that the event history tells apart
+only by their id (``_group_key``: the same call by the same caller in the same second) share one
+row, ``chunk_count`` of them side by side in the chunk, and take ids derived from the row's
+(``_group_id``, ``member_id``; ``group_of`` goes back): a row, its seven index entries and its
+resource rows cost more than the rest of a batched record, and a poller's reads come in runs.
+``row_texts`` and ``record_texts`` read records back either way. The
 JSON is zlib-compressed against a preset dictionary (``audit.record_codec``); only the event
 history's lookup attributes are columns. A management event also gets one
 ``audit_event_resources`` row per resource it names (the ResourceType/ResourceName lookup
@@ -46,6 +51,7 @@ from __future__ import annotations
 
 import collections
 import datetime as _dt
+import hashlib
 import logging
 import threading
 from typing import Any, Callable, Iterable, Mapping, Protocol
@@ -211,40 +217,141 @@ def insert_rows(uow: _UnitOfWork, pairs: list[tuple[Mapping[str, Any], dict[str,
         uow.execute(_RESOURCES, resources)
 
 
+def member_id(group_id: str, position: int) -> str:
+    """The event id of the record at ``position`` of a row that stands for several (its
+    ``chunk_count``): the row's own id (``_group_id``, the record at 0) with its last byte
+    replaced."""
+    return f"{group_id[:-2]}{position:02x}"
+
+
+def group_of(event_id: str) -> tuple[str, int] | None:
+    """(the id of the row, the record's position in it) that a record's event id would have if
+    it were one of several records in a row: its last byte is the position, the row's id ends
+    in 00. None for an id that cannot be one (not a UUID's text, or a position no chunk has)."""
+    if len(event_id) != 36 or event_id[8] != "-":
+        return None
+    try:
+        position = int(event_id[-2:], 16)
+    except ValueError:
+        return None
+    if not 0 < position < CHUNK_RECORDS:
+        return None
+    return f"{event_id[:-2]}00", position
+
+
+def _group_key(event: Mapping[str, Any], row: Mapping[str, Any]) -> tuple:
+    """What the event history can tell a record by, besides its id: records of a batch that share
+    all of it are stored as one row (``insert_chunks``)."""
+    return (row["account_id"], row["aws_region"], row["event_time"], row["event_source"], row["event_name"],
+            row["read_only"], row["management_event"], row["access_key_id"], row["username"], row["error_code"],
+            tuple(lookup_resources(event)) if row["management_event"] else ())
+
+
+Item = tuple[Mapping[str, Any], dict[str, Any], str]
+#: (record, row, texts, the items it was made of)
+Group = tuple[Mapping[str, Any], dict[str, Any], list[str], list[Item]]
+
+
+def _grouped(part: list[Item]) -> list[Group]:
+    """A chunk's records as (record, row, texts, items), a row each or one for several: the records of
+    ``part`` that share their ``_group_key`` get one row (``chunk_count`` how many; its
+    ``chunk_index`` is set when the chunk is laid out), and their event ids become
+    ``member_id(row id, position)`` (the row's id: ``_group_id``).
+    The same ``part`` always gives the same rows and ids: a batch written again after a commit
+    whose outcome was lost is refused as a duplicate (``AuditRecorder._write_one_by_one``)."""
+    keys: dict[tuple, list[int]] = {}
+    for index, (event, row, _) in enumerate(part):
+        keys.setdefault(_group_key(event, row), []).append(index)
+    out: list[Group] = []
+    for members in keys.values():
+        event, first, _ = part[members[0]]
+        if len(members) > 1:
+            items = [part[index] for index in members]
+            group_id = _group_id([row["event_id"] for _, row, _ in items])
+            renamed = _renamed(items, group_id)
+            if renamed is not None:
+                out.append((event, {**first, "event_id": group_id, "chunk_count": len(members)}, renamed, items))
+                continue
+        for index in members:                       # a row each
+            event, row, text = part[index]
+            out.append((event, {**row, "chunk_count": None}, [text], [part[index]]))
+    return out
+
+
+def _group_id(ids: list[str]) -> str:
+    """The id of a row of several records (its first record's, place 0): the first id's time,
+    version and variant (a UUIDv7's first 64 bits), then 40 bits of the SHA-256 of all their ids,
+    then the place, 00. The same records give the same id; two groups of one millisecond share
+    an id only if 40 bits of their hashes do."""
+    digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()
+    return f"{ids[0][:24]}{digest[:10]}00"
+
+
+def _renamed(members: list[Item], group_id: str) -> list[str] | None:
+    """The members' texts with their event ids made ``member_id(group_id, position)``; None when
+    one of them does not hold its id in the compact form ``record_json`` writes."""
+    out = []
+    for position, (_, row, text) in enumerate(members):
+        old_id = row["event_id"]
+        marker = f'"eventID":"{old_id}"'
+        if len(old_id) != 36 or text.count(marker) != 1:
+            return None
+        out.append(text.replace(marker, f'"eventID":"{member_id(group_id, position)}"'))
+    return out
+
+
 def insert_chunks(uow: _UnitOfWork, items: list[tuple[Mapping[str, Any], dict[str, Any], str]]) -> None:
     """Insert a batch of records, ``CHUNK_RECORDS`` to a chunk (``audit_record_chunks``):
-    ``items`` are (record, row, text) as ``chunk_row`` gives them; each row is pointed at its
-    chunk (set again on a retry)."""
+    ``items`` are (record, row, text) as ``chunk_row`` gives them. Records the event history
+    tells apart only by their id share one row (``_grouped``)."""
     for start in range(0, len(items), CHUNK_RECORDS):
-        part = items[start:start + CHUNK_RECORDS]
-        newest = max(row["event_time"] for _, row, _ in part)
-        data = encode_chunk([text for _, _, text in part])
-        chunk_id = uow.execute(_CHUNK, {"newest_time": newest, "data": data}).scalar_one()
-        for index, (_, row, _) in enumerate(part):
-            row["chunk_id"] = chunk_id
-            row["chunk_index"] = index
-    insert_rows(uow, [(event, row) for event, row, _ in items])
+        insert_groups(uow, _grouped(items[start:start + CHUNK_RECORDS]))
 
 
-def record_texts(execute: Callable[..., Any], rows: list[Any]) -> list[str | None]:
-    """The JSON texts of stored records, from ``audit_events`` rows that carry ``record``,
-    ``chunk_id`` and ``chunk_index``: each chunk read and decompressed once. None for a record
-    whose chunk is gone (pruned: a day after the 90 days of its newest event). Raises as
-    ``record_text`` does for bytes it cannot read."""
+def insert_groups(uow: _UnitOfWork, groups: list[Group]) -> None:
+    """Insert one chunk holding ``groups`` (``_grouped``) and their rows, pointed into it."""
+    texts: list[str] = []
+    pairs: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
+    for event, row, group_texts, _ in groups:
+        pairs.append((event, {**row, "chunk_index": len(texts)}))
+        texts.extend(group_texts)
+    newest = max(row["event_time"] for _, row in pairs)
+    chunk_id = uow.execute(_CHUNK, {"newest_time": newest, "data": encode_chunk(texts)}).scalar_one()
+    for _, row in pairs:
+        row["chunk_id"] = chunk_id
+    insert_rows(uow, pairs)
+
+
+def row_texts(execute: Callable[..., Any], rows: list[Any]) -> list[list[str | None]]:
+    """The JSON texts of the records of stored ``audit_events`` rows (that carry ``record``,
+    ``chunk_id``, ``chunk_index`` and ``chunk_count``), each row's in their order in its chunk:
+    one for a row of one record, ``chunk_count`` for a row that stands for several. Each chunk
+    is read and decompressed once. None for a record whose chunk is gone (pruned: a day after
+    the 90 days of its newest event). Raises as ``record_text`` does for bytes it cannot read."""
     wanted = {row.chunk_id for row in rows if row.chunk_id is not None}
     chunks: dict[int, list[str]] = {}
     if wanted:
         found = execute(select(audit_record_chunks.c.chunk_id, audit_record_chunks.c.data)
                         .where(audit_record_chunks.c.chunk_id.in_(sorted(wanted)))).all()
         chunks = {chunk_id: chunk_texts(data) for chunk_id, data in found}
-    out: list[str | None] = []
+    out: list[list[str | None]] = []
     for row in rows:
         if row.chunk_id is None:
-            out.append(record_text(row.record))
+            out.append([record_text(row.record)])
             continue
+        count = getattr(row, "chunk_count", None) or 1
         texts = chunks.get(row.chunk_id)
-        out.append(texts[row.chunk_index] if texts is not None and 0 <= row.chunk_index < len(texts) else None)
+        start = row.chunk_index
+        if texts is None or not 0 <= start or start + count > len(texts):
+            out.append([None] * count)
+        else:
+            out.append(list(texts[start:start + count]))
     return out
+
+
+def record_texts(execute: Callable[..., Any], rows: list[Any]) -> list[str | None]:
+    """The texts of every record of ``rows`` (``row_texts``), one list, in row order."""
+    return [text for texts in row_texts(execute, rows) for text in texts]
 
 
 #: the setting that holds the highest ``seq`` prune has deleted: every seq below it is either
@@ -490,18 +597,20 @@ class AuditRecorder:
 
     def _write_one_by_one(self, pairs: list[tuple[Mapping[str, Any], dict[str, Any], str]],
                           taken: int) -> int:
-        """After a batch hit a duplicate: write its records singly, each compressed in its own
-        row, dropping only duplicates."""
-        for index, (event, row, text) in enumerate(pairs):
+        """After a batch hit a duplicate: write its rows singly (a row of several records with
+        them, in a chunk of its own), dropping only duplicates. The rows and ids are those the
+        batch would have written (``_grouped``), so a batch already stored is refused whole."""
+        groups = [group for start in range(0, len(pairs), CHUNK_RECORDS)
+                  for group in _grouped(pairs[start:start + CHUNK_RECORDS])]
+        for index, group in enumerate(groups):
             try:
                 with self._store.unit_of_work(write=True) as uow:
-                    insert_rows(uow, [(event, {**row, "record": encode_text(text), "chunk_id": None,
-                                               "chunk_index": None})])
+                    insert_groups(uow, [group])
             except exc.IntegrityError:
-                _log.error("audit record %s already stored; duplicate dropped", row["event_id"])
+                _log.error("audit record %s already stored; duplicate dropped", group[1]["event_id"])
             except Exception:
                 _log.exception("audit record not written; will retry")
-                self._queue.extendleft(reversed(pairs[index:]))
+                self._queue.extendleft(reversed([item for rest in groups[index:] for item in rest[3]]))
                 return -1
         return taken
 

@@ -182,6 +182,10 @@ audit_events = Table(
     # the chunk that holds the record (migration 0018), and its place in it; NULL: in ``record``
     Column("chunk_id", _SEQ_REF, nullable=True),
     Column("chunk_index", Integer, nullable=True),
+    # how many records the row stands for (migration 0019): the recorder's batches write one row
+    # for records the event history tells apart only by their id, next to each other in the
+    # chunk from ``chunk_index`` on (audit.recorder.insert_chunks); NULL: one
+    Column("chunk_count", Integer, nullable=True),
     Index("ix_audit_events_event_id", "event_id", unique=True),
     Index("ix_audit_events_time", "account_id", "aws_region", "event_time", **MANAGEMENT_EVENTS_ONLY),
     # not partial: delivery finds StopLogging's event by name without saying it is a management event

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from cloudkeep.audit.recorder import record_texts
+from cloudkeep.audit.recorder import record_texts, row_texts
 from cloudkeep.storage.schema import audit_events
 
 
@@ -25,8 +25,9 @@ def stored_rows(store: Any, *where: Any) -> list[tuple[Any, dict[str, Any]]]:
     """(row, decoded record) of the rows matching ``where``, in insert order."""
     with store.unit_of_work() as uow:
         rows = uow.execute(select(audit_events).where(*where).order_by(audit_events.c.seq)).all()
-        texts = record_texts(uow.execute, rows)
-    return [(row, _loaded(text)) for row, text in zip(rows, texts)]
+        texts = row_texts(uow.execute, rows)
+    # a row that stands for several records (audit.recorder.insert_chunks) comes once for each
+    return [(row, _loaded(text)) for row, group in zip(rows, texts) for text in group]
 
 
 def _loaded(text: str | None) -> dict[str, Any]:
@@ -37,7 +38,8 @@ def _loaded(text: str | None) -> dict[str, Any]:
 
 def _texts(store: Any, *where: Any) -> list[str]:
     with store.unit_of_work() as uow:
-        rows = uow.execute(select(audit_events.c.record, audit_events.c.chunk_id, audit_events.c.chunk_index)
+        rows = uow.execute(select(audit_events.c.record, audit_events.c.chunk_id, audit_events.c.chunk_index,
+                                  audit_events.c.chunk_count)
                            .where(*where).order_by(audit_events.c.seq)).all()
         texts = record_texts(uow.execute, rows)
     if any(text is None for text in texts):

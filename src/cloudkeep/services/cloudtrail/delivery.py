@@ -209,12 +209,12 @@ class Delivery:
         while True:
             with self._store.unit_of_work() as uow:
                 accounts, roots = trails_org.sources(uow, trail)
-                rows = C.events(uow, after=cursor, upto=safe, accounts=accounts,
-                                region=None if trail.multi_region else trail.home_region,
-                                since=_second(trail.start_logging_time),
-                                until=None if trail.is_logging or trail.stop_seq is not None
-                                else _second(trail.stop_logging_time, up=True),
-                                limit=BATCH)
+                rows, more = C.events(uow, after=cursor, upto=safe, accounts=accounts,
+                                      region=None if trail.multi_region else trail.home_region,
+                                      since=_second(trail.start_logging_time),
+                                      until=None if trail.is_logging or trail.stop_seq is not None
+                                      else _second(trail.stop_logging_time, up=True),
+                                      limit=BATCH)
             written: list[Written] = []
             error = None
             for (account, region), events in sorted(self._selected(trail, rows).items()):
@@ -224,7 +224,7 @@ class Delivery:
                     error = failure.code
                     log.info("trail %s: delivery refused: %s %s", trail.arn, failure.code, failure.message)
                     break
-            new_cursor = rows[-1][0] if len(rows) == BATCH else max(safe, cursor)
+            new_cursor = rows[-1][0] if more else max(safe, cursor)
             with self._store.unit_of_work(write=True) as uow:
                 current = repo.record_delivery(uow, trail, cursor=new_cursor, when=now, error=error,
                                                delivered=bool(written) or (error is None and written_total > 0))
@@ -238,7 +238,7 @@ class Delivery:
                     for item in written:
                         C.add_log(uow, (trail.row_arn, item.region, item.account), item.log, start)
             written_total += len(written)
-            if error is not None or len(rows) < BATCH:
+            if error is not None or not more:
                 return written_total
             cursor = new_cursor
 

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Sequence
 
 from sqlalchemy import and_, delete, func, insert, select, text, update
 
-from cloudkeep.audit.recorder import record_texts
+from cloudkeep.audit.recorder import row_texts
 from cloudkeep.storage.schema import (audit_events, cloudtrail_digest_chains, cloudtrail_digest_logs,
                                       cloudtrail_leases)
 
@@ -63,11 +63,13 @@ def newest_transaction_id(uow: Any) -> int:
 
 def events(uow: Any, *, after: int, upto: int, accounts: Sequence[str], region: str | None,
            since: _dt.datetime | None, until: _dt.datetime | None,
-           limit: int) -> list[tuple[int, str | None]]:
+           limit: int) -> tuple[list[tuple[int, str | None]], bool]:
     """(seq, the record's JSON text) of the events of ``accounts`` (in ``region``, or every
-    region) with after < seq <= upto, recorded within [since, until], oldest first. The text is
-    None for a record that cannot be read (its chunk gone, or bytes this code cannot decode)."""
-    query = select(_E.seq, _E.record, _E.chunk_id, _E.chunk_index).where(
+    region) with after < seq <= upto, recorded within [since, until], oldest first, from at most
+    ``limit`` rows (a row may stand for several records, which share its seq); and whether the
+    rows reached ``limit`` (more may follow the last seq). The text is None for a record that
+    cannot be read (its chunk gone, or bytes this code cannot decode)."""
+    query = select(_E.seq, _E.record, _E.chunk_id, _E.chunk_index, _E.chunk_count).where(
         _E.seq > after, _E.seq <= upto, _E.account_id.in_(list(accounts)))
     if region is not None:
         query = query.where(_E.aws_region == region)
@@ -77,15 +79,16 @@ def events(uow: Any, *, after: int, upto: int, accounts: Sequence[str], region: 
         query = query.where(_E.event_time <= until)
     rows = uow.execute(query.order_by(_E.seq).limit(limit)).all()
     try:
-        texts = record_texts(uow.execute, rows)
+        texts = row_texts(uow.execute, rows)
     except Exception:  # noqa: BLE001 - one unreadable record must not stop the others: one by one
         texts = []
         for row in rows:
             try:
-                texts.extend(record_texts(uow.execute, [row]))
+                texts.extend(row_texts(uow.execute, [row]))
             except Exception:  # noqa: BLE001
-                texts.append(None)
-    return [(int(row.seq), text) for row, text in zip(rows, texts)]
+                texts.append([None] * (row.chunk_count or 1))
+    # a row that stands for several records (audit.recorder.insert_chunks) gives them all, in order
+    return [(int(row.seq), text) for row, group in zip(rows, texts) for text in group], len(rows) >= limit
 
 
 # --- digest chains and the logs of the next digest ---------------------------------------------------

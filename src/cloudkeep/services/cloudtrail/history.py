@@ -6,8 +6,9 @@ how a stored record reads as an ``Event`` of the response.
 - StartTime/EndTime bound the event time inclusively; a start after the end is
   InvalidTimeRangeException. The window is never older than the last 90 days.
 - MaxResults 1 to 50, default 50.
-- Newest first: events are ordered by (event time, seq) descending; a NextToken names the last
-  event of its page and the request's filter, so a token from another request, or one this
+- Newest first: events are ordered by (event time, seq, place in the row) descending (a row of
+  the recorder's batches may stand for several records of one second: the later first); a
+  NextToken names the last event of its page and the request's filter, so a token from another request, or one this
   server never handed out, is InvalidNextTokenException, and events written between calls
   neither repeat nor shift the following pages.
 - EventCategory "insight" asks for Insights events, which this server never produces.
@@ -49,6 +50,10 @@ class Cursor:
 
     event_time: _dt.datetime
     seq: int
+    #: the place in its row of the last event, when the row stands for several records and the
+    #: page ended inside it (the next page goes on with the row's earlier places); None: the page
+    #: ended with the row's last event (its place 0)
+    position: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +88,10 @@ _MICROSECOND = _dt.timedelta(microseconds=1)
 
 def encode_token(params: Mapping[str, Any], cursor: Cursor) -> str:
     micros = (cursor.event_time - _EPOCH) // _MICROSECOND          # exact: the cursor compares by equality
-    raw = json.dumps({"q": _scope(params), "t": micros, "s": cursor.seq}, separators=(",", ":"))
+    fields: dict[str, Any] = {"q": _scope(params), "t": micros, "s": cursor.seq}
+    if cursor.position is not None:
+        fields["p"] = cursor.position
+    raw = json.dumps(fields, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -91,12 +99,13 @@ def decode_token(params: Mapping[str, Any], token: str) -> Cursor:
     try:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         if (not isinstance(data, dict) or data.get("q") != _scope(params)
-                or type(data.get("t")) is not int or type(data.get("s")) is not int):
+                or type(data.get("t")) is not int or type(data.get("s")) is not int
+                or ("p" in data and (type(data["p"]) is not int or data["p"] < 1))):
             raise _invalid_token()
         when = _EPOCH + data["t"] * _MICROSECOND
     except (binascii.Error, ValueError, UnicodeDecodeError, OverflowError, OSError):
         raise _invalid_token() from None
-    return Cursor(event_time=when, seq=data["s"])
+    return Cursor(event_time=when, seq=data["s"], position=data.get("p"))
 
 
 def _attribute(params: Mapping[str, Any]) -> tuple[str | None, Any]:

@@ -8,11 +8,10 @@ Must not: import the pipeline; hold SQL (``history_repository``) or rules (``his
 
 from __future__ import annotations
 
-from cloudkeep.audit.recorder import record_texts
 from cloudkeep.services.framework import Call, Params, Result
 
 from . import history
-from .history_repository import lookup
+from .history_repository import entry_texts, lookup
 from .operations import operation
 
 
@@ -21,8 +20,8 @@ def lookup_events(call: Call, params: Params) -> Result:
     query = history.parse_request(params, account_id=call.account_id, region=call.region, now=call.clock.now())
     if query is None:                       # Insights events: this server has none
         return {"Events": []}
-    rows, cursor = lookup(call.uow.execute, query)
-    out: Result = {"Events": [history.event_wire(text) for text in record_texts(call.uow.execute, rows)
+    entries, cursor = lookup(call.uow.execute, query)
+    out: Result = {"Events": [history.event_wire(text) for text in entry_texts(call.uow.execute, entries)
                               if text is not None]}
     if cursor is not None:
         out["NextToken"] = history.encode_token(params, cursor)
