@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from cloudkeep.audit.record_codec import (DICTIONARY_1, DICTIONARY_1_ID, decode_record, dictionary_id,
-                                          encode_record, record_text)
+                                          encode_record, record_json, record_text)
 from cloudkeep.audit.recorder import AuditRecorder
 from cloudkeep.storage.engine import Store, alembic_config
 from storage_backends import store_url  # noqa: F401  (pytest fixture)
@@ -126,3 +126,43 @@ def test_migration_0013_downgrade_reads_dictionary_and_plain_records(store_url: 
             (record(1)["eventID"], record(1, eventTime="2026-11-30T10:00:00Z")), (plain["eventID"], plain)]
     finally:
         opened.close()
+
+
+# --- the JSON text (orjson, with the standard library's encoder as the fallback) -------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_STDLIB = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)   # no lone surrogates
+_LEAF = st.none() | st.booleans() | st.integers(min_value=-2**63, max_value=2**63 - 1) | _TEXT
+_VALUE = st.recursive(_LEAF, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+                      max_leaves=20)
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(_TEXT, _VALUE, max_size=6))
+def test_record_json_writes_what_the_standard_encoder_writes(record: dict) -> None:
+    text = record_json(record)
+    assert text == _STDLIB.encode(record)       # compact, UTF-8 as is, the same escapes, key order kept
+    assert "\n" not in text                      # a chunk's records are its lines
+
+
+def test_record_json_gives_what_orjson_refuses_to_the_standard_encoder() -> None:
+    when = dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.timezone.utc)
+    for record in ({"big": 2**70}, {"lone": "a\udc80b"}, {"deep": _nested(300)},
+                   {"when": when, "raw": b"\x00", 7: "seven", None: 1, True: "yes"}):
+        assert record_json(record) == _STDLIB.encode(record)
+    assert json.loads(record_json({"when": when})) == {"when": "2026-12-01 06:00:00+00:00"}   # str(), not ISO
+
+
+def _nested(depth: int) -> object:
+    value: object = 0
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_record_json_escapes_every_control_character() -> None:
+    record = {"s": "".join(chr(c) for c in range(0x20)) + '"\\\u2028\u00e9\U0001f600'}
+    assert record_json(record) == _STDLIB.encode(record)
+    assert json.loads(record_json(record)) == record

@@ -19,8 +19,14 @@ compressed with.
   read with exactly the same bytes. Never edit one; add a new constant (its Adler-32 differs)
   to ``_DICTIONARIES`` and encode with it, keeping the old ones for decoding.
 
-Must not: import the schema, storage or anything heavier than the standard library (migrations
-import it).
+- The JSON text is written by orjson (~0.7 µs for a GetCallerIdentity record where the standard
+  library's C encoder took ~3.9, and ~13 against ~53 thousand instructions): compact, UTF-8 not
+  escaped, keys in the record's order, as the standard library's encoder (the fallback for what
+  orjson refuses: integers beyond 64 bits, strings holding lone surrogates, nesting past 254
+  levels) writes it; values of other types (datetimes, dataclasses, bytes) as ``str`` gives them.
+
+Must not: import the schema, storage or anything heavier than the standard library and orjson
+(migrations import it).
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from __future__ import annotations
 import json
 import zlib
 from typing import Any, Final, Mapping
+
+import orjson
 
 #: The first preset dictionary of stored records (its Adler-32 is ``DICTIONARY_1_ID``).
 #: NEVER CHANGE THESE BYTES: stored rows name them by their checksum and decode only with them.
@@ -78,8 +86,18 @@ _C_ENCODER: Final = (json.encoder.c_make_encoder(None, str, json.encoder.encode_
                      if json.encoder.c_make_encoder is not None else None)
 
 
+#: orjson as the standard library's encoder above writes records: non-string keys as strings,
+#: datetimes and dataclasses through ``default`` (``str``) rather than orjson's own forms
+_ORJSON_OPTIONS: Final = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
 def record_json(event: Mapping[str, Any]) -> str:
     """A record's compact JSON text, as stored (in a row's ``record`` or a chunk's line)."""
+    if type(event) is dict:
+        try:
+            return orjson.dumps(event, default=str, option=_ORJSON_OPTIONS).decode()
+        except orjson.JSONEncodeError:
+            pass              # what orjson refuses (see the module docstring): the standard encoder
     if _C_ENCODER is None or type(event) is not dict:
         return _JSON.encode(event)
     return "".join(_C_ENCODER(event, 0))
