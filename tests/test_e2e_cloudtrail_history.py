@@ -171,6 +171,33 @@ def test_newest_first_and_paging_is_stable_while_writes_happen(ck):
     assert times == sorted(times, reverse=True)
 
 
+def test_a_burst_of_the_same_read_pages_and_looks_up_event_by_event(ck):
+    """The recorder keeps one row for reads it cannot tell apart but by their id (the same call
+    by the same caller in one second, audit.recorder.insert_chunks): through the API each is
+    still an event of its own, paged one by one, each found by its EventId."""
+    acct = ck.create_account()
+    iam = acct.client("iam")
+    iam.create_user(UserName="burst-target")
+    reads = [_rid(iam.get_user(UserName="burst-target")) for _ in range(40)]
+    ck.flush()
+    params: dict[str, Any] = {**_by("EventName", "GetUser"), "MaxResults": 3}
+    seen = _lookup(acct, **params)
+    assert sorted(_requests(seen)) == sorted(reads)                  # each once, none missing
+    assert _requests(seen) == list(reversed(reads))                  # newest first, to the request
+    ids = [e["EventId"] for e in seen]
+    assert len(set(ids)) == 40
+    for event in seen[::7]:
+        assert _lookup(acct, **_by("EventId", event["EventId"])) == [event]
+    store = Store.open(sqlite_url(ck.data_dir), migrate=False)
+    try:
+        with store.unit_of_work() as uow:
+            rows = uow.execute(select(audit_events.c.chunk_count).where(
+                audit_events.c.account_id == acct.account_id, audit_events.c.event_name == "GetUser")).all()
+    finally:
+        store.close()
+    assert sum(r.chunk_count or 1 for r in rows) == 40 and len(rows) < 40   # fewer rows than records
+
+
 def test_paging_while_another_client_keeps_writing_repeats_and_skips_nothing(ck):
     acct = ck.create_account()
     iam = acct.client("iam")
