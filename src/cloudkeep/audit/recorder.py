@@ -272,9 +272,10 @@ def _grouped(part: list[Item]) -> list[Group]:
             if renamed is not None:
                 out.append((event, {**first, "event_id": group_id, "chunk_count": len(members)}, renamed, items))
                 continue
-        for index in members:                       # a row each
+        for index in members:                       # a row each: its own row dict, set again on a retry
             event, row, text = part[index]
-            out.append((event, {**row, "chunk_count": None}, [text], [part[index]]))
+            row["chunk_count"] = None
+            out.append((event, row, [text], [part[index]]))
     return out
 
 
@@ -313,7 +314,8 @@ def insert_groups(uow: _UnitOfWork, groups: list[Group]) -> None:
     texts: list[str] = []
     pairs: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
     for event, row, group_texts, _ in groups:
-        pairs.append((event, {**row, "chunk_index": len(texts)}))
+        row["chunk_index"] = len(texts)
+        pairs.append((event, row))
         texts.extend(group_texts)
     newest = max(row["event_time"] for _, row in pairs)
     chunk_id = uow.execute(_CHUNK, {"newest_time": newest, "data": encode_chunk(texts)}).scalar_one()

@@ -57,8 +57,9 @@ def _resources_statement(query: LookupQuery, after: Cursor | None, fetch: int) -
             .order_by(R.c.event_time.desc(), E.c.seq.desc()).limit(fetch))
 
 
-def _latest_first(row: Any) -> list[Entry]:
-    return [(row, place) for place in reversed(range(row.chunk_count or 1))]
+def _latest_first(row: Any, below: int | None = None) -> list[Entry]:
+    """A row's events, latest (highest place) first; with ``below``, only the places under it."""
+    return [(row, place) for place in reversed(range(row.chunk_count or 1 if below is None else below))]
 
 
 def _continued(execute: Execute, query: LookupQuery) -> list[Entry]:
@@ -70,7 +71,7 @@ def _continued(execute: Execute, query: LookupQuery) -> list[Entry]:
                                           E.c.aws_region == query.region)).first()
     if row is None or (row.chunk_count or 1) <= after.position:
         return []
-    return [(row, place) for place in reversed(range(after.position))]
+    return _latest_first(row, after.position)
 
 
 def _by_event_id(execute: Execute, query: LookupQuery) -> list[Entry]:

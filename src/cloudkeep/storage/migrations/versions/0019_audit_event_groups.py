@@ -5,7 +5,7 @@ Adds ``audit_events.chunk_count``: a row written by the recorder's batches may s
 several records that share their account, region, second, source, name, read-only flag,
 category, access key, user name, error code and resources; they lie next to each other in the
 row's chunk from ``chunk_index`` on. NULL: the row is one record. Their event ids are the
-row's with the last byte replaced by their place in the group (``audit.recorder.group_ids``).
+row's with the last byte replaced by their place in the group (``audit.recorder.member_id``).
 
 Downgrade: every such row becomes one row per record again (with its resource rows), as 0018's
 layout holds them.
