@@ -98,6 +98,18 @@ def _put(t: base.Target) -> Callable[[int], None]:
     return lambda i: s3.put_object(Bucket=BUCKET, Key=f"object-{i}", Body=SMALL) and None
 
 
+def _put_unsigned(t: base.Target) -> Callable[[int], None]:
+    """As the load generator of ``s3.py`` sends a PUT: UNSIGNED-PAYLOAD, no checksum header."""
+    import boto3
+    from botocore.config import Config
+
+    s3 = boto3.client("s3", endpoint_url=t.endpoint, region_name="us-east-1", aws_access_key_id=t.key,
+                      aws_secret_access_key=t.secret,
+                      config=Config(retries={"max_attempts": 1}, s3={"payload_signing_enabled": False},
+                                    request_checksum_calculation="when_required"))
+    return lambda i: s3.put_object(Bucket=BUCKET, Key=f"unsigned-{i}", Body=SMALL) and None
+
+
 def _get(t: base.Target) -> Callable[[int], None]:
     s3 = t.client("s3")
 
@@ -112,6 +124,7 @@ WORKLOADS: tuple[Workload, ...] = (
     Workload("getuser", "iam:GetUser", _user_prep, _get_user),
     Workload("createdelete", "iam:CreateUser+DeleteUser (pair)", _no_prep, _create_delete),
     Workload("s3-put1k", "s3:PutObject 1 KiB", _bucket_prep, _put),
+    Workload("s3-put1k-unsigned", "s3:PutObject 1 KiB, UNSIGNED-PAYLOAD", _bucket_prep, _put_unsigned),
     Workload("s3-get1k", "s3:GetObject 1 KiB", _bucket_prep, _get),
 )
 

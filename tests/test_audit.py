@@ -392,6 +392,34 @@ def test_enqueue_then_flush_writes_everything(store: Store) -> None:
         recorder.close()
 
 
+def test_the_data_event_gate_reads_the_trails_once_per_round_of_builders(store: Store) -> None:
+    """The writer builds a batch of deferred data events in one round: the gate (whether any
+    logging trail may select data events) reads the store once for the round, and once per call
+    outside a round."""
+    from cloudkeep.services.cloudtrail.data_events import DataEventGate
+
+    gate = DataEventGate(store)
+    reads: list[int] = []
+    query = gate._query
+    real_all = query.all
+
+    def counted(**params):  # type: ignore[no-untyped-def]
+        reads.append(1)
+        return real_all(**params)
+
+    query.all = counted  # type: ignore[method-assign]
+    recorder = AuditRecorder(store, flush_interval=3600, batch_size=10)
+    try:
+        answers: list[bool] = []
+        for _ in range(25):
+            recorder.enqueue_deferred(lambda: answers.append(gate.wanted()), on_loop=False)
+        recorder.flush()
+        assert answers == [False] * 25 and len(reads) == 3      # batches of 10, 10 and 5
+        assert gate.wanted() is False and gate.wanted() is False and len(reads) == 5
+    finally:
+        recorder.close()
+
+
 def test_background_thread_writes_without_flush(store: Store) -> None:
     recorder = AuditRecorder(store, flush_interval=0.05)
     try:

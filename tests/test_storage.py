@@ -402,7 +402,77 @@ def test_sqlite_connection_settings(tmp_path: Path, durability: str, synchronous
             assert pragma("synchronous") == synchronous
             assert pragma("foreign_keys") == 1
             assert pragma("busy_timeout") >= 5000
+            # the commits' own checkpoint is only a backstop for the store's checkpointer thread
+            assert pragma("wal_autocheckpoint") == 4000
         assert (tmp_path / "cloudkeep.db").is_file()
+    finally:
+        s.close()
+
+
+def test_sqlite_wal_is_checkpointed_by_the_stores_thread_not_by_the_commits(tmp_path: Path) -> None:
+    """Every CHECKPOINT_EVERY write commits the store's checkpointer thread copies the log into
+    the database file (a PASSIVE checkpoint): the rows are in the file alone, though far fewer
+    pages were written than the commits' own checkpoint waits for; closing the store stops it."""
+    import shutil
+    import sqlite3
+    import time
+
+    from cloudkeep.storage.engine import CHECKPOINT_EVERY
+
+    s = Store.open(sqlite_url(tmp_path))
+    try:
+        for i in range(CHECKPOINT_EVERY + 1):
+            with s.unit_of_work(write=True) as uow:
+                uow.execute(insert(accounts).values(account_row(f"{i:012d}")))
+        checkpointer = s._checkpointer
+        assert checkpointer is not None
+        deadline = time.monotonic() + 30
+        while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert checkpointer.checkpoints >= 1
+        thread = checkpointer._thread
+        assert thread is not None and thread.is_alive() and thread is not threading.current_thread()
+        # the database file without its log: what the checkpoint copied
+        shutil.copyfile(tmp_path / "cloudkeep.db", tmp_path / "file-only.db")
+        alone = sqlite3.connect(str(tmp_path / "file-only.db"))
+        try:
+            assert alone.execute("SELECT count(*) FROM accounts").fetchone()[0] >= CHECKPOINT_EVERY
+        finally:
+            alone.close()
+    finally:
+        s.close()
+    assert not thread.is_alive()
+
+
+def test_a_forked_child_starts_its_own_checkpointer(tmp_path: Path) -> None:
+    """A store whose checkpointer runs in the parent: the child has no such thread, so the
+    store there forgets it and starts one of its own at its first commit."""
+    s = Store.open(sqlite_url(tmp_path))
+    try:
+        with s.unit_of_work(write=True) as uow:
+            uow.execute(insert(accounts).values(account_row("000000000001")))
+        assert s._checkpointer is not None and s._checkpointer._thread is not None
+        pid = os.fork()
+        if pid == 0:  # the child: report through the exit status only
+            ok = s._checkpointer._thread is None
+            s.engine.dispose(close=False)        # the parent's connections stay the parent's
+            with s.unit_of_work(write=True) as uow:
+                uow.execute(insert(accounts).values(account_row("000000000002")))
+            thread = s._checkpointer._thread
+            ok = ok and thread is not None and thread.is_alive()
+            os._exit(0 if ok else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        s.close()
+
+
+def test_a_store_that_never_writes_starts_no_checkpointer(tmp_path: Path) -> None:
+    s = Store.open(sqlite_url(tmp_path), migrate=False)
+    try:
+        with s.unit_of_work() as uow:
+            uow.execute(text("SELECT 1"))
+        assert s._checkpointer is not None and s._checkpointer._thread is None
     finally:
         s.close()
 

@@ -50,11 +50,12 @@ Must not: block a request on the database for a read-only, denied or failed call
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as _dt
 import hashlib
 import logging
 import threading
-from typing import Any, Callable, Iterable, Mapping, Protocol
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 from sqlalchemy import delete, exc, insert, select
 
@@ -579,11 +580,12 @@ class AuditRecorder:
         """Write one batch; the number of records taken, or -1 if they were put back for a retry."""
         items = self._take()
         pairs: list[tuple[Mapping[str, Any], dict[str, Any], str]] = []
-        for item in items:
-            if type(item) is tuple:
-                pairs.append(item)
-            else:
-                pairs.extend(_items(_built(item) if callable(item) else (item,)))
+        with _round():
+            for item in items:
+                if type(item) is tuple:
+                    pairs.append(item)
+                else:
+                    pairs.extend(_items(_built(item) if callable(item) else (item,)))
         if not pairs:
             return len(items)
         try:
@@ -615,6 +617,30 @@ class AuditRecorder:
                 self._queue.extendleft(reversed([item for rest in groups[index:] for item in rest[3]]))
                 return -1
         return taken
+
+
+#: the round of deferred builders the calling thread is running (``round_of_builds``)
+_ROUND = threading.local()
+
+
+def round_of_builds() -> object | None:
+    """A token for the round of deferred builders the calling thread runs (one writer batch), or
+    None outside one. A round's builders were all queued, so their calls had completed, before
+    the round began: a builder may reuse what another of the same round read of the store's
+    state (the data event gate: one read per round, not one per S3 object call), which is as
+    new as its own read would be."""
+    return getattr(_ROUND, "token", None)
+
+
+@contextlib.contextmanager
+def _round() -> Iterator[None]:
+    """Run deferred builders as one round (``round_of_builds``)."""
+    outer = getattr(_ROUND, "token", None)
+    _ROUND.token = object()
+    try:
+        yield
+    finally:
+        _ROUND.token = outer
 
 
 def _built(build: Callable[[], Any]) -> list[Mapping[str, Any]]:

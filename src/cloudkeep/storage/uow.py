@@ -45,11 +45,13 @@ class UnitOfWork:
     """One transaction. Lazily begins on first use; commit on clean exit, rollback on error."""
 
     __slots__ = ("_engine", "_write", "_connection", "_transaction", "_after_commit", "_wrote",
-                 "_closed", "memo", "_gate", "_gated", "_on_rollback", "_kept")
+                 "_closed", "memo", "_gate", "_gated", "_on_rollback", "_kept", "_committed")
 
     def __init__(self, engine: Engine, *, write: bool = False, gate: "WriterGate | None" = None,
-                 kept: "KeptConnections | None" = None) -> None:
+                 kept: "KeptConnections | None" = None, committed: Callable[[], None] | None = None) -> None:
         self._engine = engine
+        #: told of each transaction this unit of work commits (the store's WAL checkpointer)
+        self._committed = committed
         #: the calling thread's kept connections (``KeptConnections``), or None: check one out
         #: of the pool for this transaction and give it back at its end
         self._kept = kept
@@ -240,6 +242,8 @@ class UnitOfWork:
         try:
             if transaction is not None:
                 transaction.commit()
+                if self._committed is not None:
+                    self._committed()
             committed = True
         except BaseException:
             self._after_commit.clear()

@@ -6,8 +6,9 @@ default (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-data
 So a data event nothing could deliver is not built or stored: the pipeline asks ``wanted`` when
 it builds one (on the recorder's thread for the calls it records off the request path).
 
-The answer is exact, read from the store each time (one read of the trails that are logging, on
-a prepared statement; the table is small: five trails per account and region at most), and
+The answer is exact, read from the store (one read of the trails that are logging, on a prepared
+statement; the table is small: five trails per account and region at most) once per round of
+the recorder's deferred builders, which all run after their calls completed, and
 deliberately broad: one logging trail anywhere in the
 store that may select data events makes every data event recorded; delivery then applies each
 trail's own selectors, accounts and regions, as it does for management events. A trail that
@@ -22,7 +23,10 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import threading
 from typing import Any
+
+from cloudkeep.audit.recorder import round_of_builds
 
 from . import trails_repo as repo
 from .trails_selectors import selects_data_events
@@ -35,14 +39,26 @@ class DataEventGate:
 
     def __init__(self, store: Any) -> None:
         self._query = store.prepare_read(repo.LOGGING_SELECTORS)
+        self._last = threading.local()       # (round of builds, answer) of the calling thread
 
     def wanted(self) -> bool:
+        """Read once per round of the recorder's deferred builders (``round_of_builds``): a
+        round's builders all run after their calls completed, so one read made in the round
+        is as new as each would have made (the writer builds up to a batch of S3 object calls
+        at once, and a read per call held the interpreter long enough to stall the event loop)."""
+        current = round_of_builds()
+        if current is not None:
+            last = getattr(self._last, "answer", None)
+            if last is not None and last[0] is current:
+                return last[1]
         try:
             rows = self._query.all()
         except Exception:  # noqa: BLE001 - in doubt, record: an event too many, never one missing
             log.exception("could not read the logging trails' selectors; recording the data event")
             return True
-        return any(_selects_data(text) for (text,) in rows)
+        answer = any(_selects_data(text) for (text,) in rows)
+        self._last.answer = (current, answer) if current is not None else None
+        return answer
 
 
 @functools.lru_cache(maxsize=256)
