@@ -420,6 +420,42 @@ def test_the_data_event_gate_reads_the_trails_once_per_round_of_builders(store: 
         recorder.close()
 
 
+def test_a_gated_builder_is_built_only_when_its_gate_opens_asked_once_per_batch(store: Store) -> None:
+    asked: list[int] = []
+    built: list[int] = []
+    open_now = [False]
+
+    def gate() -> bool:
+        asked.append(1)
+        return open_now[0]
+
+    def build(n: int):  # type: ignore[no-untyped-def]
+        built.append(n)
+        return _event(n)
+
+    recorder = AuditRecorder(store, flush_interval=3600, batch_size=10)
+    try:
+        for n in range(25):
+            recorder.enqueue_deferred(lambda n=n: build(n), on_loop=False, gate=gate)
+        recorder.flush()
+        assert built == [] and len(asked) == 3 and stored_records(store) == []   # 3 batches, none built
+        open_now[0] = True
+        for n in range(25, 30):
+            recorder.enqueue_deferred(lambda n=n: build(n), on_loop=False, gate=gate)
+        recorder.flush()
+        assert built == list(range(25, 30)) and len(asked) == 4
+        assert len(stored_records(store)) == 5
+
+        def broken() -> bool:
+            raise RuntimeError("the store is gone")
+
+        recorder.enqueue_deferred(lambda: build(30), on_loop=False, gate=broken)
+        recorder.flush()   # a gate that fails counts as open: a record too many, never one lost
+        assert built[-1] == 30 and len(stored_records(store)) == 6
+    finally:
+        recorder.close()
+
+
 def test_background_thread_writes_without_flush(store: Store) -> None:
     recorder = AuditRecorder(store, flush_interval=0.05)
     try:

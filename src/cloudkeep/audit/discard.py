@@ -25,7 +25,8 @@ class DiscardingRecorder:
     def enqueue(self, event: Mapping[str, Any]) -> None:
         return None
 
-    def enqueue_deferred(self, build: Callable[[], Any], *, on_loop: bool = True) -> None:
+    def enqueue_deferred(self, build: Callable[[], Any], *, on_loop: bool = True,
+                         gate: Callable[[], bool] | None = None) -> None:
         return None
 
     def prepare(self) -> None:

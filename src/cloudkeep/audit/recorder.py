@@ -468,17 +468,22 @@ class AuditRecorder:
         elif len(self._queue) >= self._batch_size:
             self._wake.set()
 
-    def enqueue_deferred(self, build: Callable[[], Any], *, on_loop: bool = True) -> None:
+    def enqueue_deferred(self, build: Callable[[], Any], *, on_loop: bool = True,
+                         gate: Callable[[], bool] | None = None) -> None:
         """Queue a record that is built later, off the request path: by ``prepare`` on the
         thread that serves requests once the response is sent, or else by the writer itself.
         ``build`` returns the record, a sequence of records, or None for nothing to write.
         ``on_loop=False``: the writer builds it, always (a data event's builder first reads the
         store to ask whether any trail wants data events, a read the loop should not make once
-        per S3 object call; it mostly builds nothing)."""
+        per S3 object call; it mostly builds nothing). ``gate`` (with ``on_loop=False``): asked
+        once per batch of the writer's, which builds the record only if the gate says so and
+        otherwise drops it unbuilt (the data event gate: one call each of a batch of 200 S3
+        PutObjects, builders that build nothing, held the interpreter long enough to stall the
+        event loop for a millisecond)."""
         if on_loop:
             self._builds.append(build)
         else:
-            self._queue.append(build)
+            self._queue.append(build if gate is None else _Gated(build, gate))
             if len(self._queue) >= self._batch_size:
                 self._wake.set()
         if self._closed:
@@ -581,9 +586,18 @@ class AuditRecorder:
         items = self._take()
         pairs: list[tuple[Mapping[str, Any], dict[str, Any], str]] = []
         with _round():
+            answers: dict[Callable[[], bool], bool] = {}      # each gate's answer for this batch
             for item in items:
-                if type(item) is tuple:
+                kind = type(item)
+                if kind is tuple:
                     pairs.append(item)
+                elif kind is _Gated:
+                    gate = item.gate
+                    allowed = answers.get(gate)
+                    if allowed is None:
+                        allowed = answers[gate] = _opens(gate)
+                    if allowed:
+                        pairs.extend(_items(_built(item.build)))
                 else:
                     pairs.extend(_items(_built(item) if callable(item) else (item,)))
         if not pairs:
@@ -617,6 +631,28 @@ class AuditRecorder:
                 self._queue.extendleft(reversed([item for rest in groups[index:] for item in rest[3]]))
                 return -1
         return taken
+
+
+class _Gated:
+    """A deferred builder that the writer runs only if its gate says so (``enqueue_deferred``)."""
+
+    __slots__ = ("build", "gate")
+
+    def __init__(self, build: Callable[[], Any], gate: Callable[[], bool]) -> None:
+        self.build = build
+        self.gate = gate
+
+    def __call__(self) -> Any:        # built on its own (``flush`` after ``close``): gate, then build
+        return self.build() if _opens(self.gate) else None
+
+
+def _opens(gate: Callable[[], bool]) -> bool:
+    """The gate's answer; one that fails counts as open (a record too many, never one lost)."""
+    try:
+        return bool(gate())
+    except Exception:
+        _log.exception("an audit gate failed; building the record")
+        return True
 
 
 #: the round of deferred builders the calling thread is running (``round_of_builds``)

@@ -109,7 +109,11 @@ def _audit_off_path(ex: Exchange, deps: Deps, error: E.ServiceError | None) -> N
     if belongs_to_tenant(ex):
         # a data event's builder asks the store whether any trail wants data events: the
         # recorder's thread builds those, the event loop the others (AuditRecorder.prepare)
-        deps.recorder.enqueue_deferred(lambda: events_for(ex, deps, error), on_loop=ex.management_event)
+        if ex.management_event:
+            deps.recorder.enqueue_deferred(lambda: events_for(ex, deps, error))
+        else:   # nothing is built unless some logging trail may want data events
+            deps.recorder.enqueue_deferred(lambda: events_for(ex, deps, error), on_loop=False,
+                                           gate=deps.data_events)
     elif error is not None:
         log.info("refused request %s from %s: %s %s", ex.request_id, ex.request.client_ip,
                  error.code, error.message)

@@ -90,9 +90,21 @@ _GET_BUCKET = select(s3_buckets).where(_B.name == bindparam("name"))
 
 
 def get_bucket(uow: Any, name: str) -> Bucket | None:
+    """The bucket, or None. In an exclusive unit of work (SQLite's write transactions, which hold
+    the whole database) the read is ``lock_bucket``'s: every object write reads its bucket twice
+    (authorization, then the write under the bucket's lock), and one statement does both; the
+    sequence number it took waits for that write (``lock_bucket``), and a write that needs none
+    leaves a gap in the bucket's sequence, which only orders. Elsewhere (PostgreSQL) a read
+    locks nothing: a copy between two buckets must not lock its source."""
     memo_key = ("s3-bucket", name)
     if memo_key in uow.memo:
         return uow.memo[memo_key]
+    if uow.exclusive:
+        locked = lock_bucket(uow, name)
+        if locked is None:
+            return None
+        uow.memo[("s3-seq", name)] = locked[1]
+        return locked[0]
     row = uow.run(_GET_BUCKET, {"name": name}).first()
     found = _bucket(row) if row is not None else None
     uow.memo[memo_key] = found
@@ -172,7 +184,15 @@ _LOCK = _BUMP.returning(*s3_buckets.c)
 def lock_bucket(uow: Any, name: str) -> tuple[Bucket, int] | None:
     """The bucket as it is now, and its next version sequence number, in one statement that also
     locks its row until commit (what ``get_bucket`` then ``next_seq`` do in three); None if there
-    is no such bucket. Both PostgreSQL and SQLite (3.35+) answer UPDATE … RETURNING."""
+    is no such bucket. Both PostgreSQL and SQLite (3.35+) answer UPDATE … RETURNING. A number
+    ``get_bucket`` took in this unit of work, with no write since (the memo is emptied by every
+    write), is given out once instead: the row has been locked since, so the bucket is as it is
+    now."""
+    seq = uow.memo.pop(("s3-seq", name), None)
+    if seq is not None:
+        bucket = uow.memo.get(("s3-bucket", name))
+        if bucket is not None:
+            return bucket, seq
     row = uow.run(_LOCK, {"b_name": name}).first()
     if row is None:
         uow.memo[("s3-bucket", name)] = None
