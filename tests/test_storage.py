@@ -636,6 +636,35 @@ def test_on_rollback_runs_on_rollback_and_on_a_failed_commit_never_after_a_commi
     store.close()
 
 
+def test_sqlite_driver_transaction_joins_sqlalchemy_and_reports_sqlalchemys_errors(tmp_path):
+    """On SQLite a unit of work begins and commits on the driver (uow.DriverTransaction): rows
+    written through the driver and through SQLAlchemy in one unit of work commit or roll back
+    together, and a COMMIT the database refuses is SQLAlchemy's IntegrityError, as before."""
+    from cloudkeep.storage.schema import s3_buckets
+
+    store = Store.open(sqlite_url(tmp_path))
+    try:
+        with store.unit_of_work(write=True) as uow:
+            uow.insert_many(accounts, [account_row("000000000001", status="ACTIVE")])   # the driver's
+            uow.execute(insert(accounts).values(account_row("000000000002")))  # SQLAlchemy's, joined
+        with pytest.raises(RuntimeError):
+            with store.unit_of_work(write=True) as uow:
+                uow.execute(insert(accounts).values(account_row("000000000003")))
+                uow.insert_many(accounts, [account_row("000000000004", status="ACTIVE")])
+                raise RuntimeError("boom")
+        assert account_ids(store) == {"000000000001", "000000000002"}
+        uow = store.unit_of_work(write=True)
+        uow.connection.connection.driver_connection.execute("PRAGMA defer_foreign_keys = ON")
+        uow.insert_many(s3_buckets, [{"name": "b", "account_id": "999999999999", "region": "us-east-1",
+                                      "created_at": T0, "encryption": "{}", "object_ownership": "x", "next_seq": 0}])
+        with pytest.raises(exc.IntegrityError):
+            uow.commit()
+        uow.rollback()
+        assert account_ids(store) == {"000000000001", "000000000002"}
+    finally:
+        store.close()
+
+
 def test_insert_many_stores_what_sqlalchemy_would(store):
     """UnitOfWork.insert_many (the driver path the audit recorder writes through) stores every
     type as SQLAlchemy's own INSERT does: the same raw values on each backend, the same values

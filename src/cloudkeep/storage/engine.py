@@ -137,9 +137,13 @@ def _sqlite_engine(url: Any, durability: Durability) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Straight to the driver: BEGIN needs no compilation, result or cursor bookkeeping.
+        # Straight to the driver: BEGIN needs no compilation, result or cursor bookkeeping. A
+        # unit of work's transaction begun on the driver (uow.DriverTransaction) is joined.
+        driver = connection.connection.driver_connection
+        if driver.in_transaction:
+            return
         begin = connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN")
-        connection.connection.driver_connection.execute(begin).close()
+        driver.execute(begin).close()
 
     return engine
 
@@ -319,7 +323,8 @@ class Store:
         checkpointer = self._checkpointer
         return UnitOfWork(self._write_engine if write else self.engine, write=write, gate=self._gate,
                           kept=getattr(self._kept, "connections", None),
-                          committed=checkpointer.wrote if write and checkpointer is not None else None)
+                          committed=checkpointer.wrote if write and checkpointer is not None else None,
+                          begin=("BEGIN IMMEDIATE" if write else "BEGIN") if self.dialect == "sqlite" else None)
 
     def keep_connections(self) -> None:
         """Let the calling thread keep its connections checked out between its units of work
