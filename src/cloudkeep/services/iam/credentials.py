@@ -1,9 +1,10 @@
 """Resolves long-term access keys (root and IAM users) for the authenticate stage.
 
 Secrets are stored sealed under the root of trust; a small in-process cache keeps the opened
-secret keyed by the sealed bytes, so a request does not pay for a decryption while the status
-(Active/Inactive) and ownership are read fresh from the store on every request (a prepared
-read that sees every committed change, so a deactivated key is refused at once on every worker).
+secret keyed by the sealed bytes, and the credential built from a row keyed by the whole row,
+so a request does not pay for a decryption while the status (Active/Inactive) and ownership are
+read fresh from the store on every request (a prepared read that sees every committed change,
+so a deactivated key is refused at once on every worker).
 
 Must not: cache anything that can change without the sealed bytes changing.
 """
@@ -30,6 +31,7 @@ class IamCredentialResolver:
         self._sealer = sealer
         self._partition = partition
         self._open = functools.lru_cache(maxsize=4096)(self._open_uncached)
+        self._resolved = functools.lru_cache(maxsize=4096)(self._resolved_uncached)
 
     def _open_uncached(self, access_key_id: str, sealed: bytes) -> str:
         return self._sealer.open(sealed, context=secret_context(access_key_id)).decode()
@@ -38,7 +40,13 @@ class IamCredentialResolver:
         row = self._query.first(access_key_id=access_key_id)
         if row is None:
             return None
-        _key, account_id, status, sealed, owner_key, user_name, user_id, arn = row
+        return self._resolved(tuple(row))
+
+    def _resolved_uncached(self, row: tuple) -> ResolvedCredential | None:
+        """The credential a row of the key's read stands for; the same row (every column the
+        read returns, status and sealed secret included) stands for the same credential, so it
+        is built once (entities are frozen and shared)."""
+        access_key_id, account_id, status, sealed, owner_key, user_name, user_id, arn = row
         if owner_key is None:
             principal = Principal(type=PrincipalType.ROOT, account_id=account_id,
                                   arn=root_arn(self._partition, account_id),
