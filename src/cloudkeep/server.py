@@ -134,7 +134,9 @@ def build_deps(cfg: _config.ServerConfig) -> Deps:
                 recorder=recorder, key_use=key_use,
                 services=SERVICES, policy_cache=PolicyCache(store),
                 blobs=blob_store(cfg, store, clock))
-    return dataclasses.replace(deps, delivery=cloudtrail_worker(deps), data_events=DataEventGate(store).wanted)
+    gate = DataEventGate(store)
+    return dataclasses.replace(deps, delivery=cloudtrail_worker(deps), data_events=gate.wanted,
+                               data_events_known=gate.known)
 
 
 def blob_store(cfg: _config.ServerConfig, store: Store, clock: Any) -> BlobStore:

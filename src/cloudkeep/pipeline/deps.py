@@ -34,3 +34,6 @@ class Deps:
     #: whether data events are recorded now (services.cloudtrail.data_events: only while a logging
     #: trail may select them); the default records them all
     data_events: Callable[[], bool] = field(default=lambda: True)
+    #: the same as of a request's unit of work when known without reading the store, else None
+    #: (``DataEventGate.known``)
+    data_events_known: Callable[[Any], bool | None] = field(default=lambda uow: None)

@@ -111,7 +111,9 @@ def _audit_off_path(ex: Exchange, deps: Deps, error: E.ServiceError | None) -> N
         # recorder's thread builds those, the event loop the others (AuditRecorder.prepare)
         if ex.management_event:
             deps.recorder.enqueue_deferred(lambda: events_for(ex, deps, error))
-        else:   # nothing is built unless some logging trail may want data events
+        elif deps.data_events_known(ex.uow) is not False:
+            # nothing is built unless some logging trail may want data events: known now as of
+            # the request's transaction, or asked by the writer when it gets to the call
             deps.recorder.enqueue_deferred(lambda: events_for(ex, deps, error), on_loop=False,
                                            gate=deps.data_events)
     elif error is not None:

@@ -45,7 +45,8 @@ class UnitOfWork:
     """One transaction. Lazily begins on first use; commit on clean exit, rollback on error."""
 
     __slots__ = ("_engine", "_write", "_connection", "_transaction", "_after_commit", "_wrote",
-                 "_closed", "memo", "_gate", "_gated", "_on_rollback", "_kept", "_committed", "_begin")
+                 "_closed", "memo", "_gate", "_gated", "_on_rollback", "_kept", "_committed", "_begin",
+                 "generations")
 
     def __init__(self, engine: Engine, *, write: bool = False, gate: "WriterGate | None" = None,
                  kept: "KeptConnections | None" = None, committed: Callable[[], None] | None = None,
@@ -73,6 +74,10 @@ class UnitOfWork:
         #: reads a repository may reuse within this transaction (e.g. a key resolved by the
         #: authorize stage and again by the operation); emptied by every write statement
         self.memo: dict = {}
+        #: the generations (storage/generations.py) the current or last transaction read, by
+        #: account: each stays what that transaction saw until it bumps it itself (a write
+        #: statement does not empty this); emptied when a transaction begins
+        self.generations: dict[str, int] = {}
 
     # -- context manager -------------------------------------------------------------------
 
@@ -119,6 +124,7 @@ class UnitOfWork:
             return connection
         if self._closed:
             raise UnitOfWorkError("this unit of work has already ended")
+        self.generations = {}
         gate = self._gate
         if gate is not None:
             gate.acquire()

@@ -27,6 +27,7 @@ import threading
 from typing import Any
 
 from cloudkeep.audit.recorder import round_of_builds
+from cloudkeep.storage import generations
 
 from . import trails_repo as repo
 from .trails_selectors import selects_data_events
@@ -35,11 +36,15 @@ log = logging.getLogger("cloudkeep.cloudtrail")
 
 
 class DataEventGate:
-    """``wanted()``: whether a logging trail of the store may select data events."""
+    """``wanted()``: whether a logging trail of the store may select data events; ``known(uow)``:
+    the same as of a request's own transaction, when that is known without reading the store."""
 
     def __init__(self, store: Any) -> None:
-        self._query = store.prepare_read(repo.LOGGING_SELECTORS)
+        self._query = store.prepare_read(repo.LOGGING_SELECTORS_AND_GENERATION)
         self._last = threading.local()       # (round of builds, answer) of the calling thread
+        #: (trails' generation, answer) of the newest read: the answer for every transaction
+        #: that read that generation (storage/generations.TRAILS: every change to a trail bumps it)
+        self._by_generation: tuple[int, bool] | None = None
 
     def wanted(self) -> bool:
         """Read once per round of the recorder's deferred builders (``round_of_builds``): a
@@ -52,13 +57,30 @@ class DataEventGate:
             if last is not None and last[0] is current:
                 return last[1]
         try:
-            rows = self._query.all()
+            rows = self._query.all(trails=generations.TRAILS)
         except Exception:  # noqa: BLE001 - in doubt, record: an event too many, never one missing
             log.exception("could not read the logging trails' selectors; recording the data event")
             return True
-        answer = any(_selects_data(text) for (text,) in rows)
+        answer = any(_selects_data(text) for _generation, text in rows if text is not None)
+        if rows:
+            self._by_generation = (int(rows[0][0]), answer)
         self._last.answer = (current, answer) if current is not None else None
         return answer
+
+    def known(self, uow: Any) -> bool | None:
+        """The answer as of the request's transaction, if it read the trails' generation (every
+        authorized request does, with the organizations' one) and that generation is the one of
+        the newest read (a single statement: the trails and their generation in one snapshot);
+        else None, and the writer asks ``wanted`` later. Exact: every change to a trail bumps
+        the generation in its own transaction, so equal generations mean the same trails. With
+        False the pipeline drops a data event at once instead of keeping its call until the
+        writer's next batch (a PutObject's request, parameters and unit of work, 200 at a time)."""
+        seen = getattr(uow, "generations", None)
+        generation = seen.get(generations.TRAILS) if seen else None
+        last = self._by_generation
+        if generation is None or last is None or last[0] != generation:
+            return None
+        return last[1]
 
 
 @functools.lru_cache(maxsize=256)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, literal_column, select, update
 
-from cloudkeep.storage.schema import cloudtrail_trails
+from cloudkeep.storage import generations
+from cloudkeep.storage.schema import cloudtrail_trails, policy_generations
 
 from .trails_domain import RETIRED_MARK, Trail
 
@@ -83,6 +84,7 @@ def by_arn(uow: Any, arn: str) -> Trail | None:
 
 def add(uow: Any, trail: Trail) -> None:
     uow.execute(insert(cloudtrail_trails).values(**_values(trail)))
+    generations.bump(uow, generations.TRAILS)
 
 
 #: what the delivery worker writes (``record_delivery``, ``record_digest``); an API call's save
@@ -98,10 +100,12 @@ def save(uow: Any, trail: Trail, *, cursor: bool = False) -> None:
     for key in ("account_id", "home_region", "name", *(() if cursor else _DELIVERY_COLUMNS)):
         values.pop(key)
     uow.execute(update(cloudtrail_trails).where(_key(trail)).values(**values))
+    generations.bump(uow, generations.TRAILS)
 
 
 def remove(uow: Any, trail: Trail) -> None:
     uow.execute(delete(cloudtrail_trails).where(_key(trail)))
+    generations.bump(uow, generations.TRAILS)
 
 
 def retire(uow: Any, trail: Trail, token: str) -> Trail:
@@ -112,6 +116,7 @@ def retire(uow: Any, trail: Trail, token: str) -> Trail:
     ``delivery_cursor.move_chains``)."""
     retired = trail.evolve(retired=token)
     uow.execute(update(cloudtrail_trails).where(_key(trail)).values(name=retired.row_name, arn=retired.row_arn))
+    generations.bump(uow, generations.TRAILS)
     return retired
 
 
@@ -122,6 +127,15 @@ def retired_trails(uow: Any) -> list[Trail]:
 
 #: the selectors of the trails that are logging (``data_events``: a prepared read, plain columns)
 LOGGING_SELECTORS = select(_T.selectors).where(_T.is_logging.is_(True))
+
+_TRAILS_GENERATION = select(func.coalesce(
+    select(policy_generations.c.generation).where(policy_generations.c.account_id == bindparam("trails"))
+    .scalar_subquery(), literal_column("0")).label("generation")).subquery("g")
+#: (the trails' generation, selectors of a logging trail or NULL) in one statement, so one
+#: snapshot: a row per logging trail, or one with NULL selectors when none logs. Give
+#: ``trails=generations.TRAILS``.
+LOGGING_SELECTORS_AND_GENERATION = select(_TRAILS_GENERATION.c.generation, _T.selectors).select_from(
+    _TRAILS_GENERATION.outerjoin(cloudtrail_trails, _T.is_logging.is_(True)))
 
 
 def delivering_trails(uow: Any) -> list[Trail]:
