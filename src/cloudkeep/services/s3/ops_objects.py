@@ -91,8 +91,10 @@ def put_object(call: Call, params: Params) -> Result:
         bodies.check_md5(params, info)
         checksum_algorithm, checksum_value = bodies.stored_checksum(info, body, algorithm, sent)
         bucket, seq = lock_bucket(call, name)
+        version_id = V.new_version_id(call, bucket)
         obj = ObjectVersion(
-            bucket=name, key=key, version_id="", seq=0, is_latest=True, is_delete_marker=False, size=info.size,
+            bucket=name, key=key, version_id=version_id, seq=seq, is_latest=True, is_delete_marker=False,
+            size=info.size,
             etag=sse.etag(protection, info.md5), last_modified=now(call), owner_account=owner_account, acl=grants,
             storage_class=storage, headers=headers, metadata=metadata, tags=tags,
             checksum_algorithm=checksum_algorithm, checksum_value=checksum_value, checksum_type="FULL_OBJECT",
@@ -102,7 +104,8 @@ def put_object(call: Call, params: Params) -> Result:
             live = current if current is not None and not current.is_delete_marker else None
             Q.check_write_conditions(if_match, if_none_match, live.etag if live else None, key)
 
-        stored = V.write(call, bucket, obj, conditions if (if_match or if_none_match) else None, seq=seq)
+        stored = V.write(call, bucket, obj, conditions if (if_match or if_none_match) else None, seq=seq,
+                         version_id=version_id)
     except BaseException:
         bodies.discard(call, [bodies.file_of(info)])
         raise

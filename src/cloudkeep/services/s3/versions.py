@@ -47,18 +47,29 @@ def version_header(bucket: Bucket, obj: ObjectVersion) -> str | None:
     return obj.version_id if bucket.versioning is not None else None
 
 
+def new_version_id(call: Call, bucket: Bucket) -> str:
+    """The id a write to ``bucket`` gives its new version: a new one while versioning is
+    Enabled, else "null"."""
+    return D.new_version_id(call.ids.token_bytes(24)) if bucket.versioning == "Enabled" else D.NULL_VERSION
+
+
 def write(call: Call, bucket: Bucket, obj: ObjectVersion,
-          precheck: Callable[[ObjectVersion | None], None] | None = None, *, seq: int | None = None) -> ObjectVersion:
+          precheck: Callable[[ObjectVersion | None], None] | None = None, *, seq: int | None = None,
+          version_id: str | None = None) -> ObjectVersion:
     """Store ``obj`` as the key's new current version; ``precheck`` sees the version it replaces
     (conditional writes) once the bucket is locked. ``seq``: the sequence number the caller took
-    with the bucket's lock (``common.lock_bucket``); else this takes the lock and one."""
+    with the bucket's lock (``common.lock_bucket``); else this takes the lock and one.
+    ``version_id``: the id the caller took with ``new_version_id`` (else this takes one); a
+    version made with both already is stored as it is."""
     if seq is None:
         seq = repo.next_seq(call.uow, bucket.name)
     if precheck is not None:
         precheck(repo.latest(call.uow, bucket.name, obj.key))
     enabled = bucket.versioning == "Enabled"
-    version_id = D.new_version_id(call.ids.token_bytes(24)) if enabled else D.NULL_VERSION
-    stored = replace(obj, version_id=version_id, seq=seq, is_latest=True)
+    if version_id is None:
+        version_id = new_version_id(call, bucket)
+    stored = (obj if obj.version_id == version_id and obj.seq == seq and obj.is_latest
+              else replace(obj, version_id=version_id, seq=seq, is_latest=True))
     delete_after_commit(call, repo.add_version(call.uow, stored, replaces_null=not enabled,
                                                only_null=bucket.versioning is None))
     return stored
