@@ -7,10 +7,11 @@ migrations; handing out units of work; recognising unique-constraint violations.
 SQLite runs in WAL mode with ``synchronous=NORMAL`` (a committed change survives a killed
 server process) or ``FULL`` (fsync at every commit), a ``busy_timeout`` so several worker
 processes can share the file, and foreign keys on. The write-ahead log is checkpointed by a
-thread of the store's (``WalCheckpointer``), not by the commit that fills it. The sqlite3 driver's own transaction
-handling is switched off and SQLAlchemy emits ``BEGIN`` itself: ``BEGIN IMMEDIATE`` for write
-units of work, so concurrent writers queue on the busy timeout instead of failing on a lock
-upgrade. PostgreSQL URLs use psycopg 3 and the server's default READ COMMITTED isolation.
+thread of the store's (``WalCheckpointer``), not by the commit that fills it. The sqlite3
+driver's own transaction handling is switched off and the transaction begins with an explicit
+``BEGIN`` (a unit of work's on the driver, ``uow.DriverTransaction``; SQLAlchemy's through the
+``begin`` listener): ``BEGIN IMMEDIATE`` for write units of work, so concurrent writers queue on
+the busy timeout instead of failing on a lock upgrade. PostgreSQL URLs use psycopg 3 and the server's default READ COMMITTED isolation.
 
 Must not: know services or their tables' meaning; emit dialect-specific SQL outside this module.
 """

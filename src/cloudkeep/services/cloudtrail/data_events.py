@@ -8,7 +8,9 @@ it builds one (on the recorder's thread for the calls it records off the request
 
 The answer is exact, read from the store (one read of the trails that are logging, on a prepared
 statement; the table is small: five trails per account and region at most) once per round of
-the recorder's deferred builders, which all run after their calls completed, and
+the recorder's deferred builders, which all run after their calls completed, or known on the
+request path (``known``) for a request whose transaction read the trails' generation the newest
+read was made at (every change to a trail bumps it), and
 deliberately broad: one logging trail anywhere in the
 store that may select data events makes every data event recorded; delivery then applies each
 trail's own selectors, accounts and regions, as it does for management events. A trail that

@@ -125,15 +125,12 @@ def retired_trails(uow: Any) -> list[Trail]:
     return [_trail(r) for r in rows]
 
 
-#: the selectors of the trails that are logging (``data_events``: a prepared read, plain columns)
-LOGGING_SELECTORS = select(_T.selectors).where(_T.is_logging.is_(True))
-
 _TRAILS_GENERATION = select(func.coalesce(
     select(policy_generations.c.generation).where(policy_generations.c.account_id == bindparam("trails"))
     .scalar_subquery(), literal_column("0")).label("generation")).subquery("g")
-#: (the trails' generation, selectors of a logging trail or NULL) in one statement, so one
-#: snapshot: a row per logging trail, or one with NULL selectors when none logs. Give
-#: ``trails=generations.TRAILS``.
+#: what the data event gate reads (``data_events``: a prepared read, plain columns): the trails'
+#: generation and the selectors of a logging trail, in one statement, so one snapshot: a row per
+#: logging trail, or one with NULL selectors when none logs. Give ``trails=generations.TRAILS``.
 LOGGING_SELECTORS_AND_GENERATION = select(_TRAILS_GENERATION.c.generation, _T.selectors).select_from(
     _TRAILS_GENERATION.outerjoin(cloudtrail_trails, _T.is_logging.is_(True)))
 
