@@ -11,7 +11,8 @@ thread of the store's (``WalCheckpointer``), not by the commit that fills it. Th
 driver's own transaction handling is switched off and the transaction begins with an explicit
 ``BEGIN`` (a unit of work's on the driver, ``uow.DriverTransaction``; SQLAlchemy's through the
 ``begin`` listener): ``BEGIN IMMEDIATE`` for write units of work, so concurrent writers queue on
-the busy timeout instead of failing on a lock upgrade. PostgreSQL URLs use psycopg 3 and the server's default READ COMMITTED isolation.
+the busy timeout instead of failing on a lock upgrade. PostgreSQL URLs use psycopg 3 and the
+server's default READ COMMITTED isolation.
 
 Must not: know services or their tables' meaning; emit dialect-specific SQL outside this module.
 """
