@@ -444,6 +444,25 @@ def test_sqlite_wal_is_checkpointed_by_the_stores_thread_not_by_the_commits(tmp_
     assert not thread.is_alive()
 
 
+def test_a_commit_report_that_fails_leaves_the_commit_as_it_is(tmp_path: Path) -> None:
+    """The store hears of each write commit (its WAL checkpointer, which may start a thread): a
+    report that fails is logged, the commit still stands and its after-commit callbacks run."""
+    s = Store.open(sqlite_url(tmp_path))
+    try:
+        def refuse() -> None:
+            raise RuntimeError("can't start new thread")
+
+        assert s._checkpointer is not None
+        s._checkpointer.wrote = refuse  # type: ignore[method-assign]
+        ran: list[str] = []
+        with s.unit_of_work(write=True) as uow:
+            uow.execute(insert(accounts).values(account_row("000000000009")))
+            uow.after_commit(lambda: ran.append("after"))
+        assert ran == ["after"] and account_ids(s) == {"000000000009"}
+    finally:
+        s.close()
+
+
 def test_a_forked_child_starts_its_own_checkpointer(tmp_path: Path) -> None:
     """A store whose checkpointer runs in the parent: the child has no such thread, so the
     store there forgets it and starts one of its own at its first commit."""

@@ -642,9 +642,6 @@ class _Gated:
         self.build = build
         self.gate = gate
 
-    def __call__(self) -> Any:        # built on its own (``flush`` after ``close``): gate, then build
-        return self.build() if _opens(self.gate) else None
-
 
 def _opens(gate: Callable[[], bool]) -> bool:
     """The gate's answer; one that fails counts as open (a record too many, never one lost)."""

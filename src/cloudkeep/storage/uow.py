@@ -259,8 +259,6 @@ class UnitOfWork:
         try:
             if transaction is not None:
                 transaction.commit()
-                if self._committed is not None:
-                    self._committed()
             committed = True
         except BaseException:
             self._after_commit.clear()
@@ -276,6 +274,11 @@ class UnitOfWork:
                     connection.close()
             finally:
                 self._ungate()
+        if transaction is not None and self._committed is not None:
+            try:
+                self._committed()
+            except Exception:  # the change is committed: telling the checkpointer must not undo that
+                _log.exception("could not report a commit to the store")
         callbacks, self._after_commit = self._after_commit, []
         for fn in callbacks:
             try:
@@ -321,7 +324,10 @@ class DriverTransaction:
     def __init__(self, connection: Connection, begin: str) -> None:
         self._connection = connection
         self._driver = connection.connection.driver_connection
-        self._on_driver(begin, lambda: self._driver.execute(begin).close())
+        try:
+            self._driver.execute(begin).close()
+        except sqlite3.Error as error:
+            raise sa_exc.DBAPIError.instance(begin, None, error, sqlite3.Error) from error
 
     @property
     def is_active(self) -> bool:
