@@ -196,8 +196,10 @@ def total_instructions(out: Path) -> int:
     raise RuntimeError(f"{out} has no totals line")
 
 
-def measure(server: str, workload: Workload, calls: int, warmup: int, settle: float, timeout: float) -> float:
-    """Thousands of instructions per call (per pair for createdelete) of one server process."""
+def measure(server: str, workload: Workload, calls: int, warmup: int, settle: float, timeout: float,
+            keep: Path | None = None) -> float:
+    """Thousands of instructions per call (per pair for createdelete) of one server process.
+    ``keep``: a directory to copy callgrind's output file into, as ``<workload>.<server>.callgrind``."""
     with tempfile.TemporaryDirectory(prefix="cloudkeep-callgrind-") as tmp:
         out = Path(tmp) / "callgrind.out"
         target, proc, _log = start(server, out, timeout)
@@ -214,6 +216,9 @@ def measure(server: str, workload: Workload, calls: int, warmup: int, settle: fl
             _control(proc.pid, "off")
         finally:
             target.stop()
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(out, keep / f"{workload.key}.{server}.callgrind")
         return total_instructions(out) / calls / 1000
 
 
@@ -229,6 +234,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-moto", action="store_true", help="measure cloudkeep only")
     p.add_argument("--recording", action="store_true",
                    help="also measure cloudkeep with CloudTrail recording off (CLOUDKEEP_BENCHMARK_NO_AUDIT=1)")
+    p.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                   help="keep callgrind's output files in DIR (read them with callgrind_annotate)")
     args = p.parse_args(argv)
     if args.calls < 1 or args.warmup < 0 or args.settle < 0:
         p.error("--calls must be >= 1, --warmup and --settle >= 0")
@@ -257,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
             if server == "cloudkeep-off" and w.key.startswith("s3-"):
                 continue                    # S3 object calls record no event unless a trail selects them
             console.print(f"{w.key}: {server}, {args.calls} calls under callgrind…", style="dim")
-            counts[(w.key, server)] = measure(server, w, args.calls, args.warmup, args.settle, args.timeout)
+            counts[(w.key, server)] = measure(server, w, args.calls, args.warmup, args.settle, args.timeout,
+                                                args.keep)
 
     table = Table(title=f"Server instructions per call (callgrind, {args.calls} calls; thousands)")
     table.add_column("workload")

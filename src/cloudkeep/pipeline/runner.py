@@ -21,7 +21,7 @@ from cloudkeep.wire.http import HttpRequest, HttpResponse
 from cloudkeep.wire.model import load_service
 from cloudkeep.wire.routing import PROTOCOLS, protocol_of
 
-from .auditing import belongs_to_tenant, events_for
+from .auditing import DeferredEvents, belongs_to_tenant, events_for
 from .deps import Deps
 from .exchange import Exchange
 from .stages import STAGES, _service_name
@@ -110,7 +110,7 @@ def _audit_off_path(ex: Exchange, deps: Deps, error: E.ServiceError | None) -> N
         # a data event's builder asks the store whether any trail wants data events: the
         # recorder's thread builds those, the event loop the others (AuditRecorder.prepare)
         if ex.management_event:
-            deps.recorder.enqueue_deferred(lambda: events_for(ex, deps, error))
+            deps.recorder.enqueue_deferred(DeferredEvents(ex, deps, error))
         elif deps.data_events_known(ex.uow) is not False:
             # nothing is built unless some logging trail may want data events: known now as of
             # the request's transaction, or asked by the writer when it gets to the call
