@@ -14,7 +14,8 @@ from sqlalchemy import exc, func, select
 
 from cloudkeep.audit.access import access_level, is_management_event, is_read_only
 from cloudkeep.audit.record import EVENT_VERSION, EventContext, build_event
-from cloudkeep.audit.recorder import AuditRecorder, decode_record, event_row, record_text
+from cloudkeep.audit.recorder import (AuditRecorder, decode_record, drain_journal, event_row, journal,
+                                      journal_waiting, record_json, record_text)
 from cloudkeep.audit.redact import HIDDEN, cloudtrail_date, redact
 from cloudkeep.auth.principal import ANONYMOUS, Principal, PrincipalType
 from cloudkeep.storage import schema
@@ -324,12 +325,21 @@ def _rows(store: Store) -> list:
         return list(uow.execute(select(schema.audit_events)).mappings())
 
 
-def test_write_in_commits_with_the_callers_transaction(store: Store) -> None:
-    recorder = AuditRecorder(store)
+def _journal(store: Store) -> list[str]:
+    with store.unit_of_work() as uow:
+        return list(uow.execute(select(schema.audit_journal.c.record).order_by(schema.audit_journal.c.seq)).scalars())
+
+
+def test_write_in_journals_the_record_in_the_callers_transaction_and_the_writer_moves_it(store: Store) -> None:
+    recorder = AuditRecorder(store, flush_interval=3600)
     try:
         event = build_event(ctx())
         with store.unit_of_work(write=True) as uow:
             assert recorder.write_in(uow, event) is True
+        assert _journal(store) == [record_json(event)]        # committed with the caller's change
+        assert _rows(store) == []
+        recorder.flush()
+        assert _journal(store) == []
         [row] = _rows(store)
         assert row["event_id"] == event["eventID"]
         assert row["account_id"] == ACCOUNT
@@ -338,6 +348,21 @@ def test_write_in_commits_with_the_callers_transaction(store: Store) -> None:
         assert row["read_only"] is False and row["management_event"] is True
         assert row["access_key_id"] == "AKIAI44QH8DHBEXAMPLE" and row["username"] == "Alice"
         assert row["error_code"] is None
+        assert stored_records(store) == [event]
+    finally:
+        recorder.close()
+
+
+def test_cloudtrails_own_records_go_straight_into_the_history_compressed_in_their_row(store: Store) -> None:
+    recorder = AuditRecorder(store, flush_interval=3600)
+    try:
+        event = build_event(ctx(event_source="cloudtrail.amazonaws.com", event_name="StopLogging",
+                                request_parameters={"name": "t"}, response_elements=None))
+        with store.unit_of_work(write=True) as uow:
+            assert recorder.write_in(uow, event) is True
+        assert _journal(store) == []
+        [row] = _rows(store)
+        assert row["event_name"] == "StopLogging" and row["chunk_id"] is None
         assert decode_record(row["record"]) == event
         text = record_text(row["record"])
         assert " " not in text.split('"userAgent"')[0]  # compact separators
@@ -347,15 +372,56 @@ def test_write_in_commits_with_the_callers_transaction(store: Store) -> None:
 
 
 def test_write_in_is_rolled_back_with_the_callers_transaction(store: Store) -> None:
-    recorder = AuditRecorder(store)
+    recorder = AuditRecorder(store, flush_interval=3600)
     try:
         with pytest.raises(RuntimeError):
             with store.unit_of_work(write=True) as uow:
                 recorder.write_in(uow, build_event(ctx()))
                 raise RuntimeError("the operation failed after writing")
+        assert _journal(store) == []
+        recorder.flush()
         assert _count(store) == 0
     finally:
         recorder.close()
+
+
+def test_a_journal_left_by_a_stopped_process_is_moved_by_the_next_recorder(store: Store) -> None:
+    """A process killed before its writer ran leaves its records in the journal (they committed
+    with their calls); the next recorder moves them, in order, like records of its own."""
+    events = [build_event(ctx(event_id=f"00000000-0000-0000-0000-{n:012d}",
+                              request_parameters={"userName": f"u{n}"})) for n in range(5)]
+    with store.unit_of_work(write=True) as uow:
+        for event in events:
+            journal(uow, record_json(event))
+    recorder = AuditRecorder(store, flush_interval=0.05)
+    try:
+        deadline = time.monotonic() + 10
+        while _journal(store) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _journal(store) == []
+        assert stored_records(store) == events
+    finally:
+        recorder.close()
+
+
+def test_drain_journal_moves_a_batch_at_a_time_and_drops_what_is_no_record(store: Store, caplog) -> None:  # type: ignore[no-untyped-def]
+    events = [build_event(ctx(event_id=f"00000000-0000-0000-0000-{n:012d}",
+                              request_parameters={"userName": f"u{n}"})) for n in range(5)]
+    with store.unit_of_work(write=True) as uow:
+        journal(uow, record_json(events[0]))
+        journal(uow, "{not json")
+        for event in events[1:]:
+            journal(uow, record_json(event))
+    with store.unit_of_work(write=True) as uow:
+        assert journal_waiting(uow)
+        assert drain_journal(uow, 3) == 3             # events 0, 1 and the broken text (dropped)
+    assert stored_records(store) == events[:2]
+    assert "not a record" in caplog.text
+    with store.unit_of_work(write=True) as uow:
+        assert drain_journal(uow) == 3
+        assert not journal_waiting(uow)
+        assert drain_journal(uow) == 0
+    assert stored_records(store) == events
 
 
 def test_records_without_a_tenant_are_refused(store: Store) -> None:

@@ -16,8 +16,9 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import func, select
 
-from cloudkeep.audit.recorder import (AuditRecorder, decode_record, encode_record, lookup_resources, prune,
-                                      record_text, record_texts)
+from cloudkeep.audit.recorder import (AuditRecorder, decode_record, drain_journal, encode_record, journal,
+                                      journal_waiting, lookup_resources, prune, record_json, record_text,
+                                      record_texts)
 from cloudkeep.storage.clock import FixedClock
 from cloudkeep.storage.engine import Store, alembic_config
 from cloudkeep.storage.schema import audit_event_resources, audit_events
@@ -90,6 +91,7 @@ def test_seq_increases_with_every_insert(store: Store) -> None:
         recorder.flush()
         with store.unit_of_work(write=True) as uow:
             recorder.write_in(uow, event(12))
+        recorder.flush()                                    # moves it from the journal
         with store.unit_of_work() as uow:
             rows = uow.execute(select(audit_events.c.seq, audit_events.c.event_id)
                                .order_by(audit_events.c.seq)).all()
@@ -331,7 +333,7 @@ def test_a_batch_is_stored_in_chunks_and_each_record_reads_back_as_written(store
     recorder = AuditRecorder(store, flush_interval=3600, batch_size=200)
     try:
         with store.unit_of_work(write=True) as uow:
-            recorder.write_in(uow, event(999))                  # in the caller's transaction: its own row
+            recorder.write_in(uow, event(999))     # in the caller's transaction: journaled, moved first
         for record in records:
             recorder.enqueue(record)
         recorder.flush()
@@ -341,9 +343,11 @@ def test_a_batch_is_stored_in_chunks_and_each_record_reads_back_as_written(store
         rows = uow.execute(select(audit_events).order_by(audit_events.c.seq)).all()
         chunks = uow.execute(select(audit_record_chunks).order_by(audit_record_chunks.c.chunk_id)).all()
     own, batched = rows[0], rows[1:]
-    assert own.chunk_id is None and own.chunk_index is None and decode_record(own.record) == event(999)
-    # 150 records: chunks of CHUNK_RECORDS (64), 64 + 64 + 22, in order
-    assert [len(chunk_texts(c.data)) for c in chunks] == [64, 64, 22]
+    assert (own.chunk_id, own.chunk_index) == (chunks[0].chunk_id, 0) and bytes(own.record) == b""
+    # the journal's record in a chunk of its own, then 150 records: chunks of CHUNK_RECORDS (64),
+    # 64 + 64 + 22, in order
+    assert [len(chunk_texts(c.data)) for c in chunks] == [1, 64, 64, 22]
+    chunks = chunks[1:]
     assert all(bytes(r.record) == b"" for r in batched)
     assert [(r.chunk_id, r.chunk_index) for r in batched] == [
         (chunks[i // 64].chunk_id, i % 64) for i in range(150)]
@@ -582,3 +586,40 @@ def test_migration_0019_downgrade_gives_each_record_its_row_again(store: Store) 
         assert sorted(named) == sorted(r["eventID"] for r in before)
     _migrate(store, command.upgrade, "head")
     assert sorted(stored_records(store), key=lambda r: r["eventID"]) == sorted(before, key=lambda r: r["eventID"])
+
+
+# --- the journal of mutating calls' records (migration 0020) -----------------------------------------
+
+def test_two_movers_of_the_journal_never_move_one_record_twice(store: Store) -> None:
+    """While one transaction moves the journal's records, another finds none to move (PostgreSQL:
+    the first holds their rows, ``SKIP LOCKED``; SQLite: one writer at a time, so the second
+    begins after the first committed); every record ends in the history exactly once."""
+    with store.unit_of_work(write=True) as uow:
+        for n in range(1, 6):
+            journal(uow, record_json(event(n)))
+    first = store.unit_of_work(write=True)
+    with first as uow:
+        assert drain_journal(uow, 3) == 3
+        if store.engine.dialect.name == "postgresql":
+            with store.unit_of_work(write=True) as other:
+                assert drain_journal(other) == 2        # only the rows the first did not take
+    with store.unit_of_work(write=True) as uow:
+        assert drain_journal(uow) == (0 if store.engine.dialect.name == "postgresql" else 2)
+        assert not journal_waiting(uow)
+    assert sorted(r["eventID"] for r in stored_records(store)) == [event(n)["eventID"] for n in range(1, 6)]
+
+
+def test_migration_0020_downgrade_refuses_a_journal_with_records_and_drops_an_empty_one(store: Store) -> None:
+    with store.unit_of_work(write=True) as uow:
+        journal(uow, record_json(event(1)))
+    try:
+        _migrate(store, command.downgrade, "0019")
+    except RuntimeError as error:
+        assert "audit_journal holds 1 records" in str(error)
+    else:
+        raise AssertionError("the downgrade dropped a journal holding a record")
+    with store.unit_of_work(write=True) as uow:
+        drain_journal(uow)
+    _migrate(store, command.downgrade, "0019")
+    assert "audit_journal" not in sa.inspect(store.engine).get_table_names()
+    _migrate(store, command.upgrade, "head")

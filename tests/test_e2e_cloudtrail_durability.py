@@ -99,6 +99,9 @@ def test_every_acknowledged_write_has_its_event_after_sigkill(backend):
 
     second = CloudkeepServer(data_dir=data_dir, store_url=store_url).start()
     try:
+        # the writes' records committed with them, into the audit journal; the new server's
+        # recorder moves what the killed one left there into the event history (flush: wait for it)
+        second.flush()
         events = _events(store_url or sqlite_url(data_dir), account.account_id)
         missing = [(rid, op) for rid, op, _ in acknowledged if rid not in events]
         assert missing == [], f"{len(missing)} acknowledged writes have no event: {missing[:5]}"
@@ -156,6 +159,9 @@ def test_reads_written_by_a_batch_survive_a_sigkill_and_later_ones_may_not(backe
         first.stop(signal.SIGKILL)
     second = CloudkeepServer(data_dir=data_dir, store_url=store_url).start()
     try:
+        # the writes' records committed with them, into the audit journal; the new server's
+        # recorder moves what the killed one left there into the event history (flush: wait for it)
+        second.flush()
         events = _events(store_url or sqlite_url(data_dir), account.account_id)
         assert set(before) <= set(events)
         assert set(events) <= set(before) | set(after)     # nothing recorded twice or invented

@@ -368,6 +368,7 @@ def test_audit_event_over_https_has_tls_details_and_plain_http_has_none(served):
     account = server.create_account()
     over_tls = rid(https(account, port, "iam", verify=pem).create_user(UserName="secure"))
     over_plain = rid(account.client("iam").create_user(UserName="plain"))
+    server.flush()
     [secure_event] = audit_records(server.data_dir, over_tls)
     [plain_event] = audit_records(server.data_dir, over_plain)
     details = secure_event["tlsDetails"]

@@ -5,7 +5,14 @@ reaches the table:
 
 - ``write_in(uow, event)``: inside the caller's transaction — a successful mutating call's
   record commits or rolls back with its change, so no acknowledged change is missing from the log.
-  Its row holds the record compressed on its own (``encode_record``).
+  It goes into ``audit_journal`` as its JSON text (``journal``: one row, no secondary index, where
+  the history's row, seven index entries and resource rows made ~10 pages of the commit's WAL),
+  and the writer moves the journal into the history in batches (``drain_journal``: chunks and
+  rows as for the queued records, the journal rows deleted in the same transaction), at each
+  wake-up after a ``write_in``, at start (what a killed process left) and at every ``flush``.
+  CloudTrail's own calls' records (``DIRECT_SOURCES``) get their history row at once, holding
+  the record compressed on its own (``encode_record``): a trail's delivery bounds its files by
+  them. LookupEvents and the calls that start and stop trails drain the journal themselves.
 - ``enqueue(event)`` and ``enqueue_deferred(build)``: read-only, denied and failed calls. O(1)
   on the caller's thread (a deque append, no I/O). A deferred record is built later from the
   call's exchange: by ``prepare``, which the server calls on its event loop once a response is
@@ -53,9 +60,12 @@ import collections
 import contextlib
 import datetime as _dt
 import hashlib
+import json
 import logging
 import threading
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
+
+import orjson
 
 from sqlalchemy import delete, exc, insert, select
 
@@ -63,13 +73,23 @@ from cloudkeep.audit.record_codec import (chunk_texts, decode_record, encode_chu
                                           encode_text, record_json, record_text)                # (re-exported)
 from cloudkeep.audit.redact import is_mapping
 from cloudkeep.storage import settings
-from cloudkeep.storage.schema import audit_event_resources, audit_events, audit_record_chunks
+from cloudkeep.storage.schema import audit_event_resources, audit_events, audit_journal, audit_record_chunks
 
 _log = logging.getLogger(__name__)
 UTC = _dt.timezone.utc
 _STATEMENT = insert(audit_events)
 _RESOURCES = insert(audit_event_resources)
 _CHUNK = insert(audit_record_chunks).returning(audit_record_chunks.c.chunk_id)
+_J = audit_journal.c
+#: records ``drain_journal`` moves in one transaction
+JOURNAL_BATCH = 200
+#: the writer looks at the journal every this many wake-ups even when no ``write_in`` of its
+#: process asked it to (records of another worker process that was killed)
+_JOURNAL_CHECK_EVERY = 20
+#: records the event history shows at once, not after the next batch: CloudTrail's own calls
+#: (StartLogging, StopLogging, DeleteTrail), whose events bound what a trail's files hold
+#: (``services.cloudtrail.delivery``: a stopped trail's last file ends with its StopLogging)
+DIRECT_SOURCES = frozenset({"cloudtrail.amazonaws.com"})
 #: a chunk goes this long after its newest event left the 90 days: its rows are deleted first
 CHUNK_GRACE = _dt.timedelta(days=1)
 #: records per chunk: a lookup whose page of 50 events lies in 50 chunks decompresses 50 of
@@ -216,6 +236,56 @@ def insert_rows(uow: _UnitOfWork, pairs: list[tuple[Mapping[str, Any], dict[str,
     uow.execute(_STATEMENT, [row for _, row in pairs] if len(pairs) > 1 else pairs[0][1])
     if resources:
         uow.execute(_RESOURCES, resources)
+
+
+def journal(uow: _UnitOfWork, text: str) -> None:
+    """Add a record's compact JSON text (``record_json``) to ``audit_journal`` in the caller's
+    transaction: it commits or rolls back with the call's change."""
+    insert_many = getattr(uow, "insert_many", None)
+    if insert_many is not None:
+        insert_many(audit_journal, [{"record": text}])
+    else:
+        uow.execute(insert(audit_journal), {"record": text})
+
+
+def journal_waiting(uow: _UnitOfWork) -> bool:
+    """Whether ``audit_journal`` holds records not yet in the event history."""
+    return uow.execute(select(_J.seq).limit(1)).first() is not None
+
+
+def drain_journal(uow: Any, limit: int | None = None) -> int:
+    """Move the oldest ``limit`` records of ``audit_journal`` (all, with None) into the event
+    history in this write transaction, as the writer's batches write records (``insert_chunks``),
+    and delete them from the journal. The number moved. On PostgreSQL rows another transaction
+    is moving are skipped (``FOR UPDATE SKIP LOCKED``), so two movers never move one record twice.
+    A journal text that is no record (it was checked when written) is logged and dropped."""
+    query = select(_J.seq, _J.record).order_by(_J.seq).with_for_update(skip_locked=True)
+    if limit is not None:
+        query = query.limit(limit)
+    taken = uow.execute(query).all()
+    if not taken:
+        return 0
+    items: list[Item] = []
+    for seq, text in taken:
+        try:
+            try:
+                event = orjson.loads(text)
+            except orjson.JSONDecodeError:      # what only the standard library's encoder wrote
+                event = json.loads(text)
+            made = _row(event, _no_record)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            _log.error("audit journal record %s dropped: not a record (%s)", seq, error)
+            continue
+        if made is None:
+            _log.error("audit journal record %s dropped: no tenant", seq)
+            continue
+        made["chunk_id"] = made["chunk_index"] = None
+        items.append((event, made, text))
+    if items:
+        insert_chunks(uow, items)
+    seqs = [seq for seq, _ in taken]
+    uow.execute(delete(audit_journal).where(_J.seq.in_(seqs)))
+    return len(taken)
 
 
 def member_id(group_id: str, position: int) -> str:
@@ -436,23 +506,35 @@ class AuditRecorder:
         self._wake = threading.Event()
         self._write_lock = threading.Lock()   # one drain-and-write at a time (flush waits for it)
         self._closed = False
+        # whether ``audit_journal`` may hold records to move: set by ``write_in`` (its transaction
+        # may yet roll back) and at start (a previous run's, after a crash)
+        self._journaled = True
         self._thread = threading.Thread(target=self._run, name="cloudkeep-audit", daemon=True)
         self._thread.start()
 
     # -- the request path -----------------------------------------------------------------
 
     def write_in(self, uow: _UnitOfWork, event: Mapping[str, Any]) -> bool:
-        """Insert the record in the caller's transaction. False if refused (no tenant).
+        """Write the record in the caller's transaction. False if refused (no tenant).
 
-        A malformed record raises (a programming error): the caller's transaction then rolls
-        back, so no change commits without its record.
+        The record goes into ``audit_journal`` (``journal``), from which the writer's next batch
+        moves it into the event history (``drain_journal``); CloudTrail's own records
+        (``DIRECT_SOURCES``) go straight into it. A malformed record raises (a programming
+        error): the caller's transaction then rolls back, so no change commits without its record.
         """
-        row = event_row(event)
+        if event.get("eventSource") in DIRECT_SOURCES:
+            row = event_row(event)
+            if row is not None:
+                insert_rows(uow, [(event, row)])
+        else:
+            row = _row(event, _no_record)        # checks the record as event_row does
+            if row is not None:
+                journal(uow, record_json(event))
+                self._journaled = True
         if row is None:
             _log.warning("audit record without a tenant refused: %s %s",
                          event.get("eventSource"), event.get("eventName"))
             return False
-        insert_rows(uow, [(event, row)])
         return True
 
     def enqueue(self, event: Mapping[str, Any]) -> None:
@@ -518,6 +600,8 @@ class AuditRecorder:
         if build:
             self.prepare(force=True)
         with self._write_lock:
+            if self._journaled:
+                self._drain()
             remaining = len(self._queue)
             while remaining > 0 and self._queue:
                 written = self._write_batch()
@@ -547,9 +631,13 @@ class AuditRecorder:
         return len(self._queue) + len(self._builds)
 
     def _run(self) -> None:
+        with self._write_lock:
+            self._drain()          # at once: what a killed process left in the journal
         while not self._closed:
             self._wake.wait(self._interval)
             self._wake.clear()
+            if self._wakeups % _JOURNAL_CHECK_EVERY == 0:
+                self._journaled = True    # another process's, which may have died since
             try:
                 self._flush(build=self._left_unbuilt())
             except Exception:  # never let the writer die; the records stay queued
@@ -612,6 +700,23 @@ class AuditRecorder:
             self._queue.extendleft(reversed(pairs))
             return -1
         return len(items)
+
+    def _drain(self) -> None:
+        """Move everything in ``audit_journal`` into the event history, ``JOURNAL_BATCH`` records
+        to a transaction. A failure is logged and leaves the rest for the next round."""
+        self._journaled = False
+        try:
+            with self._store.unit_of_work() as uow:
+                if not journal_waiting(uow):        # (the flagged call's transaction rolled back)
+                    return
+            while True:
+                with self._store.unit_of_work(write=True) as uow:
+                    moved = drain_journal(uow, JOURNAL_BATCH)
+                if moved < JOURNAL_BATCH:
+                    return
+        except Exception:
+            self._journaled = True
+            _log.exception("audit journal not moved into the event history; will retry")
 
     def _write_one_by_one(self, pairs: list[tuple[Mapping[str, Any], dict[str, Any], str]],
                           taken: int) -> int:

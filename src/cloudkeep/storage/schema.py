@@ -216,6 +216,18 @@ audit_record_chunks = Table(
     sqlite_autoincrement=True,
 )
 
+# Records of successful mutating calls, written in the call's own transaction as their compact
+# JSON (audit.record_codec.record_json) and moved into the event history (chunks, rows and index
+# entries) by the recorder's batches, which delete them here in the same transaction (migration
+# 0020). One row in a table without secondary indexes is what a mutating call's commit carries,
+# instead of a row, its seven index entries and its resource rows (~10 pages of the WAL). ``seq``
+# orders them; a moved row's number may be used again (no AUTOINCREMENT: no sqlite_sequence write).
+audit_journal = Table(
+    "audit_journal", metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("record", Text, nullable=False),
+)
+
 # The multi-valued lookup attributes ResourceType/ResourceName: one row per resource of a
 # management event (data events are not in the event history). Carries the event's time so a
 # lookup pages through this index alone; deleted with its event by the 90-day prune (which walks

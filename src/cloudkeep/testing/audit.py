@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from cloudkeep.audit.recorder import record_texts, row_texts
-from cloudkeep.storage.schema import audit_events
+from cloudkeep.storage.schema import audit_events, audit_journal
 
 
 def stored_records(store: Any, *where: Any) -> list[dict[str, Any]]:
@@ -51,6 +51,14 @@ def records_mentioning(store: Any, text: str, *where: Any) -> list[dict[str, Any
     """The records whose JSON contains ``text`` anywhere (e.g. a request id). The stored JSON
     is compact and not ASCII-escaped, so a plain string appears in it as written."""
     return [json.loads(t) for t in _texts(store, *where) if text in t]
+
+
+def journaled_records(store: Any) -> list[dict[str, Any]]:
+    """The records in ``audit_journal``: mutating calls' records not yet moved into the event
+    history (``audit.recorder.drain_journal``), oldest first."""
+    with store.unit_of_work() as uow:
+        texts = list(uow.execute(select(audit_journal.c.record).order_by(audit_journal.c.seq)).scalars())
+    return [json.loads(text) for text in texts]
 
 
 def records_of_request(store: Any, request_id: str) -> list[dict[str, Any]]:
