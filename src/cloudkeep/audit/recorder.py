@@ -67,7 +67,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 import orjson
 
-from sqlalchemy import delete, exc, insert, select
+from sqlalchemy import bindparam, delete, exc, insert, select
 
 from cloudkeep.audit.record_codec import (chunk_texts, decode_record, encode_chunk, encode_record,  # noqa: F401
                                           encode_text, record_json, record_text)                # (re-exported)
@@ -79,7 +79,9 @@ _log = logging.getLogger(__name__)
 UTC = _dt.timezone.utc
 _STATEMENT = insert(audit_events)
 _RESOURCES = insert(audit_event_resources)
-_CHUNK = insert(audit_record_chunks).returning(audit_record_chunks.c.chunk_id)
+_CHUNK = (insert(audit_record_chunks)
+          .values(newest_time=bindparam("newest_time"), data=bindparam("data"))
+          .returning(audit_record_chunks.c.chunk_id))
 _J = audit_journal.c
 #: records ``drain_journal`` moves in one transaction
 JOURNAL_BATCH = 200
@@ -389,7 +391,8 @@ def insert_groups(uow: _UnitOfWork, groups: list[Group]) -> None:
         pairs.append((event, row))
         texts.extend(group_texts)
     newest = max(row["event_time"] for _, row in pairs)
-    chunk_id = uow.execute(_CHUNK, {"newest_time": newest, "data": encode_chunk(texts)}).scalar_one()
+    run = getattr(uow, "run", None) or uow.execute        # the driver path, as ``insert_rows``
+    chunk_id = run(_CHUNK, {"newest_time": newest, "data": encode_chunk(texts)}).scalar_one()
     for _, row in pairs:
         row["chunk_id"] = chunk_id
     insert_rows(uow, pairs)
@@ -631,6 +634,9 @@ class AuditRecorder:
         return len(self._queue) + len(self._builds)
 
     def _run(self) -> None:
+        keep = getattr(self._store, "keep_connections", None)
+        if keep is not None:
+            keep()                 # a batch's transaction without a pool checkout and return
         with self._write_lock:
             self._drain()          # at once: what a killed process left in the journal
         while not self._closed:
