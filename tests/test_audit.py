@@ -404,6 +404,21 @@ def test_a_journal_left_by_a_stopped_process_is_moved_by_the_next_recorder(store
         recorder.close()
 
 
+def test_flush_moves_records_another_process_journaled(store: Store) -> None:
+    """With several worker processes, the one asked to flush (a clean stop, a test hook) may not
+    be the one whose calls wrote the journal: flush moves it all the same."""
+    recorder = AuditRecorder(store, flush_interval=3600)
+    try:
+        recorder.flush()                               # its own start is behind it
+        event = build_event(ctx(request_parameters={"userName": "elsewhere"}))
+        with store.unit_of_work(write=True) as uow:
+            journal(uow, record_json(event))           # as another process's write_in does
+        recorder.flush()
+        assert _journal(store) == [] and stored_records(store) == [event]
+    finally:
+        recorder.close()
+
+
 def test_drain_journal_moves_a_batch_at_a_time_and_drops_what_is_no_record(store: Store, caplog) -> None:  # type: ignore[no-untyped-def]
     events = [build_event(ctx(event_id=f"00000000-0000-0000-0000-{n:012d}",
                               request_parameters={"userName": f"u{n}"})) for n in range(5)]

@@ -595,15 +595,17 @@ class AuditRecorder:
     def flush(self) -> None:
         """Write everything queued when called; returns once it is committed.
 
-        Records the database refused stay queued for the next attempt.
+        Records the database refused stay queued for the next attempt. The journal is moved
+        whoever wrote it: with several worker processes, the one asked to flush (a clean stop,
+        the test hooks) may not be the one that served the mutating calls.
         """
-        self._flush(build=True)
+        self._flush(build=True, journal=True)
 
-    def _flush(self, *, build: bool) -> None:
+    def _flush(self, *, build: bool, journal: bool = False) -> None:
         if build:
             self.prepare(force=True)
         with self._write_lock:
-            if self._journaled:
+            if journal or self._journaled:
                 self._drain()
             remaining = len(self._queue)
             while remaining > 0 and self._queue:
