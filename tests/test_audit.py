@@ -419,6 +419,27 @@ def test_flush_moves_records_another_process_journaled(store: Store) -> None:
         recorder.close()
 
 
+def test_a_journaled_duplicate_is_dropped_and_the_rest_still_moves(store: Store, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A record whose event id the history holds already fails its batch's INSERT; the writer then
+    moves the journal one record at a time and drops only the duplicate."""
+    events = [build_event(ctx(event_id=f"00000000-0000-0000-0000-{n:012d}",
+                              request_parameters={"userName": f"u{n}"})) for n in range(4)]
+    recorder = AuditRecorder(store, flush_interval=3600)
+    try:
+        with store.unit_of_work(write=True) as uow:
+            journal(uow, record_json(events[1]))
+        recorder.flush()                                          # events[1] is in the history
+        with store.unit_of_work(write=True) as uow:
+            for event in events:
+                journal(uow, record_json(event))                  # and in the journal again
+        recorder.flush()
+        assert _journal(store) == []
+        assert sorted(r["eventID"] for r in stored_records(store)) == [e["eventID"] for e in events]
+        assert "already in the event history; duplicate dropped" in caplog.text
+    finally:
+        recorder.close()
+
+
 def test_drain_journal_moves_a_batch_at_a_time_and_drops_what_is_no_record(store: Store, caplog) -> None:  # type: ignore[no-untyped-def]
     events = [build_event(ctx(event_id=f"00000000-0000-0000-0000-{n:012d}",
                               request_parameters={"userName": f"u{n}"})) for n in range(5)]

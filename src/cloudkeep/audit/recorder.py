@@ -722,6 +722,29 @@ class AuditRecorder:
                     moved = drain_journal(uow, JOURNAL_BATCH)
                 if moved < JOURNAL_BATCH:
                     return
+        except exc.IntegrityError:
+            self._drain_one_by_one()
+        except Exception:
+            self._journaled = True
+            _log.exception("audit journal not moved into the event history; will retry")
+
+    def _drain_one_by_one(self) -> None:
+        """After a move hit a duplicate (an event id the history holds already): move the
+        journal's records one at a time, dropping only the duplicates, so one record can never
+        hold up the journal (nor every LookupEvents, which moves it first)."""
+        try:
+            while True:
+                with self._store.unit_of_work() as uow:
+                    first = uow.execute(select(_J.seq).order_by(_J.seq).limit(1)).scalar()
+                if first is None:
+                    return
+                try:
+                    with self._store.unit_of_work(write=True) as uow:
+                        drain_journal(uow, 1)
+                except exc.IntegrityError:
+                    with self._store.unit_of_work(write=True) as uow:
+                        uow.execute(delete(audit_journal).where(_J.seq == first))
+                    _log.error("audit journal record %s already in the event history; duplicate dropped", first)
         except Exception:
             self._journaled = True
             _log.exception("audit journal not moved into the event history; will retry")
