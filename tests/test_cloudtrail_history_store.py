@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import time
 import zlib
 from typing import Callable
 
@@ -623,3 +625,36 @@ def test_migration_0020_downgrade_refuses_a_journal_with_records_and_drops_an_em
     _migrate(store, command.downgrade, "0019")
     assert "audit_journal" not in sa.inspect(store.engine).get_table_names()
     _migrate(store, command.upgrade, "head")
+
+
+def test_a_request_that_waits_for_a_move_under_way_sees_its_records_once_it_returns(store: Store) -> None:
+    """``drain_journal(wait=True)`` (LookupEvents, StartLogging, StopLogging): on PostgreSQL, rows
+    the writer is moving are waited for rather than skipped, so the request's next statement
+    sees them in the history (READ COMMITTED). On SQLite one writer at a time gives the same."""
+    with store.unit_of_work(write=True) as uow:
+        for n in range(1, 4):
+            journal(uow, record_json(event(n)))
+    if store.engine.dialect.name != "postgresql":
+        with store.unit_of_work(write=True) as uow:
+            assert drain_journal(uow) == 3
+        with store.unit_of_work(write=True) as uow:
+            assert drain_journal(uow, wait=True) == 0
+            assert uow.execute(select(func.count()).select_from(audit_events)).scalar_one() == 3
+        return
+    started, seen = threading.Event(), []
+
+    def request() -> None:
+        with store.unit_of_work(write=True) as uow:
+            started.set()
+            seen.append(drain_journal(uow, wait=True))
+            seen.append(uow.execute(select(func.count()).select_from(audit_events)).scalar_one())
+
+    with store.unit_of_work(write=True) as writer:
+        assert drain_journal(writer) == 3              # the writer's move, not committed yet
+        thread = threading.Thread(target=request)
+        thread.start()
+        assert started.wait(10)
+        time.sleep(0.3)                                # the request is at its drain by now
+    thread.join(10)
+    assert not thread.is_alive()
+    assert seen == [0, 3]                              # nothing left to move; all three in the history

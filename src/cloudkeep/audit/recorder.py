@@ -255,13 +255,17 @@ def journal_waiting(uow: _UnitOfWork) -> bool:
     return uow.execute(select(_J.seq).limit(1)).first() is not None
 
 
-def drain_journal(uow: Any, limit: int | None = None) -> int:
+def drain_journal(uow: Any, limit: int | None = None, *, wait: bool = False) -> int:
     """Move the oldest ``limit`` records of ``audit_journal`` (all, with None) into the event
     history in this write transaction, as the writer's batches write records (``insert_chunks``),
-    and delete them from the journal. The number moved. On PostgreSQL rows another transaction
-    is moving are skipped (``FOR UPDATE SKIP LOCKED``), so two movers never move one record twice.
-    A journal text that is no record (it was checked when written) is logged and dropped."""
-    query = select(_J.seq, _J.record).order_by(_J.seq).with_for_update(skip_locked=True)
+    and delete them from the journal. The number moved. On PostgreSQL the rows are locked
+    (``FOR UPDATE``), so two movers never move one record twice: the writer skips rows another
+    transaction is moving (``SKIP LOCKED``); with ``wait`` (a request that must see every record
+    once it returns: LookupEvents, StartLogging, StopLogging) it waits for that transaction, whose
+    moved rows are then gone from the journal and in the history (READ COMMITTED: the caller's
+    next statement sees them). A journal text that is no record (it was checked when written) is
+    logged and dropped."""
+    query = select(_J.seq, _J.record).order_by(_J.seq).with_for_update(skip_locked=not wait)
     if limit is not None:
         query = query.limit(limit)
     taken = uow.execute(query).all()

@@ -28,7 +28,7 @@ def lookup_events(call: Call, params: Params) -> Result:
         # shows every change acknowledged before it
         if not call.uow.write:
             raise NeedsWrite("audit journal")
-        drain_journal(call.uow)
+        drain_journal(call.uow, wait=True)
     entries, cursor = lookup(call.uow.execute, query)
     out: Result = {"Events": [history.event_wire(text) for text in entry_texts(call.uow.execute, entries)
                               if text is not None]}
