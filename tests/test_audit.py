@@ -14,8 +14,8 @@ from sqlalchemy import exc, func, select
 
 from cloudkeep.audit.access import access_level, is_management_event, is_read_only
 from cloudkeep.audit.record import EVENT_VERSION, EventContext, build_event
-from cloudkeep.audit.recorder import (AuditRecorder, decode_record, drain_journal, event_row, journal,
-                                      journal_waiting, record_json, record_text)
+from cloudkeep.audit.recorder import (JOURNAL_BATCH, AuditRecorder, decode_record, drain_all, drain_journal,
+                                      event_row, journal, journal_waiting, record_json, record_text)
 from cloudkeep.audit.redact import HIDDEN, cloudtrail_date, redact
 from cloudkeep.auth.principal import ANONYMOUS, Principal, PrincipalType
 from cloudkeep.storage import schema
@@ -457,6 +457,18 @@ def test_drain_journal_moves_a_batch_at_a_time_and_drops_what_is_no_record(store
         assert drain_journal(uow) == 3
         assert not journal_waiting(uow)
         assert drain_journal(uow) == 0
+    assert stored_records(store) == events
+
+
+def test_drain_all_empties_the_journal_a_batch_at_a_time(store: Store) -> None:
+    events = [build_event(ctx(event_id=f"00000000-0000-0000-0000-{n:012d}",
+                              request_parameters={"userName": f"u{n}"})) for n in range(JOURNAL_BATCH + 5)]
+    with store.unit_of_work(write=True) as uow:
+        for event in events:
+            journal(uow, record_json(event))
+    with store.unit_of_work(write=True) as uow:
+        assert drain_all(uow, wait=True) == len(events)
+        assert not journal_waiting(uow)
     assert stored_records(store) == events
 
 

@@ -294,6 +294,17 @@ def drain_journal(uow: Any, limit: int | None = None, *, wait: bool = False) -> 
     return len(taken)
 
 
+def drain_all(uow: Any, *, wait: bool = False) -> int:
+    """``drain_journal`` until the journal is empty, ``JOURNAL_BATCH`` records at a time (a bounded
+    statement and a bounded list of rows in memory, however long the writer was away)."""
+    total = 0
+    while True:
+        moved = drain_journal(uow, JOURNAL_BATCH, wait=wait)
+        total += moved
+        if moved < JOURNAL_BATCH:
+            return total
+
+
 def member_id(group_id: str, position: int) -> str:
     """The event id of the record at ``position`` of a row that stands for several (its
     ``chunk_count``): the row's own id (``_group_id``, the record at 0) with its last byte

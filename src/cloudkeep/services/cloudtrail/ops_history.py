@@ -8,7 +8,7 @@ Must not: import the pipeline; hold SQL (``history_repository``) or rules (``his
 
 from __future__ import annotations
 
-from cloudkeep.audit.recorder import drain_journal, journal_waiting
+from cloudkeep.audit.recorder import drain_all, journal_waiting
 from cloudkeep.services.framework import Call, Params, Result
 from cloudkeep.storage.uow import NeedsWrite
 
@@ -28,7 +28,7 @@ def lookup_events(call: Call, params: Params) -> Result:
         # shows every change acknowledged before it
         if not call.uow.write:
             raise NeedsWrite("audit journal")
-        drain_journal(call.uow, wait=True)
+        drain_all(call.uow, wait=True)
     entries, cursor = lookup(call.uow.execute, query)
     out: Result = {"Events": [history.event_wire(text) for text in entry_texts(call.uow.execute, entries)
                               if text is not None]}

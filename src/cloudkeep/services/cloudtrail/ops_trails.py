@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cloudkeep.audit.recorder import drain_journal
+from cloudkeep.audit.recorder import drain_all
 from cloudkeep.services.framework import Call, Params, Result
 
 from . import delivery_cursor, digest_keys  # noqa: F401  (digest_keys registers ListPublicKeys)
@@ -285,7 +285,7 @@ def get_trail_status(call: Call, params: Params) -> Result:
 def start_logging(call: Call, params: Params) -> Result:
     trail = _own(call, params["Name"])
     if not trail.is_logging:
-        drain_journal(call.uow, wait=True)     # the changes acknowledged before it get seqs below the cursor
+        drain_all(call.uow, wait=True)     # the changes acknowledged before it get seqs below the cursor
         # the request's arrival, which is also its event's eventTime: delivery takes events from
         # this second on, so StartLogging's own event is never cut off by a later clock reading
         now = call.received_at or call.clock.now()
@@ -309,7 +309,7 @@ def _stopped(call: Call, trail: D.Trail) -> D.Trail:
     (``delivery._settled_stop`` then takes in the call's own event)."""
     if not trail.is_logging:
         return trail
-    drain_journal(call.uow, wait=True)         # the changes acknowledged before it get seqs below the stop
+    drain_all(call.uow, wait=True)         # the changes acknowledged before it get seqs below the stop
     stopped = trail.evolve(is_logging=False, stop_logging_time=call.received_at or call.clock.now(),
                            stop_seq=delivery_cursor.newest_seq(call.uow) + 1)
     repo.save(call.uow, stopped)
