@@ -725,44 +725,45 @@ class AuditRecorder:
         return len(items)
 
     def _drain(self) -> None:
-        """Move everything in ``audit_journal`` into the event history, ``JOURNAL_BATCH`` records
-        to a transaction. A failure is logged and leaves the rest for the next round."""
+        """Move everything in ``audit_journal`` into the event history. A failure is logged and
+        leaves the rest for the next round."""
         self._journaled = False
         try:
-            with self._store.unit_of_work() as uow:
-                if not journal_waiting(uow):        # (the flagged call's transaction rolled back)
-                    return
+            self._move_journal()
+        except Exception:
+            self._journaled = True
+            _log.exception("audit journal not moved into the event history; will retry")
+
+    def _move_journal(self) -> None:
+        """``JOURNAL_BATCH`` records to a transaction; one at a time after a duplicate."""
+        with self._store.unit_of_work() as uow:
+            if not journal_waiting(uow):        # (the flagged call's transaction rolled back)
+                return
+        try:
             while True:
                 with self._store.unit_of_work(write=True) as uow:
                     moved = drain_journal(uow, JOURNAL_BATCH)
                 if moved < JOURNAL_BATCH:
                     return
         except exc.IntegrityError:
-            self._drain_one_by_one()
-        except Exception:
-            self._journaled = True
-            _log.exception("audit journal not moved into the event history; will retry")
+            self._move_one_by_one()
 
-    def _drain_one_by_one(self) -> None:
+    def _move_one_by_one(self) -> None:
         """After a move hit a duplicate (an event id the history holds already): move the
         journal's records one at a time, dropping only the duplicates, so one record can never
         hold up the journal (nor every LookupEvents, which moves it first)."""
-        try:
-            while True:
-                with self._store.unit_of_work() as uow:
-                    first = uow.execute(select(_J.seq).order_by(_J.seq).limit(1)).scalar()
-                if first is None:
-                    return
-                try:
-                    with self._store.unit_of_work(write=True) as uow:
-                        drain_journal(uow, 1)
-                except exc.IntegrityError:
-                    with self._store.unit_of_work(write=True) as uow:
-                        uow.execute(delete(audit_journal).where(_J.seq == first))
-                    _log.error("audit journal record %s already in the event history; duplicate dropped", first)
-        except Exception:
-            self._journaled = True
-            _log.exception("audit journal not moved into the event history; will retry")
+        while True:
+            with self._store.unit_of_work() as uow:
+                first = uow.execute(select(_J.seq).order_by(_J.seq).limit(1)).scalar()
+            if first is None:
+                return
+            try:
+                with self._store.unit_of_work(write=True) as uow:
+                    drain_journal(uow, 1)
+            except exc.IntegrityError:
+                with self._store.unit_of_work(write=True) as uow:
+                    uow.execute(delete(audit_journal).where(_J.seq == first))
+                _log.error("audit journal record %s already in the event history; duplicate dropped", first)
 
     def _write_one_by_one(self, pairs: list[tuple[Mapping[str, Any], dict[str, Any], str]],
                           taken: int) -> int:
