@@ -19,6 +19,7 @@ import json
 import pytest
 
 from cloudkeep.testing.server import CloudkeepServer
+from cloudkeep.wire.regions import default_regions
 from cloudtrail_delivery_support import deliver, error_of, keys, logging_trail, trail_bucket
 from cloudtrail_digest_support import DomainClock, cloudkeep_validate, digest, digest_keys, validate_logs, when
 from storage_backends import _PostgresDatabase
@@ -203,29 +204,89 @@ def test_validation_turned_off_ends_the_chain_after_the_period_under_way(server,
     assert theirs.returncode == 0 and "3/3 digest files valid" in theirs.stdout, theirs.stdout + theirs.stderr
 
 
-def test_another_region_of_a_multi_region_trail_has_its_chain_from_its_first_file(server, clock, tmp_path):
+def _regions(keys_: list[str]) -> dict[str, list[str]]:
+    """Digest keys by the source Region their path names."""
+    out: dict[str, list[str]] = {}
+    for key in keys_:
+        out.setdefault(key.split("/CloudTrail-Digest/")[1].split("/")[0], []).append(key)
+    return out
+
+
+def test_every_default_region_of_a_multi_region_trail_has_its_chain_from_the_start(server, clock, tmp_path):
+    """A Region with no activity still gets a digest every hour, from StartLogging (the starting
+    digest's digestStartTime); an opt-in Region, which an account must enable first
+    (https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html), starts its
+    chain with its first log file."""
     account = server.create_account()
     s3 = account.client("s3")
     start = clock.now() - dt.timedelta(minutes=5)
     bucket, arn = logging_trail(account, "regions", EnableLogFileValidation=True, IsMultiRegionTrail=True)
+    started = account.client("cloudtrail").get_trail_status(Name="regions")["StartLoggingTime"]
     deliver(server)
     clock.advance(2 * HOUR)
-    home = [k for k in digest_keys(s3, bucket) if "/CloudTrail-Digest/us-east-1/" in k]
-    assert len(home) == 2 and not [k for k in digest_keys(s3, bucket) if "/eu-west-1/" in k]
+    by_region = _regions(digest_keys(s3, bucket))
+    assert sorted(by_region) == sorted(default_regions()), sorted(by_region)
+    assert all(len(found) == 2 for found in by_region.values()), by_region
+    starting, empty = (digest(s3, bucket, k) for k in by_region["eu-west-1"])
+    assert all(starting[f] is None for f in PREVIOUS) and starting["logFiles"] == []
+    assert when(starting["digestStartTime"]) == started.astimezone(dt.timezone.utc).replace(microsecond=0)
+    assert empty["logFiles"] == [] and empty["previousDigestS3Object"] == by_region["eu-west-1"][0]
+    assert empty["newestEventTime"] is None and empty["oldestEventTime"] is None
+
+    account.client("kms", region="eu-west-1").create_key(Description="an event in eu-west-1")
     first_file = clock.now()
-    account.client("kms", region="eu-west-1").create_key(Description="the first event in eu-west-1")
+    account.client("kms", region="af-south-1").create_key(Description="the first event in af-south-1")
     deliver(server)
     clock.advance(2 * HOUR)
-    found = [k for k in digest_keys(s3, bucket) if "/CloudTrail-Digest/eu-west-1/" in k]
-    assert len(found) == 2, found
-    starting, empty = (digest(s3, bucket, k) for k in found)
-    assert all(starting[f] is None for f in PREVIOUS) and starting["logFiles"]
-    assert abs(when(starting["digestStartTime"]) - first_file) < dt.timedelta(minutes=1)
-    assert empty["logFiles"] == [] and empty["previousDigestS3Object"] == found[0]
-    theirs = validate_logs(account, arn, start, clock.now(), tmp_path, "--region", "eu-west-1")
-    assert theirs.returncode == 0 and "2/2 digest files valid" in theirs.stdout, theirs.stdout + theirs.stderr
+    by_region = _regions(digest_keys(s3, bucket))
+    assert all(len(by_region[r]) == 4 for r in default_regions()), by_region
+    assert [bool(digest(s3, bucket, k)["logFiles"]) for k in by_region["eu-west-1"]] == [False, False, True, False]
+    opt_in = by_region["af-south-1"]
+    assert len(opt_in) == 2, opt_in
+    opening = digest(s3, bucket, opt_in[0])
+    assert all(opening[f] is None for f in PREVIOUS) and opening["logFiles"]
+    assert abs(when(opening["digestStartTime"]) - first_file) < dt.timedelta(minutes=1)
+    for region, count in (("eu-west-1", 4), ("af-south-1", 2), ("ap-southeast-2", 4)):
+        theirs = validate_logs(account, arn, start, clock.now(), tmp_path, "--region", region)
+        assert theirs.returncode == 0 and f"{count}/{count} digest files valid" in theirs.stdout, \
+            theirs.stdout + theirs.stderr
     ours = cloudkeep_validate(account, arn, start, clock.now(), tmp_path, "--region", "eu-west-1")
-    assert ours.returncode == 0 and "2/2 digest files valid" in ours.stdout, ours.stdout + ours.stderr
+    assert ours.returncode == 0 and "4/4 digest files valid" in ours.stdout, ours.stdout + ours.stderr
+    account.client("cloudtrail").stop_logging(Name="regions")     # the module's later hours write no more
+    deliver(server)
+    clock.advance(HOUR)
+    counts = {region: len(found) for region, found in _regions(digest_keys(s3, bucket)).items()}
+    assert counts == {**{region: 5 for region in default_regions()}, "af-south-1": 3}, counts    # final digests
+
+
+def test_a_trail_made_multi_region_opens_the_other_chains_and_made_single_region_ends_them(server, clock, tmp_path):
+    account = server.create_account()
+    s3, ct = account.client("s3"), account.client("cloudtrail")
+    start = clock.now() - dt.timedelta(minutes=5)
+    bucket, arn = logging_trail(account, "widened", EnableLogFileValidation=True)
+    deliver(server)
+    clock.advance(HOUR)
+    assert sorted(_regions(digest_keys(s3, bucket))) == ["us-east-1"]
+    widened = clock.now()
+    ct.update_trail(Name="widened", IsMultiRegionTrail=True)
+    clock.advance(HOUR)
+    by_region = _regions(digest_keys(s3, bucket))
+    assert sorted(by_region) == sorted(default_regions()) and len(by_region["us-east-1"]) == 2, by_region
+    opening = digest(s3, bucket, by_region["sa-east-1"][0])
+    assert all(opening[f] is None for f in PREVIOUS)
+    assert abs(when(opening["digestStartTime"]) - widened) < dt.timedelta(minutes=1)
+    theirs = validate_logs(account, arn, start, clock.now(), tmp_path, "--region", "sa-east-1")
+    assert theirs.returncode == 0 and "1/1 digest files valid" in theirs.stdout, theirs.stdout + theirs.stderr
+
+    ct.update_trail(Name="widened", IsMultiRegionTrail=False)
+    clock.advance(HOUR)                         # the period under way is the other Regions' last
+    clock.advance(2 * HOUR)
+    by_region = _regions(digest_keys(s3, bucket))
+    assert len(by_region["us-east-1"]) == 5, by_region["us-east-1"]
+    assert all(len(found) == 2 for region, found in by_region.items() if region != "us-east-1"), by_region
+    theirs = validate_logs(account, arn, start, clock.now(), tmp_path)
+    assert theirs.returncode == 0 and "5/5 digest files valid" in theirs.stdout, theirs.stdout + theirs.stderr
+    ct.stop_logging(Name="widened")
 
 
 def _records(s3, bucket: str, key: str) -> list[dict]:

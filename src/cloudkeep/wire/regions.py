@@ -23,6 +23,22 @@ def partition_regions(partition: str = "aws") -> frozenset[str]:
     return frozenset()
 
 
+#: the aws partition's Regions launched before March 20, 2019, enabled in every account; the
+#: later ones are opt-in Regions, disabled until the account enables them
+#: https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html
+_DEFAULT_ENABLED = frozenset({
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1",
+    "eu-central-1", "eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1",
+    "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ap-south-1",
+})
+
+
+def default_regions(partition: str = "aws") -> frozenset[str]:
+    """The partition's Regions enabled by default (every Region of the other partitions)."""
+    regions = partition_regions(partition)
+    return regions & _DEFAULT_ENABLED if partition == "aws" else regions
+
+
 def is_valid_region(region: str, partition: str = "aws") -> bool:
     return region in partition_regions(partition)
 

@@ -16,6 +16,7 @@ from sqlalchemy import and_, delete, func, insert, select, text, update
 from cloudkeep.audit.recorder import row_texts
 from cloudkeep.storage.schema import (audit_events, cloudtrail_digest_chains, cloudtrail_digest_logs,
                                       cloudtrail_leases)
+from cloudkeep.wire.regions import default_regions
 
 _E = audit_events.c
 _C = cloudtrail_digest_chains.c
@@ -131,8 +132,17 @@ def ensure_chain(uow: Any, trail_arn: str, region: str, log_account: str, start:
 
 
 def open_chains(uow: Any, trail: Any, now: _dt.datetime) -> None:
-    """A trail that validates starts its home region's chain when it starts logging."""
-    ensure_chain(uow, trail.arn, trail.home_region, trail.account_id, now.replace(microsecond=0))
+    """A trail that validates starts its chains when it starts logging (or starts validating, or
+    becomes multi-Region): its home Region's and, for a multi-Region trail, every Region's that
+    accounts have enabled by default, so a Region with no activity still gets its hourly digest
+    with an empty ``logFiles``. Opt-in Regions, and other accounts of an organization trail,
+    start their chains with their first log file (``add_log``)."""
+    start = now.replace(microsecond=0)
+    regions = {trail.home_region}
+    if trail.multi_region:
+        regions |= default_regions(trail.arn.split(":")[1])
+    for region in sorted(regions):
+        ensure_chain(uow, trail.arn, region, trail.account_id, start)
 
 
 def add_log(uow: Any, chain: tuple[str, str, str], log: DeliveredLog, start: _dt.datetime) -> None:

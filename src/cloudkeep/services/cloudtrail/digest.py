@@ -9,11 +9,14 @@ As that page says:
   every period, also when no log file was delivered in it (``logFiles`` empty, the event times
   null), so the chain goes on. Periods missed while no worker ran are written in order (a log
   file goes in the first of them whose end is not before the minute its key names).
-- A chain starts (StartLogging, validation turned on; another region or account of the trail at
-  its first log file) with a starting digest: the ``previousDigest*`` fields are null.
+- A chain starts with a starting digest (the ``previousDigest*`` fields null): at StartLogging
+  or when validation is turned on, in the home Region and, for a multi-Region trail, in every
+  Region enabled by default (also when the trail becomes multi-Region); in an opt-in Region, or
+  for another account of an organization trail, at its first log file.
 - StopLogging ends the chain with a final digest, from the last period's end to the stop,
   listing the files delivered up to it (written once what came before the stop is delivered);
-  turning validation off ends it after the period under way. A chain started again begins with a
+  turning validation off ends it after the period under way, as does making the trail
+  single-Region for its other Regions' chains. A chain started again begins with a
   starting digest. A trail stopped and started again before its final digest was written gets
   it then (ending at the stop), and a new chain from the restart.
 
@@ -150,8 +153,9 @@ def _advance(store: Any, sealer: Any, put: Callable[..., None], trail: Trail, ch
         if stop > now:
             return 0
         return _periods(store, sealer, put, trail, chain, stop, step, root, final=True, end_chain=True)[0]
-    if not trail.log_validation:
-        # turned off: the period under way is the chain's last
+    if not trail.log_validation or not trail.visible_in(chain.region):
+        # turned off, or a Region the trail no longer covers (made single-Region): the period
+        # under way is the chain's last
         last = min(chain.period_start + step, now) if force else chain.period_start + step
         if last > now:
             return 0
@@ -165,6 +169,8 @@ def _periods(store: Any, sealer: Any, put: Callable[..., None], trail: Trail, ch
     ending at ``upto`` for what is left; (how many, the chain after them or None when not all are
     written: a write failed, or the pass's ``PASS_LIMIT``, the rest being the next pass's).
     With ``end_chain``, the chain ends after its last digest."""
+    if not final and chain.period_start + step > upto:
+        return 0, chain                             # no period has ended (the usual pass)
     with store.unit_of_work() as uow:
         pending = C.logs_of(uow, chain)
     written = 0

@@ -222,7 +222,8 @@ def update_trail(call: Call, params: Params) -> Result:
             raise D.already_exists(trail.name, call.account_id)
     updated = _checked(call, updated)
     repo.save(call.uow, updated)
-    if updated.is_logging and updated.log_validation and not trail.log_validation:
+    if updated.is_logging and updated.log_validation and (
+            not trail.log_validation or (updated.multi_region and not trail.multi_region)):
         delivery_cursor.open_chains(call.uow, updated, call.clock.now())
     return updated.to_wire(call.partition)
 
