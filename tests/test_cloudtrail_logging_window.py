@@ -11,9 +11,10 @@ from sqlalchemy import insert
 
 from cloudkeep.audit.recorder import encode_record
 from cloudkeep.auth.principal import Principal, PrincipalType
+from cloudkeep.crypto.envelope import Sealer
 from cloudkeep.services.cloudtrail import SERVICE
 from cloudkeep.services.cloudtrail import delivery_cursor as C
-from cloudkeep.services.cloudtrail import digest_chains
+from cloudkeep.services.cloudtrail import digest, digest_chains
 from cloudkeep.services.cloudtrail import trails_repo as repo
 from cloudkeep.services.cloudtrail.delivery import _second, finish_retired
 from cloudkeep.services.cloudtrail.trails_domain import Trail
@@ -21,6 +22,7 @@ from cloudkeep.services.framework import Call
 from cloudkeep.storage.clock import FixedClock
 from cloudkeep.storage.ids import Ids
 from cloudkeep.storage.schema import audit_events
+from cloudkeep.wire.errors import ServiceError
 from storage_backends import store, store_url  # noqa: F401  (pytest fixtures)
 
 ACCOUNT = "111122223333"
@@ -135,6 +137,38 @@ def test_a_deleted_trail_is_kept_retired_until_its_delivery_and_final_digest_are
     with store.unit_of_work() as uow:
         assert repo.retired_trails(uow) == [] and C.chains(uow, retired.row_arn) == []
         assert [t.name for t in repo.of_account(uow, ACCOUNT)] == ["gone"]   # the new one is untouched
+
+
+def test_a_deleted_trail_whose_bucket_is_gone_drops_its_final_digest_and_is_removed(store):  # noqa: F811
+    """The final digest of a deleted trail refused with NoSuchBucket: the trail gives up (a bucket
+    made again under the name may be anyone's); any other refusal is tried again."""
+    with store.unit_of_work(write=True) as uow:
+        repo.add(uow, _base("orphan"))
+    _run(store, "StartLogging", Name="orphan")
+    _run(store, "DeleteTrail", Name="orphan")
+    with store.unit_of_work(write=True) as uow:
+        (retired,) = repo.retired_trails(uow)
+        repo.record_delivery(uow, retired, cursor=retired.stop_seq, when=ARRIVED, error=None, delivered=True)
+        retired = repo.by_arn(uow, retired.row_arn)
+        C.add_log(uow, (retired.row_arn, "us-east-1", ACCOUNT), C.DeliveredLog(
+            "b", "AWSLogs/x.json.gz", "00" * 32, ARRIVED, ARRIVED), ARRIVED)      # its last file, to list
+    refusals = [type("AccessDenied", (ServiceError,), {"code": "AccessDenied", "status": 403}),
+                type("NoSuchBucket", (ServiceError,), {"code": "NoSuchBucket", "status": 404})]
+    tried: list[str] = []
+
+    def put(bucket, key, body, **kwargs):
+        tried.append(key)
+        raise refusals[len(tried) - 1]("refused")
+
+    later = ARRIVED + dt.timedelta(hours=1)
+    assert digest.close_due(store, Sealer(bytes(range(32))), put, retired, later, period=dt.timedelta(hours=1)) == 0
+    with store.unit_of_work() as uow:
+        assert len(C.chains(uow, retired.row_arn)) == 1 and repo.retired_trails(uow) == [retired.evolve(
+            latest_digest_error="AccessDenied")]
+    assert digest.close_due(store, Sealer(bytes(range(32))), put, retired, later, period=dt.timedelta(hours=1)) == 0
+    assert len(tried) == 2
+    with store.unit_of_work() as uow:
+        assert repo.retired_trails(uow) == [] and C.chains(uow, retired.row_arn) == []
 
 
 def test_a_deleted_trail_with_nothing_left_to_deliver_is_removed_at_once(store):  # noqa: F811

@@ -20,7 +20,8 @@ import pytest
 
 from cloudkeep.testing.server import CloudkeepServer
 from cloudkeep.wire.regions import default_regions
-from cloudtrail_delivery_support import deliver, error_of, keys, logging_trail, trail_bucket
+from cloudtrail_delivery_support import (cloudtrail_bucket_policy, deliver, error_of, keys, logging_trail,
+                                         trail_bucket)
 from cloudtrail_digest_support import DomainClock, cloudkeep_validate, digest, digest_keys, validate_logs, when
 from storage_backends import _PostgresDatabase
 
@@ -375,6 +376,24 @@ def test_a_deleted_trail_delivers_what_came_before_and_ends_its_chain_with_a_fin
     created = {(r["requestParameters"] or {}).get("userName") for k in keys(s3, again) if "/CloudTrail/" in k
                for r in _records(s3, again, k) if r["eventName"] == "CreateUser"}
     assert created == {"deleted-3"}
+
+
+def test_a_deleted_trail_whose_bucket_is_deleted_too_gives_up_its_last_files(server, clock):
+    """Delete the trail, then empty and delete its bucket (a usual clean-up): what the trail had
+    left to deliver finds no bucket, and it gives up. A bucket made again under the name later
+    (bucket names are global: it may be anyone's) gets nothing of it."""
+    account, _start, bucket, _arn = _after_first_digest(server, clock, "cleaned")
+    ct, iam, s3 = account.client("cloudtrail"), account.client("iam"), account.client("s3")
+    iam.create_user(UserName="cleaned-2")                   # not delivered yet
+    ct.delete_trail(Name="cleaned")
+    for key in keys(s3, bucket):
+        s3.delete_object(Bucket=bucket, Key=key)
+    s3.delete_bucket(Bucket=bucket)
+    clock.advance(dt.timedelta(minutes=10))                 # refused: NoSuchBucket
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_policy(Bucket=bucket, Policy=cloudtrail_bucket_policy(bucket, account.account_id, "cleaned"))
+    clock.advance(2 * HOUR)
+    assert keys(s3, bucket) == []
 
 
 def test_a_deleted_trail_without_validation_still_delivers_its_last_events(server, clock):

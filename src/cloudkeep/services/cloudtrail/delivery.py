@@ -226,6 +226,11 @@ class Delivery:
                     break
             new_cursor = rows[-1][0] if more else max(safe, cursor)
             with self._store.unit_of_work(write=True) as uow:
+                if error == digest_chains.GONE and trail.retired is not None:
+                    if repo.by_arn(uow, trail.row_arn) is not None:
+                        log.info("deleted trail %s: its bucket is gone; its last files are dropped", trail.arn)
+                        digest_chains.abandon_retired(uow, trail)
+                    return written_total + len(written)
                 current = repo.record_delivery(uow, trail, cursor=new_cursor, when=now, error=error,
                                                delivered=bool(written) or (error is None and written_total > 0))
                 if not current:

@@ -18,7 +18,8 @@ As that page says:
   turning validation off ends it after the period under way, as does making the trail
   single-Region for its other Regions' chains. A chain started again begins with a
   starting digest. A trail stopped and started again before its final digest was written gets
-  it then (ending at the stop), and a new chain from the restart.
+  it then (ending at the stop), and a new chain from the restart. A deleted trail whose bucket
+  is gone gives up its final digests (``digest_chains.abandon_retired``).
 
 The signature covers AWS's signing string, exactly as the AWS CLI's validate-logs rebuilds it::
 
@@ -231,7 +232,11 @@ def _close(store: Any, sealer: Any, put: Callable[..., None], trail: Trail, chai
     except ServiceError as failure:
         log.info("trail %s: digest refused: %s", trail.arn, failure.code)
         with store.unit_of_work(write=True) as uow:
-            repo.record_digest(uow, trail, when=end, error=failure.code)
+            if failure.code == Chains.GONE and trail.retired is not None:
+                if repo.by_arn(uow, trail.row_arn) is not None:
+                    Chains.abandon_retired(uow, trail)
+            else:
+                repo.record_digest(uow, trail, when=end, error=failure.code)
         return None
     digest_hash = hashlib.sha256(body).hexdigest()
     with store.unit_of_work(write=True) as uow:
