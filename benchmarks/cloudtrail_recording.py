@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import statistics
 import sys
 import time
@@ -220,16 +219,6 @@ def measure_interleaved(targets: list[base.Target], workload: Workload, args: ar
     return Interleaved(pairs, cycles * block, (ticks[0], ticks[1]))
 
 
-def ratio_interval(pairs: list[tuple[float, float]], *, draws: int = 4000, seed: int = 8) -> tuple[float, float, float]:
-    """(on/off of the sums, 2.5th and 97.5th percentile of it over pairs resampled)."""
-    def ratio(sample: list[tuple[float, float]]) -> float:
-        return sum(a for a, _ in sample) / max(1.0, sum(b for _, b in sample))
-    rng = random.Random(seed)
-    n = len(pairs)
-    values = sorted(ratio([pairs[rng.randrange(n)] for _ in range(n)]) for _ in range(draws))
-    return ratio(pairs), values[int(0.025 * draws)], values[int(0.975 * draws) - 1]
-
-
 def interval_verdict(low: float, high: float) -> str:
     """From the interval of on/off: "met" under the target, "missed" over it, else "noise"."""
     if high - 1 < TARGET_COST:
@@ -253,7 +242,7 @@ def report_interleaved(results: dict[str, Interleaved]) -> bool:
         r = results.get(w.key)
         if r is None:
             continue
-        ratio, low, high = ratio_interval(r.pairs)
+        ratio, low, high = loadgen.ratio_interval(r.pairs)
         verdict = interval_verdict(low, high)
         met &= verdict == "met"
         on_ms = sum(a for a, _ in r.pairs) / 1e6 / r.iterations

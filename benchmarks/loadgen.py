@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+import random
 import statistics
 import time
 from dataclasses import dataclass
@@ -209,8 +210,11 @@ class RestCall:
         return os.path.getsize(self.body_file) if self.body_file else len(self.body)
 
 
-def _rest_client(endpoint: str, key: str, secret: str, call: RestCall, warmup: int, n: int,
-                 ready: Any, go: Any, out: Any) -> None:
+def rest_sender(endpoint: str, key: str, secret: str, call: RestCall, tag: str | None = None
+                ) -> Callable[[int], None]:
+    """``one(i)``: the request of ``call`` (``{n}`` in its key becoming ``<tag>-<i>``, the tag by
+    default this process's id), signed afresh, on one kept-alive connection; its answer checked
+    (status, and a GET's length or body), raising on any difference."""
     import http.client
     from urllib.parse import quote, urlsplit
 
@@ -222,43 +226,59 @@ def _rest_client(endpoint: str, key: str, secret: str, call: RestCall, warmup: i
         def payload(self, request: Any) -> str:  # the hash given once, not the body hashed again
             return call.payload_sha256
 
+    signer = Signer(Credentials(key, secret), call.service, call.region)
+    parts = urlsplit(endpoint)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120, blocksize=BLOCK)
+    base = endpoint.rstrip("/")
+    length = call.length if call.method == "PUT" else 0
+    tag = tag or str(os.getpid())
+
+    def one(i: int) -> None:
+        path = f"/{call.bucket}/" + quote(call.key.replace("{n}", f"{tag}-{i}"), safe="/~")
+        headers = {"Content-Length": str(length)} if call.method == "PUT" else {}
+        request = AWSRequest(method=call.method, url=base + path, headers=headers)
+        signer.add_auth(request)
+        signed = dict(request.headers.items())
+        if call.body_file:
+            with open(call.body_file, "rb") as f:
+                conn.request(call.method, path, body=f, headers=signed)
+        else:
+            conn.request(call.method, path, body=call.body if call.method == "PUT" else None, headers=signed)
+        response = conn.getresponse()
+        if response.status != call.expect_status:
+            raise RuntimeError(f"{call.method} {path}: HTTP {response.status}: {response.read()[:300]!r}")
+        if call.expect_length is not None:
+            got = 0
+            while chunk := response.read(BLOCK):
+                got += len(chunk)
+            if got != call.expect_length:
+                raise RuntimeError(f"GET {path}: {got} bytes, {call.expect_length} expected")
+        else:
+            data = response.read()
+            if call.expect_body is not None and data != call.expect_body:
+                raise RuntimeError(f"GET {path}: wrong body ({len(data)} bytes)")
+    return one
+
+
+def _rest_client(endpoint: str, key: str, secret: str, call: RestCall, warmup: int, n: int,
+                 ready: Any, go: Any, out: Any) -> None:
     try:
-        signer = Signer(Credentials(key, secret), call.service, call.region)
-        parts = urlsplit(endpoint)
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120, blocksize=BLOCK)
-        base = endpoint.rstrip("/")
-        length = call.length if call.method == "PUT" else 0
-        pid = os.getpid()
-
-        def one(i: int) -> None:
-            path = f"/{call.bucket}/" + quote(call.key.replace("{n}", f"{pid}-{i}"), safe="/~")
-            headers = {"Content-Length": str(length)} if call.method == "PUT" else {}
-            request = AWSRequest(method=call.method, url=base + path, headers=headers)
-            signer.add_auth(request)
-            signed = dict(request.headers.items())
-            if call.body_file:
-                with open(call.body_file, "rb") as f:
-                    conn.request(call.method, path, body=f, headers=signed)
-            else:
-                conn.request(call.method, path, body=call.body if call.method == "PUT" else None, headers=signed)
-            response = conn.getresponse()
-            if response.status != call.expect_status:
-                raise RuntimeError(f"{call.method} {path}: HTTP {response.status}: {response.read()[:300]!r}")
-            if call.expect_length is not None:
-                got = 0
-                while chunk := response.read(BLOCK):
-                    got += len(chunk)
-                if got != call.expect_length:
-                    raise RuntimeError(f"GET {path}: {got} bytes, {call.expect_length} expected")
-            else:
-                data = response.read()
-                if call.expect_body is not None and data != call.expect_body:
-                    raise RuntimeError(f"GET {path}: wrong body ({len(data)} bytes)")
-
-        _timed(one, warmup, n, ready, go, out)
+        _timed(rest_sender(endpoint, key, secret, call), warmup, n, ready, go, out)
     except BaseException as error:  # noqa: BLE001 - reported to the parent, which fails the run
         ready.put(None)
         out.put(([], 0.0, f"{type(error).__name__}: {error}"))
+
+
+def ratio_interval(pairs: list[tuple[float, float]], *, draws: int = 4000, seed: int = 8) -> tuple[float, float, float]:
+    """(Σ a ÷ Σ b over the pairs (a, b), and the 2.5th and 97.5th percentiles of that ratio over
+    the pairs resampled with replacement: a bootstrap 95% interval, with a fixed seed)."""
+    def ratio(sample: list[tuple[float, float]]) -> float:
+        below = sum(b for _, b in sample)
+        return sum(a for a, _ in sample) / below if below else float("inf")
+    rng = random.Random(seed)
+    n = len(pairs)
+    values = sorted(ratio([pairs[rng.randrange(n)] for _ in range(n)]) for _ in range(draws))
+    return ratio(pairs), values[int(0.025 * draws)], values[int(0.975 * draws) - 1]
 
 
 def run_rest(name: str, workload: str, pid: int, endpoint: str, key: str, secret: str, call: RestCall, *,

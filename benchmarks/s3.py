@@ -41,6 +41,7 @@ import os
 import secrets
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -192,6 +193,74 @@ def measure_rest(p: Prepared, w: S3Workload, payload: str, calls: int, warmup: i
     t = p.target
     return loadgen.run_rest(t.name, w.key, t.pid, t.endpoint, t.key, t.secret, w.rest(p, payload), calls=calls,
                             warmup=warmup, concurrency=concurrency, settle=settle)
+
+
+@dataclass(frozen=True)
+class Interleaved:
+    """One client's blocks to cloudkeep and to moto in turn: the wall seconds of each cycle's two
+    blocks, (cloudkeep, moto), and the calls in a block."""
+
+    pairs: list[tuple[float, float]]
+    block: int
+
+
+def measure_interleaved(ck: Prepared, mo: Prepared, w: S3Workload, payload: str, cycles: int, block: int,
+                        warmup: int) -> Interleaved:
+    """``cycles`` cycles of ``block`` calls to each server from this process, one kept-alive
+    connection each, the order alternating; each block's wall time. The two servers are never
+    busy at once, and a change of the machine's speed touches both sides of a cycle."""
+    sends = {p.target.name: loadgen.rest_sender(p.target.endpoint, p.target.key, p.target.secret,
+                                                w.rest(p, payload), tag=f"i{os.getpid()}")
+             for p in (ck, mo)}
+    counter = 0
+    for name in sends:
+        for _ in range(warmup):
+            sends[name](counter)
+            counter += 1
+    pairs: list[tuple[float, float]] = []
+    for cycle in range(cycles):
+        walls: dict[str, float] = {}
+        for name in (("cloudkeep", "moto") if cycle % 2 == 0 else ("moto", "cloudkeep")):
+            send = sends[name]
+            started = time.perf_counter()
+            for _ in range(block):
+                send(counter)
+                counter += 1
+            walls[name] = time.perf_counter() - started
+        pairs.append((walls["cloudkeep"], walls["moto"]))
+    return Interleaved(pairs, block)
+
+
+def report_interleaved(results: dict[str, Interleaved], workloads: list[S3Workload], factors: dict[str, float]
+                       ) -> bool:
+    """cloudkeep's throughput ÷ moto's (Σ moto wall ÷ Σ cloudkeep wall, the same calls on both)
+    with its bootstrap 95% interval; "met" when the whole interval is at or over the target."""
+    from rich.table import Table
+
+    table = Table(title="One client, interleaved blocks: cloudkeep against moto over alternating blocks",
+                  caption="ratio = Σ moto wall ÷ Σ cloudkeep wall over the cycles (the same calls on both); "
+                          "95% interval by resampling the cycles")
+    for col in ("workload", "cycles × block", "cloudkeep", "moto", "ratio", "95% interval", "target"):
+        table.add_column(col, justify="left" if col == "workload" else "right")
+    met = True
+    for w in workloads:
+        r = results.get(w.key)
+        if r is None:
+            continue
+        ratio, low, high = loadgen.ratio_interval([(m, c) for c, m in r.pairs])
+        calls = len(r.pairs) * r.block
+        ck_rate = calls / sum(c for c, _ in r.pairs)
+        mo_rate = calls / sum(m for _, m in r.pairs)
+        unit, scale = ("MB/s", LARGE_MIB) if w.large else ("calls/s", 1)
+        factor = factors[w.key]
+        verdict = "met" if low >= factor else "missed" if high < factor else "noise"
+        met &= verdict == "met"
+        table.add_row(w.title, f"{len(r.pairs)} × {r.block}", f"{ck_rate * scale:.0f} {unit}",
+                      f"{mo_rate * scale:.0f} {unit}", f"{ratio:.2f}×", f"{low:.2f}× … {high:.2f}×",
+                      {"met": f"[green]≥ {factor:g}× met[/green]", "missed": f"[red]≥ {factor:g}× missed[/red]"}.get(
+                          verdict, f"[yellow]≥ {factor:g}×: the interval straddles it[/yellow]"))
+    _console().print(table)
+    return met
 
 
 # --- report --------------------------------------------------------------------------------------
@@ -360,6 +429,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=1,
                    help="repeat each load-generator and 64 MiB measurement, the servers' order alternating "
                         "from round to round; the tables give each server's median round (default 1)")
+    p.add_argument("--interleave", type=int, default=0, metavar="CYCLES",
+                   help="also measure one client against both servers in alternating blocks, CYCLES cycles per "
+                        "workload (block: --block calls of 1 KiB, one 64 MiB object); the verdict is then its "
+                        "interval's (default 0: off)")
+    p.add_argument("--block", type=int, default=100, help="1 KiB calls per interleaved block (default 100)")
+    p.add_argument("--only-interleaved", action="store_true",
+                   help="with --interleave: skip the boto3, load-generator and 64 MiB rounds")
     p.add_argument("--no-boto3", action="store_true", help="skip the sequential boto3 measurement")
     p.add_argument("--no-moto", action="store_true", help="measure cloudkeep alone")
     p.add_argument("--store", default=None, help="cloudkeep storage URL (default: SQLite in a temp dir)")
@@ -373,6 +449,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.load = "1" if args.load is None else args.load
     if args.warmup is None:
         args.warmup = max(20, args.calls // 10)
+    if args.only_interleaved:
+        if args.interleave < 2:
+            p.error("--only-interleaved needs --interleave CYCLES (at least 2)")
+        args.no_boto3, args.load = True, "0"
     if args.calls < 2 or args.warmup < 0 or args.large < 1 or args.rounds < 1:
         p.error("--calls needs at least 2 iterations, --large and --rounds at least 1; --warmup cannot be negative")
     try:
@@ -416,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     load: dict[tuple[str, str, int], loadgen.LoadResult] = {}
     big: dict[tuple[str, str], loadgen.LoadResult] = {}
     why_not: dict[str, str] = {}          # workload → why cloudkeep has no figure
+    interleaved: dict[str, Interleaved] = {}
     scratch = tempfile.TemporaryDirectory(prefix="s3bench-")
     try:
         large_file, large_sha = _large_file(scratch.name)
@@ -467,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
                                 rounds.setdefault((p.target.name, w.key, c), []).append(r)
         load.update({k: _median_round(v) for k, v in rounds.items()})
         rounds = {}
-        for w in large:
+        for w in large if not args.only_interleaved else []:
             for n in range(args.rounds):
                 for p in _order(prepared, n):
                     if runnable(p, w):
@@ -477,8 +558,18 @@ def main(argv: list[str] | None = None) -> int:
                         if r is not None:
                             rounds.setdefault((p.target.name, w.key), []).append(r)
         big.update({k: _median_round(v) for k, v in rounds.items()})
-        if args.rounds > 1:
+        if args.rounds > 1 and not args.only_interleaved:
             _print_rounds(console, load, big, args.rounds)
+        if args.interleave and len(prepared) == 2:
+            ck_p, mo_p = prepared
+            for w in workloads:
+                if runnable(ck_p, w) and runnable(mo_p, w):
+                    console.print(f"[dim]interleaved: {w.title}, {args.interleave} cycles…[/dim]")
+                    r = attempt(ck_p, w, lambda: measure_interleaved(
+                        ck_p, mo_p, w, args.payload, args.interleave, 1 if w.large else args.block,
+                        1 if w.large else args.warmup))
+                    if r is not None:
+                        interleaved[w.key] = r
     except KeyboardInterrupt:
         print("benchmark: interrupted", file=sys.stderr)
         return 130
@@ -492,8 +583,11 @@ def main(argv: list[str] | None = None) -> int:
         met = report_boto(results, small, why_not, sse) and met
     if small and args.load:
         met = report_load(load, small, args.load, args.workers, args.payload, why_not) and met
-    if large:
+    if large and not args.only_interleaved:
         met = report_large(big, large, args.payload, why_not, sse) and met
+    if interleaved:
+        factors = {w.key: TARGET_LARGE[w.key] if w.large else TARGET_SMALL for w in workloads}
+        met = report_interleaved(interleaved, workloads, factors)     # the verdict, when measured
     if "cloudkeep" in sse and sse["cloudkeep"] != "AES256" and not why_not:
         console.print(f"[red]cloudkeep answered PutObject with SSE {sse['cloudkeep']!r}, not AES256 "
                       "(SSE-S3 by default)[/red]")
