@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from cloudkeep.audit.recorder import encode_record
 from cloudkeep.auth.principal import Principal, PrincipalType
@@ -21,7 +21,7 @@ from cloudkeep.services.cloudtrail.trails_domain import Trail
 from cloudkeep.services.framework import Call
 from cloudkeep.storage.clock import FixedClock
 from cloudkeep.storage.ids import Ids
-from cloudkeep.storage.schema import audit_events
+from cloudkeep.storage.schema import audit_events, cloudtrail_trails
 from cloudkeep.wire.errors import ServiceError
 from storage_backends import store, store_url  # noqa: F401  (pytest fixtures)
 
@@ -167,6 +167,36 @@ def test_a_deleted_trail_whose_bucket_is_gone_drops_its_final_digest_and_is_remo
             latest_digest_error="AccessDenied")]
     assert digest.close_due(store, Sealer(bytes(range(32))), put, retired, later, period=dt.timedelta(hours=1)) == 0
     assert len(tried) == 2
+    with store.unit_of_work() as uow:
+        assert repo.retired_trails(uow) == [] and C.chains(uow, retired.row_arn) == []
+
+
+def test_a_deleted_trail_whose_bucket_is_gone_stops_at_its_first_refused_digest(store):  # noqa: F811
+    """A retired multi-Region trail has a chain in each Region: once one digest finds no bucket,
+    the trail is gone, and the pass does not sign and send the others' digests to nowhere."""
+    with store.unit_of_work(write=True) as uow:
+        repo.add(uow, _base("regions").evolve(multi_region=True))
+    _run(store, "StartLogging", Name="regions")
+    _run(store, "DeleteTrail", Name="regions")
+    with store.unit_of_work(write=True) as uow:
+        (retired,) = repo.retired_trails(uow)
+        repo.record_delivery(uow, retired, cursor=retired.stop_seq, when=ARRIVED, error=None, delivered=True)
+        # it logged for half an hour before the deletion: every chain has a final digest to write
+        uow.execute(update(cloudtrail_trails).where(cloudtrail_trails.c.arn == retired.row_arn).values(
+            stop_logging_time=ARRIVED + dt.timedelta(minutes=30)))
+        retired = repo.by_arn(uow, retired.row_arn)
+        chains = C.chains(uow, retired.row_arn)
+    assert len(chains) == 17
+    gone = type("NoSuchBucket", (ServiceError,), {"code": "NoSuchBucket", "status": 404})
+    tried: list[str] = []
+
+    def put(bucket, key, body, **kwargs):
+        tried.append(key)
+        raise gone("The specified bucket does not exist")
+
+    later = ARRIVED + dt.timedelta(hours=1)
+    assert digest.close_due(store, Sealer(bytes(range(32))), put, retired, later, period=dt.timedelta(hours=1)) == 0
+    assert len(tried) == 1, tried
     with store.unit_of_work() as uow:
         assert repo.retired_trails(uow) == [] and C.chains(uow, retired.row_arn) == []
 

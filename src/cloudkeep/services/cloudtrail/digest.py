@@ -113,9 +113,16 @@ def close_due(store: Any, sealer: Any, put: Callable[..., None], trail: Trail, n
         org_id = trails_org.organization_id(uow, trail) if trail.organization else None
     root = f"{org_id}/" if org_id is not None else ""
     written = 0
-    for chain in chains:
-        written += _advance(store, sealer, put, trail, chain, now, step, force, root)
+    try:
+        for chain in chains:
+            written += _advance(store, sealer, put, trail, chain, now, step, force, root)
+    except _Abandoned:
+        pass                                        # its other chains went with it
     return written
+
+
+class _Abandoned(Exception):
+    """A deleted trail gave up its digests (its bucket is gone): the pass stops trying its chains."""
 
 
 def _advance(store: Any, sealer: Any, put: Callable[..., None], trail: Trail, chain: C.Chain, now: _dt.datetime,
@@ -235,8 +242,12 @@ def _close(store: Any, sealer: Any, put: Callable[..., None], trail: Trail, chai
             if failure.code == Chains.GONE and trail.retired is not None:
                 if repo.by_arn(uow, trail.row_arn) is not None:
                     Chains.abandon_retired(uow, trail)
+                abandoned = True
             else:
                 repo.record_digest(uow, trail, when=end, error=failure.code)
+                abandoned = False
+        if abandoned:
+            raise _Abandoned
         return None
     digest_hash = hashlib.sha256(body).hexdigest()
     with store.unit_of_work(write=True) as uow:
