@@ -57,25 +57,39 @@ def _stat(pid: int) -> tuple[int, int] | None:
     return ppid, utime + stime + cutime + cstime
 
 
-def server_cpu_seconds(pid: int) -> float:
-    """CPU seconds used so far by ``pid`` and all its live descendants (and their reaped children)."""
-    ticks: dict[int, int] = {}
-    parent: dict[int, int] = {}
+def _processes() -> dict[int, tuple[int, int]]:
+    """Every live process: pid → (ppid, utime+stime+cutime+cstime in ticks)."""
+    out: dict[int, tuple[int, int]] = {}
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             st = _stat(int(entry.name))
             if st is not None:
-                parent[int(entry.name)], ticks[int(entry.name)] = st
-    if pid not in ticks:
-        raise RuntimeError(f"server process {pid} is gone")
+                out[int(entry.name)] = st
+    return out
+
+
+def process_tree(pid: int, processes: dict[int, tuple[int, int]] | None = None) -> set[int]:
+    """``pid`` and all its live descendants (empty when ``pid`` is gone)."""
+    processes = _processes() if processes is None else processes
+    if pid not in processes:
+        return set()
     tree, frontier = {pid}, [pid]
     while frontier:
         p = frontier.pop()
-        for child, pp in parent.items():
-            if pp == p and child not in tree:
+        for child, (parent, _) in processes.items():
+            if parent == p and child not in tree:
                 tree.add(child)
                 frontier.append(child)
-    return sum(ticks[p] for p in tree) / CLK_TCK
+    return tree
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by ``pid`` and all its live descendants (and their reaped children)."""
+    processes = _processes()
+    tree = process_tree(pid, processes)
+    if not tree:
+        raise RuntimeError(f"server process {pid} is gone")
+    return sum(processes[p][1] for p in tree) / CLK_TCK
 
 
 # --- the servers ---------------------------------------------------------------------------------

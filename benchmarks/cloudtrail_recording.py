@@ -147,16 +147,8 @@ def tree_cpu_ns(pid: int) -> int:
     """Nanoseconds on a CPU of every live thread of ``pid`` and its descendants (the first
     field of ``/proc/<pid>/task/<tid>/schedstat``; a thread that has exited no longer counts, so
     the totals are checked against utime+stime at the end)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            st = base._stat(int(entry.name))
-            if st is not None:
-                children.setdefault(st[0], []).append(int(entry.name))
-    total, frontier = 0, [pid]
-    while frontier:
-        p = frontier.pop()
-        frontier += children.get(p, [])
+    total = 0
+    for p in base.process_tree(pid):
         try:
             tasks = os.listdir(f"/proc/{p}/task")
         except OSError:

@@ -273,8 +273,8 @@ def ratio_interval(pairs: list[tuple[float, float]], *, draws: int = 4000, seed:
     """(Σ a ÷ Σ b over the pairs (a, b), and the 2.5th and 97.5th percentiles of that ratio over
     the pairs resampled with replacement: a bootstrap 95% interval, with a fixed seed)."""
     def ratio(sample: list[tuple[float, float]]) -> float:
-        below = sum(b for _, b in sample)
-        return sum(a for a, _ in sample) / below if below else float("inf")
+        denominator = sum(b for _, b in sample)
+        return sum(a for a, _ in sample) / denominator if denominator else float("inf")
     rng = random.Random(seed)
     n = len(pairs)
     values = sorted(ratio([pairs[rng.randrange(n)] for _ in range(n)]) for _ in range(draws))

@@ -140,7 +140,7 @@ def open_chains(uow: Any, trail: Any, now: _dt.datetime) -> None:
     start = now.replace(microsecond=0)
     regions = {trail.home_region}
     if trail.multi_region:
-        regions |= default_regions(trail.arn.split(":")[1])
+        regions |= default_regions(trail.partition)
     for region in sorted(regions):
         ensure_chain(uow, trail.arn, region, trail.account_id, start)
 

@@ -156,6 +156,11 @@ class Trail:
         ``#<token>`` (its files still name the trail's own ARN, ``arn``)."""
         return self.arn if self.retired is None else f"{self.arn}#{self.retired}"
 
+    @property
+    def partition(self) -> str:
+        """The partition its ARN names (``aws``, ``aws-cn``, ``aws-us-gov``)."""
+        return self.arn.split(":", 2)[1]
+
     def visible_in(self, region: str) -> bool:
         return self.home_region == region or self.multi_region
 
