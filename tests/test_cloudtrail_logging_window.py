@@ -16,7 +16,7 @@ from cloudkeep.services.cloudtrail import SERVICE
 from cloudkeep.services.cloudtrail import delivery_cursor as C
 from cloudkeep.services.cloudtrail import digest, digest_chains
 from cloudkeep.services.cloudtrail import trails_repo as repo
-from cloudkeep.services.cloudtrail.delivery import _second, finish_retired
+from cloudkeep.services.cloudtrail.delivery import Delivery, Timing, _second, finish_retired
 from cloudkeep.services.cloudtrail.trails_domain import Trail
 from cloudkeep.services.framework import Call
 from cloudkeep.storage.clock import FixedClock
@@ -43,7 +43,9 @@ def _run(store, operation: str, **params):
                 event_id=f"e-{operation}", account_id=ACCOUNT, event_time=ARRIVED.replace(microsecond=0),
                 event_source="cloudtrail.amazonaws.com", event_name=operation, aws_region="us-east-1",
                 read_only=False, management_event=True, access_key_id=None, username=None, error_code=None,
-                record=encode_record({"eventID": f"e-{operation}"})))
+                record=encode_record({"eventID": f"e-{operation}", "eventSource": "cloudtrail.amazonaws.com",
+                                      "eventName": operation, "awsRegion": "us-east-1",
+                                      "recipientAccountId": ACCOUNT})))
         return result
 
 
@@ -199,6 +201,105 @@ def test_a_deleted_trail_whose_bucket_is_gone_stops_at_its_first_refused_digest(
     assert len(tried) == 1, tried
     with store.unit_of_work() as uow:
         assert repo.retired_trails(uow) == [] and C.chains(uow, retired.row_arn) == []
+
+
+class _Clock:
+    def __init__(self, now: dt.datetime) -> None:
+        self.value = now
+
+    def now(self) -> dt.datetime:
+        return self.value
+
+
+def test_a_deleted_trail_whose_bucket_keeps_refusing_gives_up_after_its_patience(store):  # noqa: F811
+    """Any other refusal (a bucket policy without CloudTrail, a disabled KMS key) is tried again
+    until ``Timing.retired_patience`` has passed since the trail's stop; then its last files and
+    final digest are dropped and the trail removed."""
+    with store.unit_of_work(write=True) as uow:
+        repo.add(uow, _base("refused"))
+    _run(store, "StartLogging", Name="refused")
+    _run(store, "DeleteTrail", Name="refused")
+    denied = type("AccessDenied", (ServiceError,), {"code": "AccessDenied", "status": 403})
+    tried: list[str] = []
+    accept = [False]
+
+    def put(bucket, key, body, **kwargs):
+        tried.append(key)
+        if not accept[0]:
+            raise denied("Access Denied")
+
+    clock = _Clock(ARRIVED + dt.timedelta(minutes=10))
+    delivery = Delivery(store, Sealer(bytes(range(32))), clock, Ids(), put)
+    timing = Timing(delivery=dt.timedelta(minutes=5), digest=dt.timedelta(hours=1),
+                    retired_patience=dt.timedelta(hours=24))
+    delivery.run(timing)
+    with store.unit_of_work() as uow:
+        (retired,) = repo.retired_trails(uow)
+    assert tried and retired.latest_delivery_error == "AccessDenied" and retired.cursor_seq < retired.stop_seq
+    clock.value = ARRIVED + dt.timedelta(hours=23, minutes=59)
+    delivery.run(timing)
+    with store.unit_of_work() as uow:
+        assert [t.row_arn for t in repo.retired_trails(uow)] == [retired.row_arn]    # still trying
+    clock.value = ARRIVED + dt.timedelta(hours=24, seconds=1)     # its last attempt, at 23:59, was refused
+    delivery.run(timing)
+    with store.unit_of_work() as uow:
+        assert repo.retired_trails(uow) == [] and C.chains(uow, retired.row_arn) == []
+
+
+def test_a_deleted_trail_whose_final_digest_keeps_being_refused_gives_up_after_its_patience(store):  # noqa: F811
+    with store.unit_of_work(write=True) as uow:
+        repo.add(uow, _base("digest"))
+    _run(store, "StartLogging", Name="digest")
+    _run(store, "DeleteTrail", Name="digest")
+    with store.unit_of_work(write=True) as uow:
+        (retired,) = repo.retired_trails(uow)
+        repo.record_delivery(uow, retired, cursor=retired.stop_seq, when=ARRIVED, error=None, delivered=True)
+        retired = repo.by_arn(uow, retired.row_arn)
+        C.add_log(uow, (retired.row_arn, "us-east-1", ACCOUNT), C.DeliveredLog(
+            "b", "AWSLogs/x.json.gz", "00" * 32, ARRIVED, ARRIVED), ARRIVED)      # its last file, to list
+    denied = type("AccessDenied", (ServiceError,), {"code": "AccessDenied", "status": 403})
+
+    def put(bucket, key, body, **kwargs):
+        raise denied("Access Denied")
+
+    later = ARRIVED + dt.timedelta(hours=1)
+    assert digest.close_due(store, Sealer(bytes(range(32))), put, retired, later, period=dt.timedelta(hours=1)) == 0
+    patience = dt.timedelta(hours=24)
+    assert finish_retired(store) == 0
+    assert finish_retired(store, now=ARRIVED + dt.timedelta(hours=23), patience=patience) == 0
+    with store.unit_of_work() as uow:
+        assert [t.latest_digest_error for t in repo.retired_trails(uow)] == ["AccessDenied"]
+    assert finish_retired(store, now=ARRIVED + dt.timedelta(hours=24), patience=patience) == 1
+    with store.unit_of_work() as uow:
+        assert repo.retired_trails(uow) == [] and C.chains(uow, retired.row_arn) == []
+
+
+def test_a_deleted_trail_whose_bucket_lets_cloudtrail_in_again_in_time_delivers_everything(store):  # noqa: F811
+    with store.unit_of_work(write=True) as uow:
+        repo.add(uow, _base("refused"))
+    _run(store, "StartLogging", Name="refused")
+    _run(store, "DeleteTrail", Name="refused")
+    denied = type("AccessDenied", (ServiceError,), {"code": "AccessDenied", "status": 403})
+    tried: list[str] = []
+    accept = [False]
+
+    def put(bucket, key, body, **kwargs):
+        tried.append(key)
+        if not accept[0]:
+            raise denied("Access Denied")
+
+    clock = _Clock(ARRIVED + dt.timedelta(minutes=10))
+    delivery = Delivery(store, Sealer(bytes(range(32))), clock, Ids(), put)
+    timing = Timing(retired_patience=dt.timedelta(hours=24))
+    delivery.run(timing)
+    with store.unit_of_work() as uow:
+        assert [t.latest_delivery_error for t in repo.retired_trails(uow)] == ["AccessDenied"]
+    accept[0] = True
+    clock.value = ARRIVED + dt.timedelta(hours=1, minutes=1)
+    delivery.run(timing)
+    assert any("CloudTrail-Digest" in key for key in tried), tried
+    with store.unit_of_work() as uow:
+        assert repo.retired_trails(uow) == []       # its files and final digest were delivered
 
 
 def test_a_deleted_trail_with_nothing_left_to_deliver_is_removed_at_once(store):  # noqa: F811

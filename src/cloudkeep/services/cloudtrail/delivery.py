@@ -76,6 +76,9 @@ Put = Callable[..., None]
 class Timing:
     delivery: _dt.timedelta = _dt.timedelta(minutes=5)      # the bounded delay of a log file
     digest: _dt.timedelta = _dt.timedelta(hours=1)          # the digest period
+    #: how long after its stop a deleted trail keeps trying what its bucket refuses
+    #: (``finish_retired``); 24 digest periods when the test hooks shorten the period
+    retired_patience: _dt.timedelta = _dt.timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +167,7 @@ class Delivery:
             digests += digest.close_due(self._store, self._sealer, self._put, trail, self._clock.now(),
                                         period=timing.digest, force=close_digests)
         if any(t.retired is not None for t in (*trails, *validating)):
-            finish_retired(self._store)
+            finish_retired(self._store, now=self._clock.now(), patience=timing.retired_patience)
         return {"files": files, "digests": digests}
 
     def _settled_stop(self, trail: Trail) -> Trail:
@@ -260,20 +263,35 @@ class Delivery:
                                                        min(times), max(times)))
 
 
-def finish_retired(store: Any) -> int:
+def finish_retired(store: Any, *, now: _dt.datetime | None = None, patience: _dt.timedelta | None = None) -> int:
     """Delete the retired (deleted) trails with nothing left to do: what came before their stop
-    is delivered and no digest chain of theirs is open. How many."""
+    is delivered and no digest chain of theirs is open. With ``now`` and ``patience``, also those
+    whose bucket refused their last attempt (log file or digest) when ``patience`` has passed
+    since their stop: a deleted trail has no status to show the error in, so trying on would go
+    on unseen for ever. AWS documents no rule for this; its events stay in the event history
+    (a missing bucket ends a deleted trail at once: ``digest_chains.GONE``). How many."""
     done = 0
     with store.unit_of_work(write=True) as uow:
         for trail in repo.retired_trails(uow):
-            if trail.stop_seq is not None and trail.cursor_seq < trail.stop_seq:
-                continue
-            if C.chains(uow, trail.row_arn):
+            pending = trail.stop_seq is not None and trail.cursor_seq < trail.stop_seq
+            if (pending or C.chains(uow, trail.row_arn)) and not _out_of_patience(trail, now, patience):
                 continue
             C.forget(uow, trail.row_arn)
             repo.remove(uow, trail)
             done += 1
     return done
+
+
+def _out_of_patience(trail: Trail, now: _dt.datetime | None, patience: _dt.timedelta | None) -> bool:
+    refused = trail.latest_delivery_error or trail.latest_digest_error
+    if not refused or now is None or patience is None:
+        return False
+    stopped = trail.stop_logging_time
+    if stopped is not None and now - stopped < patience:
+        return False
+    log.warning("deleted trail %s: its bucket %s still refuses its last files (%s) since its stop at %s; "
+                "they are dropped", trail.arn, trail.s3_bucket, refused, stopped)
+    return True
 
 
 def source_of(trail: Trail) -> Mapping[str, str]:

@@ -19,7 +19,8 @@ As that page says:
   single-Region for its other Regions' chains. A chain started again begins with a
   starting digest. A trail stopped and started again before its final digest was written gets
   it then (ending at the stop), and a new chain from the restart. A deleted trail whose bucket
-  is gone gives up its final digests (``digest_chains.abandon_retired``).
+  is gone gives up its final digests (``digest_chains.abandon_retired``); one whose bucket
+  refuses them otherwise gives up a day after its stop (``delivery.finish_retired``).
 
 The signature covers AWS's signing string, exactly as the AWS CLI's validate-logs rebuilds it::
 
