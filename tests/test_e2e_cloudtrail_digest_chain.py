@@ -288,6 +288,51 @@ def test_a_trail_made_multi_region_opens_the_other_chains_and_made_single_region
     ct.stop_logging(Name="widened")
 
 
+def _accounts(keys_: list[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for key in keys_:
+        found.setdefault(key.split("/CloudTrail-Digest/")[0].rsplit("/", 1)[-1], []).append(key)
+    return found
+
+
+def test_every_account_of_an_organization_trail_has_its_chain_from_the_start(server, clock, tmp_path):
+    """An organization trail "will be created in all Amazon Web Services accounts that belong to
+    the organization" (https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_UpdateTrail.html):
+    each account's chain starts at StartLogging, and an account with no activity gets its hourly
+    digests too. Made an ordinary trail again, the members' chains end after the period under way."""
+    management = server.create_account()
+    api = management.client("organizations")
+    org_id = api.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    api.enable_aws_service_access(ServicePrincipal="cloudtrail.amazonaws.com")
+    quiet = server.create_account()
+    handshake = api.invite_account_to_organization(Target={"Type": "ACCOUNT", "Id": quiet.account_id})["Handshake"]
+    quiet.client("organizations").accept_handshake(HandshakeId=handshake["Id"])
+    s3, ct = management.client("s3"), management.client("cloudtrail")
+    start = clock.now() - dt.timedelta(minutes=5)
+    bucket, arn = logging_trail(management, "org-chains", IsOrganizationTrail=True, EnableLogFileValidation=True,
+                                org_id=org_id)
+    started = ct.get_trail_status(Name="org-chains")["StartLoggingTime"]
+    deliver(server)
+    clock.advance(2 * HOUR)
+    by_account = _accounts(digest_keys(s3, bucket))
+    assert sorted(by_account) == sorted([management.account_id, quiet.account_id]), by_account
+    assert all(len(found) == 2 for found in by_account.values()), by_account
+    opening = by_account[quiet.account_id][0]
+    assert opening.startswith(f"AWSLogs/{org_id}/{quiet.account_id}/CloudTrail-Digest/us-east-1/"), opening
+    starting = digest(s3, bucket, opening)
+    assert all(starting[f] is None for f in PREVIOUS) and starting["logFiles"] == []
+    assert when(starting["digestStartTime"]) == started.astimezone(dt.timezone.utc).replace(microsecond=0)
+    theirs = validate_logs(management, arn, start, clock.now(), tmp_path, "--account-id", quiet.account_id)
+    assert theirs.returncode == 0 and "2/2 digest files valid" in theirs.stdout, theirs.stdout + theirs.stderr
+
+    ct.update_trail(Name="org-chains", IsOrganizationTrail=False)
+    clock.advance(HOUR)                         # the period under way is the members' last
+    clock.advance(2 * HOUR)
+    counts = {account: len(found) for account, found in _accounts(digest_keys(s3, bucket)).items()}
+    assert counts == {management.account_id: 5, quiet.account_id: 3}, counts
+    ct.stop_logging(Name="org-chains")
+
+
 def _records(s3, bucket: str, key: str) -> list[dict]:
     return json.loads(gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))["Records"]
 

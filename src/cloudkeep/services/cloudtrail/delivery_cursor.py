@@ -131,18 +131,21 @@ def ensure_chain(uow: Any, trail_arn: str, region: str, log_account: str, start:
                                                             log_account=log_account, period_start=start))
 
 
-def open_chains(uow: Any, trail: Any, now: _dt.datetime) -> None:
+def open_chains(uow: Any, trail: Any, now: _dt.datetime, accounts: Iterable[str] = ()) -> None:
     """A trail that validates starts its chains when it starts logging (or starts validating, or
-    becomes multi-Region): its home Region's and, for a multi-Region trail, every Region's that
-    accounts have enabled by default, so a Region with no activity still gets its hourly digest
-    with an empty ``logFiles``. Opt-in Regions, and other accounts of an organization trail,
-    start their chains with their first log file (``add_log``)."""
+    becomes multi-Region or an organization trail): its home Region's and, for a multi-Region
+    trail, every Region's that accounts have enabled by default, so a Region with no activity
+    still gets its hourly digest with an empty ``logFiles``; for each of ``accounts`` (an
+    organization trail's: the trail is created in every account of the organization) as for the
+    trail's own. Opt-in Regions, and accounts that join the organization later, start their
+    chains with their first log file (``add_log``)."""
     start = now.replace(microsecond=0)
     regions = {trail.home_region}
     if trail.multi_region:
         regions |= default_regions(trail.partition)
-    for region in sorted(regions):
-        ensure_chain(uow, trail.arn, region, trail.account_id, start)
+    for account in sorted({trail.account_id, *accounts}):
+        for region in sorted(regions):
+            ensure_chain(uow, trail.arn, region, account, start)
 
 
 def add_log(uow: Any, chain: tuple[str, str, str], log: DeliveredLog, start: _dt.datetime) -> None:

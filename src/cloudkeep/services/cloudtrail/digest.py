@@ -11,12 +11,14 @@ As that page says:
   file goes in the first of them whose end is not before the minute its key names).
 - A chain starts with a starting digest (the ``previousDigest*`` fields null): at StartLogging
   or when validation is turned on, in the home Region and, for a multi-Region trail, in every
-  Region enabled by default (also when the trail becomes multi-Region); in an opt-in Region, or
-  for another account of an organization trail, at its first log file.
+  Region enabled by default (also when the trail becomes multi-Region), for each account of an
+  organization trail's organization (also when the trail becomes one); in an opt-in Region, or
+  for an account that joins the organization later, at its first log file.
 - StopLogging ends the chain with a final digest, from the last period's end to the stop,
   listing the files delivered up to it (written once what came before the stop is delivered);
   turning validation off ends it after the period under way, as does making the trail
-  single-Region for its other Regions' chains. A chain started again begins with a
+  single-Region for its other Regions' chains, or an ordinary trail (or an account's leaving
+  the organization) for the other accounts' chains. A chain started again begins with a
   starting digest. A trail stopped and started again before its final digest was written gets
   it then (ending at the stop), and a new chain from the restart. A deleted trail whose bucket
   is gone gives up its final digests (``digest_chains.abandon_retired``); one whose bucket
@@ -111,12 +113,18 @@ def close_due(store: Any, sealer: Any, put: Callable[..., None], trail: Trail, n
             return 0
         trail = fresh
         chains = C.chains(uow, trail.row_arn)
-        org_id = trails_org.organization_id(uow, trail) if trail.organization else None
-    root = f"{org_id}/" if org_id is not None else ""
+        roots = trails_org.sources(uow, trail)[1]
+        # an account no longer covered (the trail made an ordinary one, the account gone from the
+        # organization) ends its chain where it was: under the organization's id
+        org_id = (trails_org.organization_id(uow, trail)
+                  if any(c.log_account not in roots for c in chains) else None)
+    gone_root = f"{org_id}/" if org_id is not None else ""
     written = 0
     try:
         for chain in chains:
-            written += _advance(store, sealer, put, trail, chain, now, step, force, root)
+            covered = trail.visible_in(chain.region) and chain.log_account in roots
+            root = roots.get(chain.log_account, gone_root)
+            written += _advance(store, sealer, put, trail, chain, now, step, force, root, covered)
     except _Abandoned:
         pass                                        # its other chains went with it
     return written
@@ -127,8 +135,9 @@ class _Abandoned(Exception):
 
 
 def _advance(store: Any, sealer: Any, put: Callable[..., None], trail: Trail, chain: C.Chain, now: _dt.datetime,
-             step: _dt.timedelta, force: bool, root: str) -> int:
-    """The digests of one chain up to now, by the trail's state; how many were written."""
+             step: _dt.timedelta, force: bool, root: str, covered: bool) -> int:
+    """The digests of one chain up to now, by the trail's state; how many were written.
+    ``covered``: the trail still logs the chain's Region and account."""
     started, stopped = _second(trail.start_logging_time), trail.stop_logging_time
     # a chain of before the last StartLogging: its period under way began before the stop (a
     # chain of this session begins at or after the start, itself after the stop)
@@ -162,9 +171,10 @@ def _advance(store: Any, sealer: Any, put: Callable[..., None], trail: Trail, ch
         if stop > now:
             return 0
         return _periods(store, sealer, put, trail, chain, stop, step, root, final=True, end_chain=True)[0]
-    if not trail.log_validation or not trail.visible_in(chain.region):
-        # turned off, or a Region the trail no longer covers (made single-Region): the period
-        # under way is the chain's last
+    if not trail.log_validation or not covered:
+        # turned off, or a Region or account the trail no longer covers (made single-Region, no
+        # longer an organization trail, the account gone from the organization): the period under
+        # way is the chain's last
         last = min(chain.period_start + step, now) if force else chain.period_start + step
         if last > now:
             return 0

@@ -223,8 +223,9 @@ def update_trail(call: Call, params: Params) -> Result:
     updated = _checked(call, updated)
     repo.save(call.uow, updated)
     if updated.is_logging and updated.log_validation and (
-            not trail.log_validation or (updated.multi_region and not trail.multi_region)):
-        delivery_cursor.open_chains(call.uow, updated, call.clock.now())
+            not trail.log_validation or (updated.multi_region and not trail.multi_region)
+            or (updated.organization and not trail.organization)):
+        _open_chains(call, updated, call.clock.now())
     return updated.to_wire(call.partition)
 
 
@@ -294,8 +295,13 @@ def start_logging(call: Call, params: Params) -> Result:
                                          cursor_seq=delivery_cursor.newest_seq(call.uow), stop_seq=None,
                                          latest_delivery_attempt_time=None), cursor=True)
         if trail.log_validation:
-            delivery_cursor.open_chains(call.uow, trail, now)
+            _open_chains(call, trail, now)
     return {}
+
+
+def _open_chains(call: Call, trail: D.Trail, now: Any) -> None:
+    """The trail's digest chains, of every account whose logs it delivers, start now."""
+    delivery_cursor.open_chains(call.uow, trail, now, trails_org.sources(call.uow, trail)[0])
 
 
 @operation("StopLogging")
