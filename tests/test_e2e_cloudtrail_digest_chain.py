@@ -304,9 +304,10 @@ def test_every_account_of_an_organization_trail_has_its_chain_from_the_start(ser
     api = management.client("organizations")
     org_id = api.create_organization(FeatureSet="ALL")["Organization"]["Id"]
     api.enable_aws_service_access(ServicePrincipal="cloudtrail.amazonaws.com")
-    quiet = server.create_account()
-    handshake = api.invite_account_to_organization(Target={"Type": "ACCOUNT", "Id": quiet.account_id})["Handshake"]
-    quiet.client("organizations").accept_handshake(HandshakeId=handshake["Id"])
+    quiet, leaver = server.create_account(), server.create_account()
+    for member in (quiet, leaver):
+        invited = api.invite_account_to_organization(Target={"Type": "ACCOUNT", "Id": member.account_id})
+        member.client("organizations").accept_handshake(HandshakeId=invited["Handshake"]["Id"])
     s3, ct = management.client("s3"), management.client("cloudtrail")
     start = clock.now() - dt.timedelta(minutes=5)
     bucket, arn = logging_trail(management, "org-chains", IsOrganizationTrail=True, EnableLogFileValidation=True,
@@ -315,7 +316,7 @@ def test_every_account_of_an_organization_trail_has_its_chain_from_the_start(ser
     deliver(server)
     clock.advance(2 * HOUR)
     by_account = _accounts(digest_keys(s3, bucket))
-    assert sorted(by_account) == sorted([management.account_id, quiet.account_id]), by_account
+    assert sorted(by_account) == sorted([management.account_id, quiet.account_id, leaver.account_id]), by_account
     assert all(len(found) == 2 for found in by_account.values()), by_account
     opening = by_account[quiet.account_id][0]
     assert opening.startswith(f"AWSLogs/{org_id}/{quiet.account_id}/CloudTrail-Digest/us-east-1/"), opening
@@ -325,11 +326,18 @@ def test_every_account_of_an_organization_trail_has_its_chain_from_the_start(ser
     theirs = validate_logs(management, arn, start, clock.now(), tmp_path, "--account-id", quiet.account_id)
     assert theirs.returncode == 0 and "2/2 digest files valid" in theirs.stdout, theirs.stdout + theirs.stderr
 
+    api.remove_account_from_organization(AccountId=leaver.account_id)
+    clock.advance(HOUR)                         # the period under way is the leaver's last
+    theirs = validate_logs(management, arn, start, clock.now(), tmp_path, "--account-id", leaver.account_id)
+    assert theirs.returncode == 0 and "3/3 digest files valid" in theirs.stdout, theirs.stdout + theirs.stderr
     ct.update_trail(Name="org-chains", IsOrganizationTrail=False)
-    clock.advance(HOUR)                         # the period under way is the members' last
+    clock.advance(HOUR)                         # and the other member's
     clock.advance(2 * HOUR)
-    counts = {account: len(found) for account, found in _accounts(digest_keys(s3, bucket)).items()}
-    assert counts == {management.account_id: 5, quiet.account_id: 3}, counts
+    found = _accounts(digest_keys(s3, bucket))
+    counts = {account: len(keys_) for account, keys_ in found.items()}
+    assert counts == {management.account_id: 6, quiet.account_id: 4, leaver.account_id: 3}, counts
+    assert found[leaver.account_id][-1].startswith(f"AWSLogs/{org_id}/{leaver.account_id}/"), found
+    assert found[quiet.account_id][-1].startswith(f"AWSLogs/{org_id}/{quiet.account_id}/"), found
     ct.stop_logging(Name="org-chains")
 
 
