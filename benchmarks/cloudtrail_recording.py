@@ -129,7 +129,7 @@ def measure(targets: list[base.Target], args: argparse.Namespace, progress: Call
     p50: dict[tuple[str, str], list[float]] = {}
     for r in range(args.rounds):
         order = targets if r % 2 == 0 else list(reversed(targets))
-        for w in WORKLOADS:
+        for w in _selected(args):
             for t in order:
                 calls = max(10, int(args.calls * w.share))
                 result = loadgen._drive(t.name, w.key, t.pid, _query_client,
@@ -312,10 +312,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", choices=("rounds", "interleaved"),
                         help="run one of the two measurements (default both)")
     parser.add_argument("--quick", action="store_true", help="400 calls, 3 rounds")
+    parser.add_argument("--workload", action="append", choices=[w.key for w in WORKLOADS],
+                        help="measure only this workload (repeatable; default all)")
     args = parser.parse_args(argv)
     if args.quick:
         args.calls, args.rounds, args.warmup = 400, 3, 50
     return args
+
+
+def _selected(args: argparse.Namespace) -> list[Workload]:
+    return [w for w in WORKLOADS if not args.workload or w.key in args.workload]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -325,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         interleaved: dict[str, Interleaved] = {}
         if args.only != "rounds":
-            for w in WORKLOADS:
+            for w in _selected(args):
                 console.print(f"[dim]interleaved cycles: {w.key}…[/dim]")
                 interleaved[w.key] = measure_interleaved(targets, w, args)
         cpu: dict[tuple[str, str], list[float]] = {}
