@@ -272,13 +272,29 @@ def _rest_client(endpoint: str, key: str, secret: str, call: RestCall, warmup: i
 def ratio_interval(pairs: list[tuple[float, float]], *, draws: int = 4000, seed: int = 8) -> tuple[float, float, float]:
     """(Σ a ÷ Σ b over the pairs (a, b), and the 2.5th and 97.5th percentiles of that ratio over
     the pairs resampled with replacement: a bootstrap 95% interval, with a fixed seed)."""
+    return grouped_ratio_interval([pairs], draws=draws, seed=seed)
+
+
+def grouped_ratio_interval(groups: list[list[tuple[float, float]]], *, draws: int = 4000,
+                           seed: int = 8) -> tuple[float, float, float]:
+    """As ``ratio_interval`` for pairs measured in groups (the cycles of each start of a pair of
+    servers): the bootstrap resamples the groups with replacement, then the pairs within each
+    group drawn, so what differs from one start of the servers to the next is in the interval
+    too. One group: ``ratio_interval``."""
     def ratio(sample: list[tuple[float, float]]) -> float:
         denominator = sum(b for _, b in sample)
         return sum(a for a, _ in sample) / denominator if denominator else float("inf")
+    groups = [g for g in groups if g]
     rng = random.Random(seed)
-    n = len(pairs)
-    values = sorted(ratio([pairs[rng.randrange(n)] for _ in range(n)]) for _ in range(draws))
-    return ratio(pairs), values[int(0.025 * draws)], values[int(0.975 * draws) - 1]
+    values = []
+    for _ in range(draws):
+        sample: list[tuple[float, float]] = []
+        for _ in groups:
+            group = groups[rng.randrange(len(groups))] if len(groups) > 1 else groups[0]
+            sample.extend(group[rng.randrange(len(group))] for _ in range(len(group)))
+        values.append(ratio(sample))
+    values.sort()
+    return ratio([p for g in groups for p in g]), values[int(0.025 * draws)], values[int(0.975 * draws) - 1]
 
 
 def run_rest(name: str, workload: str, pid: int, endpoint: str, key: str, secret: str, call: RestCall, *,
