@@ -211,37 +211,43 @@ class _Clock:
         return self.value
 
 
+class _RefusingBucket:
+    """A deleted trail's delivery worker (a pass ten minutes after the deletion) whose bucket
+    refuses CloudTrail with AccessDenied until ``accept`` is set."""
+
+    def __init__(self, store, name: str) -> None:
+        with store.unit_of_work(write=True) as uow:
+            repo.add(uow, _base(name))
+        _run(store, "StartLogging", Name=name)
+        _run(store, "DeleteTrail", Name=name)
+        self.tried: list[str] = []
+        self.accept = False
+        self.clock = _Clock(ARRIVED + dt.timedelta(minutes=10))
+        self.delivery = Delivery(store, Sealer(bytes(range(32))), self.clock, Ids(), self.put)
+
+    def put(self, bucket, key, body, **kwargs):
+        self.tried.append(key)
+        if not self.accept:
+            raise type("AccessDenied", (ServiceError,), {"code": "AccessDenied", "status": 403})("Access Denied")
+
+    def run(self, after: dt.timedelta) -> None:
+        self.clock.value = ARRIVED + after
+        self.delivery.run(Timing(retired_patience=dt.timedelta(hours=24)))
+
+
 def test_a_deleted_trail_whose_bucket_keeps_refusing_gives_up_after_its_patience(store):  # noqa: F811
     """Any other refusal (a bucket policy without CloudTrail, a disabled KMS key) is tried again
     until ``Timing.retired_patience`` has passed since the trail's stop; then its last files and
     final digest are dropped and the trail removed."""
-    with store.unit_of_work(write=True) as uow:
-        repo.add(uow, _base("refused"))
-    _run(store, "StartLogging", Name="refused")
-    _run(store, "DeleteTrail", Name="refused")
-    denied = type("AccessDenied", (ServiceError,), {"code": "AccessDenied", "status": 403})
-    tried: list[str] = []
-    accept = [False]
-
-    def put(bucket, key, body, **kwargs):
-        tried.append(key)
-        if not accept[0]:
-            raise denied("Access Denied")
-
-    clock = _Clock(ARRIVED + dt.timedelta(minutes=10))
-    delivery = Delivery(store, Sealer(bytes(range(32))), clock, Ids(), put)
-    timing = Timing(delivery=dt.timedelta(minutes=5), digest=dt.timedelta(hours=1),
-                    retired_patience=dt.timedelta(hours=24))
-    delivery.run(timing)
+    bucket = _RefusingBucket(store, "refused")
+    bucket.run(dt.timedelta(minutes=10))
     with store.unit_of_work() as uow:
         (retired,) = repo.retired_trails(uow)
-    assert tried and retired.latest_delivery_error == "AccessDenied" and retired.cursor_seq < retired.stop_seq
-    clock.value = ARRIVED + dt.timedelta(hours=23, minutes=59)
-    delivery.run(timing)
+    assert bucket.tried and retired.latest_delivery_error == "AccessDenied" and retired.cursor_seq < retired.stop_seq
+    bucket.run(dt.timedelta(hours=23, minutes=59))
     with store.unit_of_work() as uow:
         assert [t.row_arn for t in repo.retired_trails(uow)] == [retired.row_arn]    # still trying
-    clock.value = ARRIVED + dt.timedelta(hours=24, seconds=1)     # its last attempt, at 23:59, was refused
-    delivery.run(timing)
+    bucket.run(dt.timedelta(hours=24, seconds=1))     # its last attempt, at 23:59, was refused
     with store.unit_of_work() as uow:
         assert repo.retired_trails(uow) == [] and C.chains(uow, retired.row_arn) == []
 
@@ -275,29 +281,13 @@ def test_a_deleted_trail_whose_final_digest_keeps_being_refused_gives_up_after_i
 
 
 def test_a_deleted_trail_whose_bucket_lets_cloudtrail_in_again_in_time_delivers_everything(store):  # noqa: F811
-    with store.unit_of_work(write=True) as uow:
-        repo.add(uow, _base("refused"))
-    _run(store, "StartLogging", Name="refused")
-    _run(store, "DeleteTrail", Name="refused")
-    denied = type("AccessDenied", (ServiceError,), {"code": "AccessDenied", "status": 403})
-    tried: list[str] = []
-    accept = [False]
-
-    def put(bucket, key, body, **kwargs):
-        tried.append(key)
-        if not accept[0]:
-            raise denied("Access Denied")
-
-    clock = _Clock(ARRIVED + dt.timedelta(minutes=10))
-    delivery = Delivery(store, Sealer(bytes(range(32))), clock, Ids(), put)
-    timing = Timing(retired_patience=dt.timedelta(hours=24))
-    delivery.run(timing)
+    bucket = _RefusingBucket(store, "refused")
+    bucket.run(dt.timedelta(minutes=10))
     with store.unit_of_work() as uow:
         assert [t.latest_delivery_error for t in repo.retired_trails(uow)] == ["AccessDenied"]
-    accept[0] = True
-    clock.value = ARRIVED + dt.timedelta(hours=1, minutes=1)
-    delivery.run(timing)
-    assert any("CloudTrail-Digest" in key for key in tried), tried
+    bucket.accept = True
+    bucket.run(dt.timedelta(hours=1, minutes=1))
+    assert any("CloudTrail-Digest" in key for key in bucket.tried), bucket.tried
     with store.unit_of_work() as uow:
         assert repo.retired_trails(uow) == []       # its files and final digest were delivered
 
