@@ -141,19 +141,26 @@ def test_a_deleted_trail_is_kept_retired_until_its_delivery_and_final_digest_are
         assert [t.name for t in repo.of_account(uow, ACCOUNT)] == ["gone"]   # the new one is untouched
 
 
-def test_a_deleted_trail_whose_bucket_is_gone_drops_its_final_digest_and_is_removed(store):  # noqa: F811
-    """The final digest of a deleted trail refused with NoSuchBucket: the trail gives up (a bucket
-    made again under the name may be anyone's); any other refusal is tried again."""
+def _final_digest_due(store, name: str) -> Trail:
+    """A validating trail started and deleted: retired, its events delivered, its last file
+    queued for the final digest, which is due."""
     with store.unit_of_work(write=True) as uow:
-        repo.add(uow, _base("orphan"))
-    _run(store, "StartLogging", Name="orphan")
-    _run(store, "DeleteTrail", Name="orphan")
+        repo.add(uow, _base(name))
+    _run(store, "StartLogging", Name=name)
+    _run(store, "DeleteTrail", Name=name)
     with store.unit_of_work(write=True) as uow:
         (retired,) = repo.retired_trails(uow)
         repo.record_delivery(uow, retired, cursor=retired.stop_seq, when=ARRIVED, error=None, delivered=True)
         retired = repo.by_arn(uow, retired.row_arn)
         C.add_log(uow, (retired.row_arn, "us-east-1", ACCOUNT), C.DeliveredLog(
             "b", "AWSLogs/x.json.gz", "00" * 32, ARRIVED, ARRIVED), ARRIVED)      # its last file, to list
+    return retired
+
+
+def test_a_deleted_trail_whose_bucket_is_gone_drops_its_final_digest_and_is_removed(store):  # noqa: F811
+    """The final digest of a deleted trail refused with NoSuchBucket: the trail gives up (a bucket
+    made again under the name may be anyone's); any other refusal is tried again."""
+    retired = _final_digest_due(store, "orphan")
     refusals = [type("AccessDenied", (ServiceError,), {"code": "AccessDenied", "status": 403}),
                 type("NoSuchBucket", (ServiceError,), {"code": "NoSuchBucket", "status": 404})]
     tried: list[str] = []
@@ -253,16 +260,7 @@ def test_a_deleted_trail_whose_bucket_keeps_refusing_gives_up_after_its_patience
 
 
 def test_a_deleted_trail_whose_final_digest_keeps_being_refused_gives_up_after_its_patience(store):  # noqa: F811
-    with store.unit_of_work(write=True) as uow:
-        repo.add(uow, _base("digest"))
-    _run(store, "StartLogging", Name="digest")
-    _run(store, "DeleteTrail", Name="digest")
-    with store.unit_of_work(write=True) as uow:
-        (retired,) = repo.retired_trails(uow)
-        repo.record_delivery(uow, retired, cursor=retired.stop_seq, when=ARRIVED, error=None, delivered=True)
-        retired = repo.by_arn(uow, retired.row_arn)
-        C.add_log(uow, (retired.row_arn, "us-east-1", ACCOUNT), C.DeliveredLog(
-            "b", "AWSLogs/x.json.gz", "00" * 32, ARRIVED, ARRIVED), ARRIVED)      # its last file, to list
+    retired = _final_digest_due(store, "digest")
     denied = type("AccessDenied", (ServiceError,), {"code": "AccessDenied", "status": 403})
 
     def put(bucket, key, body, **kwargs):
