@@ -447,6 +447,38 @@ def test_a_deleted_trail_whose_bucket_is_deleted_too_gives_up_its_last_files(ser
     assert keys(s3, bucket) == []
 
 
+def test_a_deleted_trail_whose_bucket_keeps_refusing_tries_for_a_day_after_its_stop(server, clock):
+    """A deleted trail has no status to show a refusal in. One whose bucket refuses CloudTrail
+    (its policy removed) keeps trying for a day after its stop, then gives up its last files and
+    final digest (``delivery.finish_retired``): a policy put back within the day gets them, one
+    put back after it gets nothing."""
+    account = server.create_account()
+    ct, iam, s3 = account.client("cloudtrail"), account.client("iam"), account.client("s3")
+    trails = {}
+    for name in ("in-time", "too-late"):
+        bucket, _arn = logging_trail(account, name, EnableLogFileValidation=True)
+        iam.create_user(UserName=f"{name}-1")
+        policy = s3.get_bucket_policy(Bucket=bucket)["Policy"]
+        s3.delete_bucket_policy(Bucket=bucket)
+        trails[name] = (bucket, policy, keys(s3, bucket))   # the worker may have delivered before
+    for name in trails:
+        ct.delete_trail(Name=name)
+    clock.advance(dt.timedelta(minutes=10))                 # refused: AccessDenied
+    clock.advance(22 * HOUR)
+    bucket, policy, before = trails["in-time"]
+    s3.put_bucket_policy(Bucket=bucket, Policy=policy)
+    clock.advance(HOUR)                                     # 23 h 10 min after the stop
+    delivered = [k for k in keys(s3, bucket) if k not in before]
+    assert any("/CloudTrail-Digest/" in k for k in delivered), delivered
+    assert "in-time-1" in {(r["requestParameters"] or {}).get("userName")
+                           for k in delivered if "/CloudTrail/" in k for r in _records(s3, bucket, k)}
+    clock.advance(2 * HOUR)                                 # past the day
+    bucket, policy, before = trails["too-late"]
+    s3.put_bucket_policy(Bucket=bucket, Policy=policy)
+    clock.advance(2 * HOUR)
+    assert keys(s3, bucket) == before
+
+
 def test_a_deleted_trail_without_validation_still_delivers_its_last_events(server, clock):
     account = server.create_account()
     ct, iam, s3 = account.client("cloudtrail"), account.client("iam"), account.client("s3")
