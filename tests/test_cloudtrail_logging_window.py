@@ -171,11 +171,13 @@ def test_a_deleted_trail_whose_bucket_is_gone_drops_its_final_digest_and_is_remo
 
     later = ARRIVED + dt.timedelta(hours=1)
     assert digest.close_due(store, Sealer(bytes(range(32))), put, retired, later, period=dt.timedelta(hours=1)) == 0
+    assert finish_retired(store, now=later, patience=dt.timedelta(hours=24)) == 0
     with store.unit_of_work() as uow:
         assert len(C.chains(uow, retired.row_arn)) == 1 and repo.retired_trails(uow) == [retired.evolve(
             latest_digest_error="AccessDenied")]
     assert digest.close_due(store, Sealer(bytes(range(32))), put, retired, later, period=dt.timedelta(hours=1)) == 0
     assert len(tried) == 2
+    assert finish_retired(store) == 1                   # at once, whatever the patience
     with store.unit_of_work() as uow:
         assert repo.retired_trails(uow) == [] and C.chains(uow, retired.row_arn) == []
 
@@ -206,6 +208,7 @@ def test_a_deleted_trail_whose_bucket_is_gone_stops_at_its_first_refused_digest(
     later = ARRIVED + dt.timedelta(hours=1)
     assert digest.close_due(store, Sealer(bytes(range(32))), put, retired, later, period=dt.timedelta(hours=1)) == 0
     assert len(tried) == 1, tried
+    assert finish_retired(store) == 1
     with store.unit_of_work() as uow:
         assert repo.retired_trails(uow) == [] and C.chains(uow, retired.row_arn) == []
 
@@ -239,7 +242,7 @@ class _RefusingBucket:
 
     def run(self, after: dt.timedelta) -> None:
         self.clock.value = ARRIVED + after
-        self.delivery.run(Timing(retired_patience=dt.timedelta(hours=24)))
+        self.delivery.run(Timing())                         # a day's patience
 
 
 def test_a_deleted_trail_whose_bucket_keeps_refusing_gives_up_after_its_patience(store):  # noqa: F811

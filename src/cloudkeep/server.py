@@ -176,9 +176,8 @@ def cloudtrail_timing(store: Store) -> Timing:
     set shorter ones (``/_cloudkeep/test/cloudtrail/timing``)."""
     delivery, period = settings.read(store, CLOUDTRAIL_DELIVERY_KEY), settings.read(store, CLOUDTRAIL_DIGEST_KEY)
     default = Timing()
-    digest = _dt.timedelta(seconds=float(period)) if period else default.digest
     return Timing(delivery=_dt.timedelta(seconds=float(delivery)) if delivery else default.delivery,
-                  digest=digest, retired_patience=24 * digest)
+                  digest=_dt.timedelta(seconds=float(period)) if period else default.digest)
 
 
 def cloudtrail_worker(deps: Deps) -> DeliveryWorker:

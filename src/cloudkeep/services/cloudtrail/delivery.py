@@ -76,9 +76,12 @@ Put = Callable[..., None]
 class Timing:
     delivery: _dt.timedelta = _dt.timedelta(minutes=5)      # the bounded delay of a log file
     digest: _dt.timedelta = _dt.timedelta(hours=1)          # the digest period
-    #: how long after its stop a deleted trail keeps trying what its bucket refuses
-    #: (``finish_retired``); 24 digest periods when the test hooks shorten the period
-    retired_patience: _dt.timedelta = _dt.timedelta(hours=24)
+
+    @property
+    def retired_patience(self) -> _dt.timedelta:
+        """How long after its stop a deleted trail keeps trying what its bucket refuses
+        (``finish_retired``): 24 digest periods, a day unless the test hooks shorten the period."""
+        return 24 * self.digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,11 +232,6 @@ class Delivery:
                     break
             new_cursor = rows[-1][0] if more else max(safe, cursor)
             with self._store.unit_of_work(write=True) as uow:
-                if error == digest_chains.GONE and trail.retired is not None:
-                    if repo.by_arn(uow, trail.row_arn) is not None:
-                        log.info("deleted trail %s: its bucket is gone; its last files are dropped", trail.arn)
-                        digest_chains.abandon_retired(uow, trail)
-                    return written_total + len(written)
                 current = repo.record_delivery(uow, trail, cursor=new_cursor, when=now, error=error,
                                                delivered=bool(written) or (error is None and written_total > 0))
                 if not current:
@@ -264,17 +262,14 @@ class Delivery:
 
 
 def finish_retired(store: Any, *, now: _dt.datetime | None = None, patience: _dt.timedelta | None = None) -> int:
-    """Delete the retired (deleted) trails with nothing left to do: what came before their stop
-    is delivered and no digest chain of theirs is open. With ``now`` and ``patience``, also those
-    whose bucket refused their last attempt (log file or digest) when ``patience`` has passed
-    since their stop: a deleted trail has no status to show the error in, so trying on would go
-    on unseen for ever. AWS documents no rule for this; its events stay in the event history
-    (a missing bucket ends a deleted trail at once: ``digest_chains.GONE``). How many."""
+    """Delete the retired (deleted) trails with nothing left to do (what came before their stop
+    is delivered and no digest chain of theirs is open) and those that give up what is left
+    (``_gives_up``). How many."""
     done = 0
     with store.unit_of_work(write=True) as uow:
         for trail in repo.retired_trails(uow):
             pending = trail.stop_seq is not None and trail.cursor_seq < trail.stop_seq
-            if (pending or C.chains(uow, trail.row_arn)) and not _out_of_patience(trail, now, patience):
+            if (pending or C.chains(uow, trail.row_arn)) and not _gives_up(trail, now, patience):
                 continue
             C.forget(uow, trail.row_arn)
             repo.remove(uow, trail)
@@ -282,15 +277,21 @@ def finish_retired(store: Any, *, now: _dt.datetime | None = None, patience: _dt
     return done
 
 
-def _out_of_patience(trail: Trail, now: _dt.datetime | None, patience: _dt.timedelta | None) -> bool:
-    refused = trail.latest_delivery_error or trail.latest_digest_error
-    if not refused or now is None or patience is None:
+def _gives_up(trail: Trail, now: _dt.datetime | None, patience: _dt.timedelta | None) -> bool:
+    """Whether a retired trail drops its last log files and final digests. A deleted trail has no
+    status to show a refusal in, so trying on would go on unseen for ever; AWS documents no rule
+    for this, and the events stay in the event history. Its bucket is gone (``GONE``): at once,
+    as a bucket made later under the name (bucket names are global) may be anyone's. Any other
+    refusal of its last attempt (log file or digest): once ``patience`` has passed since its stop."""
+    errors = (trail.latest_delivery_error, trail.latest_digest_error)
+    if digest_chains.GONE in errors:
+        reason = "its bucket is gone"
+    elif any(errors) and now is not None and patience is not None and (
+            trail.stop_logging_time is None or now - trail.stop_logging_time >= patience):
+        reason = f"its bucket still refuses them ({' '.join(e for e in errors if e)}) since its stop"
+    else:
         return False
-    stopped = trail.stop_logging_time
-    if stopped is not None and now - stopped < patience:
-        return False
-    log.warning("deleted trail %s: its bucket %s still refuses its last files (%s) since its stop at %s; "
-                "they are dropped", trail.arn, trail.s3_bucket, refused, stopped)
+    log.warning("deleted trail %s: %s; its last files are dropped", trail.arn, reason)
     return True
 
 

@@ -21,8 +21,8 @@ As that page says:
   the organization) for the other accounts' chains. A chain started again begins with a
   starting digest. A trail stopped and started again before its final digest was written gets
   it then (ending at the stop), and a new chain from the restart. A deleted trail whose bucket
-  is gone gives up its final digests (``digest_chains.abandon_retired``); one whose bucket
-  refuses them otherwise gives up a day after its stop (``delivery.finish_retired``).
+  is gone gives up its final digests, and one whose bucket refuses them otherwise a day after
+  its stop (``delivery.finish_retired``); a pass stops at its first digest that finds no bucket.
 
 The signature covers AWS's signing string, exactly as the AWS CLI's validate-logs rebuilds it::
 
@@ -125,13 +125,13 @@ def close_due(store: Any, sealer: Any, put: Callable[..., None], trail: Trail, n
             covered = trail.visible_in(chain.region) and chain.log_account in roots
             root = roots.get(chain.log_account, gone_root)
             written += _advance(store, sealer, put, trail, chain, now, step, force, root, covered)
-    except _Abandoned:
-        pass                                        # its other chains went with it
+    except _BucketGone:
+        pass                                        # finish_retired drops it, its other chains too
     return written
 
 
-class _Abandoned(Exception):
-    """A deleted trail gave up its digests (its bucket is gone): the pass stops trying its chains."""
+class _BucketGone(Exception):
+    """A deleted trail's digest found no bucket: the pass does not sign and send the others."""
 
 
 def _advance(store: Any, sealer: Any, put: Callable[..., None], trail: Trail, chain: C.Chain, now: _dt.datetime,
@@ -250,15 +250,9 @@ def _close(store: Any, sealer: Any, put: Callable[..., None], trail: Trail, chai
     except ServiceError as failure:
         log.info("trail %s: digest refused: %s", trail.arn, failure.code)
         with store.unit_of_work(write=True) as uow:
-            if failure.code == Chains.GONE and trail.retired is not None:
-                if repo.by_arn(uow, trail.row_arn) is not None:
-                    Chains.abandon_retired(uow, trail)
-                abandoned = True
-            else:
-                repo.record_digest(uow, trail, when=end, error=failure.code)
-                abandoned = False
-        if abandoned:
-            raise _Abandoned
+            repo.record_digest(uow, trail, when=end, error=failure.code)
+        if failure.code == Chains.GONE and trail.retired is not None:
+            raise _BucketGone
         return None
     digest_hash = hashlib.sha256(body).hexdigest()
     with store.unit_of_work(write=True) as uow:

@@ -39,18 +39,9 @@ def trails_with_digests(uow: Any) -> list[Trail]:
     return [trails[arn] for arn in sorted(trails)]
 
 
-#: the refusal after which a deleted trail stops trying: its bucket is gone, and a bucket made
-#: later under the name (bucket names are global) may be anyone's
+#: the refusal after which a deleted trail gives up at once (``delivery.finish_retired``): its
+#: bucket is gone, and a bucket made later under the name (bucket names are global) may be anyone's
 GONE = "NoSuchBucket"
-
-
-def abandon_retired(uow: Any, trail: Trail) -> None:
-    """A deleted (retired) trail whose bucket no longer exists: what it had left to deliver, log
-    files and final digests, is dropped, and the trail with it. AWS documents no rule for this;
-    a deleted trail has no status to show an error in, so retrying would go on unseen forever
-    (the events stay in the event history)."""
-    C.forget(uow, trail.row_arn)
-    repo.remove(uow, trail)
 
 
 def end(uow: Any, chain: C.Chain) -> None:
