@@ -186,12 +186,8 @@ def test_started_again_before_the_final_digest_the_old_chain_ends_at_the_stop(se
 
 
 def test_validation_turned_off_ends_the_chain_after_the_period_under_way(server, clock, tmp_path):
-    account = server.create_account()
+    account, start, bucket, arn = _after_first_digest(server, clock, "switched")
     ct, s3 = account.client("cloudtrail"), account.client("s3")
-    start = clock.now() - dt.timedelta(minutes=5)
-    bucket, arn = logging_trail(account, "switched", EnableLogFileValidation=True)
-    deliver(server)
-    clock.advance(HOUR)
     ct.update_trail(Name="switched", EnableLogFileValidation=False)
     clock.advance(3 * HOUR)
     found = digest_keys(s3, bucket)
@@ -259,12 +255,8 @@ def test_every_default_region_of_a_multi_region_trail_has_its_chain_from_the_sta
 
 
 def test_a_trail_made_multi_region_opens_the_other_chains_and_made_single_region_ends_them(server, clock, tmp_path):
-    account = server.create_account()
+    account, start, bucket, arn = _after_first_digest(server, clock, "widened")
     s3, ct = account.client("s3"), account.client("cloudtrail")
-    start = clock.now() - dt.timedelta(minutes=5)
-    bucket, arn = logging_trail(account, "widened", EnableLogFileValidation=True)
-    deliver(server)
-    clock.advance(HOUR)
     assert sorted(_regions(digest_keys(s3, bucket))) == ["us-east-1"]
     widened = clock.now()
     ct.update_trail(Name="widened", IsMultiRegionTrail=True)
