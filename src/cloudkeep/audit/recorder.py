@@ -215,21 +215,28 @@ def _row(event: Mapping[str, Any], record: Callable[[Mapping[str, Any]], Any]) -
     }
 
 
-def resource_rows(event: Mapping[str, Any], row: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The ``audit_event_resources`` rows of a record (management events only)."""
+def resource_rows(event: Mapping[str, Any], row: Mapping[str, Any],
+                  named: Iterable[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
+    """The ``audit_event_resources`` rows of a record (management events only): of ``named``,
+    its ``lookup_resources`` when the caller has them already."""
     if not row["management_event"]:
         return []
     return [{"event_id": row["event_id"], "position": position, "account_id": row["account_id"],
              "aws_region": row["aws_region"], "event_time": row["event_time"],
              "resource_type": kind[:128], "resource_name": name[:2048]}
-            for position, (kind, name) in enumerate(lookup_resources(event))]
+            for position, (kind, name) in enumerate(lookup_resources(event) if named is None else named)]
 
 
-def insert_rows(uow: _UnitOfWork, pairs: list[tuple[Mapping[str, Any], dict[str, Any]]]) -> None:
+def insert_rows(uow: _UnitOfWork, pairs: list[tuple[Mapping[str, Any], dict[str, Any]]],
+                named: list[tuple[tuple[str, str], ...]] | None = None) -> None:
     """Insert records' rows (and their resource rows) in the caller's transaction, through the
     unit of work's direct driver path (``UnitOfWork.insert_many``) when it has one: the records
-    are written for every call, and SQLAlchemy's per-statement work cost more than the inserts."""
-    resources = [r for event, row in pairs for r in resource_rows(event, row)]
+    are written for every call, and SQLAlchemy's per-statement work cost more than the inserts.
+    ``named``: each record's ``lookup_resources``, when the caller has them (``_grouped``)."""
+    if named is None:
+        resources = [r for event, row in pairs for r in resource_rows(event, row)]
+    else:
+        resources = [r for (event, row), names in zip(pairs, named) for r in resource_rows(event, row, names)]
     insert_many = getattr(uow, "insert_many", None)
     if insert_many is not None:
         insert_many(audit_events, [row for _, row in pairs])
@@ -329,15 +336,16 @@ def group_of(event_id: str) -> tuple[str, int] | None:
 
 def _group_key(event: Mapping[str, Any], row: Mapping[str, Any]) -> tuple:
     """What the event history can tell a record by, besides its id: records of a batch that share
-    all of it are stored as one row (``insert_chunks``)."""
+    all of it are stored as one row (``insert_chunks``). Its last member is the resources the
+    row's resource rows name (a management event's ``lookup_resources``)."""
     return (row["account_id"], row["aws_region"], row["event_time"], row["event_source"], row["event_name"],
             row["read_only"], row["management_event"], row["access_key_id"], row["username"], row["error_code"],
             tuple(lookup_resources(event)) if row["management_event"] else ())
 
 
 Item = tuple[Mapping[str, Any], dict[str, Any], str]
-#: (record, row, texts, the items it was made of)
-Group = tuple[Mapping[str, Any], dict[str, Any], list[str], list[Item]]
+#: (record, row, texts, the items it was made of, the resources its resource rows name)
+Group = tuple[Mapping[str, Any], dict[str, Any], list[str], list[Item], tuple[tuple[str, str], ...]]
 
 
 def _grouped(part: list[Item]) -> list[Group]:
@@ -351,19 +359,21 @@ def _grouped(part: list[Item]) -> list[Group]:
     for index, (event, row, _) in enumerate(part):
         keys.setdefault(_group_key(event, row), []).append(index)
     out: list[Group] = []
-    for members in keys.values():
+    for key, members in keys.items():
+        named = key[-1]
         event, first, _ = part[members[0]]
         if len(members) > 1:
             items = [part[index] for index in members]
             group_id = _group_id([row["event_id"] for _, row, _ in items])
             renamed = _renamed(items, group_id)
             if renamed is not None:
-                out.append((event, {**first, "event_id": group_id, "chunk_count": len(members)}, renamed, items))
+                out.append((event, {**first, "event_id": group_id, "chunk_count": len(members)}, renamed, items,
+                            named))
                 continue
         for index in members:                       # a row each: its own row dict, set again on a retry
             event, row, text = part[index]
             row["chunk_count"] = None
-            out.append((event, row, [text], [part[index]]))
+            out.append((event, row, [text], [part[index]], named))
     return out
 
 
@@ -401,16 +411,18 @@ def insert_groups(uow: _UnitOfWork, groups: list[Group]) -> None:
     """Insert one chunk holding ``groups`` (``_grouped``) and their rows, pointed into it."""
     texts: list[str] = []
     pairs: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
-    for event, row, group_texts, _ in groups:
+    named: list[tuple[tuple[str, str], ...]] = []
+    for event, row, group_texts, _, names in groups:
         row["chunk_index"] = len(texts)
         pairs.append((event, row))
+        named.append(names)
         texts.extend(group_texts)
     newest = max(row["event_time"] for _, row in pairs)
     run = getattr(uow, "run", None) or uow.execute        # the driver path, as ``insert_rows``
     chunk_id = run(_CHUNK, {"newest_time": newest, "data": encode_chunk(texts)}).scalar_one()
     for _, row in pairs:
         row["chunk_id"] = chunk_id
-    insert_rows(uow, pairs)
+    insert_rows(uow, pairs, named)
 
 
 def row_texts(execute: Callable[..., Any], rows: list[Any]) -> list[list[str | None]]:
