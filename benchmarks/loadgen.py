@@ -29,7 +29,7 @@ import random
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import api_calls as base
 
@@ -214,7 +214,8 @@ def rest_sender(endpoint: str, key: str, secret: str, call: RestCall, tag: str |
                 ) -> Callable[[int], None]:
     """``one(i)``: the request of ``call`` (``{n}`` in its key becoming ``<tag>-<i>``, the tag by
     default this process's id), signed afresh, on one kept-alive connection; its answer checked
-    (status, and a GET's length or body), raising on any difference."""
+    (status, and a GET's length or body), raising on any difference. ``one.presign(numbers)``
+    signs those calls' requests beforehand, so that ``one`` only sends them."""
     import http.client
     from urllib.parse import quote, urlsplit
 
@@ -233,12 +234,24 @@ def rest_sender(endpoint: str, key: str, secret: str, call: RestCall, tag: str |
     length = call.length if call.method == "PUT" else 0
     tag = tag or str(os.getpid())
 
-    def one(i: int) -> None:
+    ahead: dict[int, tuple[str, dict[str, str]]] = {}
+
+    def sign(i: int) -> tuple[str, dict[str, str]]:
         path = f"/{call.bucket}/" + quote(call.key.replace("{n}", f"{tag}-{i}"), safe="/~")
         headers = {"Content-Length": str(length)} if call.method == "PUT" else {}
         request = AWSRequest(method=call.method, url=base + path, headers=headers)
         signer.add_auth(request)
-        signed = dict(request.headers.items())
+        return path, dict(request.headers.items())
+
+    def presign(indexes: Iterable[int]) -> None:
+        """Sign the requests of these call numbers now, for ``one`` to send as they are (SigV4
+        signatures stay valid for minutes: a block signed just before it is timed)."""
+        for i in indexes:
+            ahead[i] = sign(i)
+
+    def one(i: int) -> None:
+        made = ahead.pop(i, None)
+        path, signed = made if made is not None else sign(i)
         if call.body_file:
             with open(call.body_file, "rb") as f:
                 conn.request(call.method, path, body=f, headers=signed)
@@ -257,6 +270,7 @@ def rest_sender(endpoint: str, key: str, secret: str, call: RestCall, tag: str |
             data = response.read()
             if call.expect_body is not None and data != call.expect_body:
                 raise RuntimeError(f"GET {path}: wrong body ({len(data)} bytes)")
+    one.presign = presign  # type: ignore[attr-defined]
     return one
 
 
