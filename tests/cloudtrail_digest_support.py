@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from cloudtrail_delivery_support import deliver, keys
 
@@ -36,6 +36,34 @@ class DomainClock:
         self.server.advance(delta.total_seconds())
         self.offset += delta
         deliver(self.server)
+
+
+def trails_end_with_the_test(server: Any, monkeypatch: Any) -> Iterator[None]:
+    """For an autouse fixture of a module whose tests share a server and move its clock by
+    hours: the trails of the accounts a test makes are deleted when it ends. A validating
+    trail writes a digest every hour for each Region it covers, so trails left logging made
+    every later test's hours cost more (the module's last tests took 4-5 times as long as
+    alone). Best effort: a trail the test made undeletable is left as it is."""
+    made: list[Any] = []
+    create = server.create_account
+
+    def tracked(*args: Any, **kwargs: Any) -> Any:
+        account = create(*args, **kwargs)
+        made.append(account)
+        return account
+
+    monkeypatch.setattr(server, "create_account", tracked)
+    yield
+    for account in made:
+        try:
+            trails = account.client("cloudtrail").list_trails()["Trails"]
+        except Exception:  # noqa: BLE001 - the test may have closed the account or denied the call
+            continue
+        for trail in trails:
+            try:
+                account.client("cloudtrail", region=trail["HomeRegion"]).delete_trail(Name=trail["TrailARN"])
+            except Exception:  # noqa: BLE001 - e.g. an organization trail of another account
+                pass
 
 
 def digest_keys(s3: Any, bucket: str) -> list[str]:

@@ -22,7 +22,8 @@ from cloudkeep.testing.server import CloudkeepServer
 from cloudkeep.wire.regions import default_regions
 from cloudtrail_delivery_support import (cloudtrail_bucket_policy, deliver, error_of, keys, logging_trail,
                                          trail_bucket)
-from cloudtrail_digest_support import DomainClock, cloudkeep_validate, digest, digest_keys, validate_logs, when
+from cloudtrail_digest_support import (DomainClock, cloudkeep_validate, digest, digest_keys, trails_end_with_the_test,
+                                      validate_logs, when)
 from storage_backends import _PostgresDatabase
 
 HOUR = dt.timedelta(hours=1)
@@ -42,6 +43,11 @@ def server(request):
 @pytest.fixture(scope="module")
 def clock(server):
     return DomainClock(server)
+
+
+@pytest.fixture(autouse=True)
+def _trails_end_with_the_test(server, monkeypatch):
+    yield from trails_end_with_the_test(server, monkeypatch)
 
 
 def _quiet_hours(server, clock, account, name: str) -> tuple[str, str, dt.datetime]:

@@ -22,6 +22,7 @@ import pytest
 
 from cloudkeep.testing.server import CloudkeepServer
 from cloudtrail_delivery_support import deliver, keys, logging_trail
+from cloudtrail_digest_support import trails_end_with_the_test
 
 AWS = str(Path(sys.executable).with_name("aws"))
 
@@ -31,6 +32,11 @@ def server():
     """A server of its own: these tests move its domain clock between digest periods."""
     with CloudkeepServer() as ck:
         yield ck
+
+
+@pytest.fixture(autouse=True)
+def _trails_end_with_the_test(server, monkeypatch):
+    yield from trails_end_with_the_test(server, monkeypatch)
 
 
 def validate_logs(account, arn: str, start: dt.datetime, tmp_path: Path) -> subprocess.CompletedProcess:
