@@ -217,8 +217,8 @@ def _row(event: Mapping[str, Any], record: Callable[[Mapping[str, Any]], Any]) -
 
 def resource_rows(event: Mapping[str, Any], row: Mapping[str, Any],
                   named: Iterable[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
-    """The ``audit_event_resources`` rows of a record (management events only): of ``named``,
-    its ``lookup_resources`` when the caller has them already."""
+    """The ``audit_event_resources`` rows of a record (management events only). ``named``: the
+    record's ``lookup_resources``, when the caller has them already."""
     if not row["management_event"]:
         return []
     return [{"event_id": row["event_id"], "position": position, "account_id": row["account_id"],
