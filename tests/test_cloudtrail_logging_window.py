@@ -27,6 +27,8 @@ from storage_backends import store, store_url  # noqa: F401  (pytest fixtures)
 
 ACCOUNT = "111122223333"
 ARRIVED = dt.datetime(2026, 11, 30, 5, 0, 0, 999_000, tzinfo=dt.timezone.utc)
+#: how long a deleted trail keeps trying what its bucket refuses, by default: a day
+PATIENCE = Timing().retired_patience
 HANDLED = dt.datetime(2026, 11, 30, 5, 0, 1, 2_000, tzinfo=dt.timezone.utc)   # the clock, read in the handler
 
 
@@ -128,14 +130,14 @@ def test_a_deleted_trail_is_kept_retired_until_its_delivery_and_final_digest_are
         assert C.chains(uow, arn) == []
         assert retired in repo.delivering_trails(uow)
         repo.add(uow, _base("gone"))                                # the name is free at once
-    assert finish_retired(store) == 0                               # not delivered yet
+    assert finish_retired(store, now=ARRIVED, patience=PATIENCE) == 0     # not delivered yet
     with store.unit_of_work(write=True) as uow:
         repo.record_delivery(uow, retired, cursor=retired.stop_seq, when=ARRIVED, error=None, delivered=True)
-    assert finish_retired(store) == 0                               # its chain still waits for the final digest
+    assert finish_retired(store, now=ARRIVED, patience=PATIENCE) == 0     # its chain waits for the final digest
     with store.unit_of_work(write=True) as uow:
         (chain,) = C.chains(uow, retired.row_arn)
         digest_chains.end(uow, chain)
-    assert finish_retired(store) == 1
+    assert finish_retired(store, now=ARRIVED, patience=PATIENCE) == 1
     with store.unit_of_work() as uow:
         assert repo.retired_trails(uow) == [] and C.chains(uow, retired.row_arn) == []
         assert [t.name for t in repo.of_account(uow, ACCOUNT)] == ["gone"]   # the new one is untouched
@@ -171,13 +173,13 @@ def test_a_deleted_trail_whose_bucket_is_gone_drops_its_final_digest_and_is_remo
 
     later = ARRIVED + dt.timedelta(hours=1)
     assert digest.close_due(store, Sealer(bytes(range(32))), put, retired, later, period=dt.timedelta(hours=1)) == 0
-    assert finish_retired(store, now=later, patience=dt.timedelta(hours=24)) == 0
+    assert finish_retired(store, now=later, patience=PATIENCE) == 0
     with store.unit_of_work() as uow:
         assert len(C.chains(uow, retired.row_arn)) == 1 and repo.retired_trails(uow) == [retired.evolve(
             latest_digest_error="AccessDenied")]
     assert digest.close_due(store, Sealer(bytes(range(32))), put, retired, later, period=dt.timedelta(hours=1)) == 0
     assert len(tried) == 2
-    assert finish_retired(store) == 1                   # at once, whatever the patience
+    assert finish_retired(store, now=ARRIVED, patience=PATIENCE) == 1     # at once, within the patience
     with store.unit_of_work() as uow:
         assert repo.retired_trails(uow) == [] and C.chains(uow, retired.row_arn) == []
 
@@ -208,7 +210,7 @@ def test_a_deleted_trail_whose_bucket_is_gone_stops_at_its_first_refused_digest(
     later = ARRIVED + dt.timedelta(hours=1)
     assert digest.close_due(store, Sealer(bytes(range(32))), put, retired, later, period=dt.timedelta(hours=1)) == 0
     assert len(tried) == 1, tried
-    assert finish_retired(store) == 1
+    assert finish_retired(store, now=ARRIVED, patience=PATIENCE) == 1
     with store.unit_of_work() as uow:
         assert repo.retired_trails(uow) == [] and C.chains(uow, retired.row_arn) == []
 
@@ -271,12 +273,11 @@ def test_a_deleted_trail_whose_final_digest_keeps_being_refused_gives_up_after_i
 
     later = ARRIVED + dt.timedelta(hours=1)
     assert digest.close_due(store, Sealer(bytes(range(32))), put, retired, later, period=dt.timedelta(hours=1)) == 0
-    patience = dt.timedelta(hours=24)
-    assert finish_retired(store) == 0
-    assert finish_retired(store, now=ARRIVED + dt.timedelta(hours=23), patience=patience) == 0
+    assert finish_retired(store, now=ARRIVED, patience=PATIENCE) == 0
+    assert finish_retired(store, now=ARRIVED + PATIENCE - dt.timedelta(hours=1), patience=PATIENCE) == 0
     with store.unit_of_work() as uow:
         assert [t.latest_digest_error for t in repo.retired_trails(uow)] == ["AccessDenied"]
-    assert finish_retired(store, now=ARRIVED + dt.timedelta(hours=24), patience=patience) == 1
+    assert finish_retired(store, now=ARRIVED + PATIENCE, patience=PATIENCE) == 1
     with store.unit_of_work() as uow:
         assert repo.retired_trails(uow) == [] and C.chains(uow, retired.row_arn) == []
 

@@ -261,10 +261,11 @@ class Delivery:
                                                        min(times), max(times)))
 
 
-def finish_retired(store: Any, *, now: _dt.datetime | None = None, patience: _dt.timedelta | None = None) -> int:
+def finish_retired(store: Any, *, now: _dt.datetime, patience: _dt.timedelta) -> int:
     """Delete the retired (deleted) trails with nothing left to do (what came before their stop
     is delivered and no digest chain of theirs is open) and those that give up what is left
-    (``_gives_up``). How many."""
+    (``_gives_up``: ``now`` and ``patience``, ``Timing.retired_patience``, are required so that no
+    caller skips the rule and leaves a refused trail trying for ever). How many."""
     done = 0
     with store.unit_of_work(write=True) as uow:
         for trail in repo.retired_trails(uow):
@@ -277,7 +278,7 @@ def finish_retired(store: Any, *, now: _dt.datetime | None = None, patience: _dt
     return done
 
 
-def _gives_up(trail: Trail, now: _dt.datetime | None, patience: _dt.timedelta | None) -> bool:
+def _gives_up(trail: Trail, now: _dt.datetime, patience: _dt.timedelta) -> bool:
     """Whether a retired trail drops its last log files and final digests. A deleted trail has no
     status to show a refusal in, so trying on would go on unseen for ever; AWS documents no rule
     for this, and the events stay in the event history. Its bucket is gone (``GONE``): at once,
@@ -286,8 +287,7 @@ def _gives_up(trail: Trail, now: _dt.datetime | None, patience: _dt.timedelta | 
     errors = (trail.latest_delivery_error, trail.latest_digest_error)
     if digest_chains.GONE in errors:
         reason = "its bucket is gone"
-    elif any(errors) and now is not None and patience is not None and (
-            trail.stop_logging_time is None or now - trail.stop_logging_time >= patience):
+    elif any(errors) and (trail.stop_logging_time is None or now - trail.stop_logging_time >= patience):
         reason = f"its bucket still refuses them ({' '.join(e for e in errors if e)}) since its stop"
     else:
         return False
