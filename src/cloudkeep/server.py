@@ -225,7 +225,10 @@ def _admin_app(app_ref: list[App], cfg: _config.ServerConfig) -> Any:
         return app.deps
 
     async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+        # the serving process and its parent: whoever started `cloudkeep serve` finds its own
+        # process's id in one of them (the parent, with --workers N), and so tells its server
+        # from another one answering on the same port
+        return JSONResponse({"status": "ok", "pid": os.getpid(), "parent": os.getppid()})
 
     async def create_test_account(request: Request) -> JSONResponse:
         body = await request.body()

@@ -25,6 +25,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 
+#: how many ports ``CloudkeepServer.start`` tries when the ones it chose were taken
+PORT_ATTEMPTS = 3
+#: what ``cloudkeep serve`` prints when it cannot listen because the port is in use
+_PORT_TAKEN = "Address already in use"
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
@@ -82,6 +88,7 @@ class CloudkeepServer:
                  extra_args: Sequence[str] = (), env: dict[str, str] | None = None,
                  startup_timeout: float = 60.0) -> None:
         self.host = host
+        self._chosen_port = not port
         self.port = port or free_port(host)
         self._own_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="cloudkeep-"))
@@ -109,6 +116,21 @@ class CloudkeepServer:
         return cmd + list(self.extra_args)
 
     def start(self) -> "CloudkeepServer":
+        """Start the server and wait until it answers. A port chosen here (``free_port``) that
+        something else took before the server could listen on it (another test session's server,
+        when sessions run side by side) is replaced by a new one, up to ``PORT_ATTEMPTS`` times."""
+        attempt = 1
+        while not self._start_once():
+            assert self.process is not None
+            if not self._chosen_port or attempt == PORT_ATTEMPTS:
+                raise RuntimeError(f"cloudkeep exited with {self.process.returncode}:\n{self.read_output()}")
+            self._log.close()
+            self.port = free_port(self.host)
+            attempt += 1
+        return self
+
+    def _start_once(self) -> bool:
+        """False when the server stopped because its port was taken; raises on other failures."""
         self._log = open(self.data_dir.parent / f"{self.data_dir.name}.log", "w+b") \
             if self._own_dir else tempfile.TemporaryFile()
         self.process = subprocess.Popen(self.command(), stdout=self._log, stderr=subprocess.STDOUT,
@@ -116,20 +138,30 @@ class CloudkeepServer:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"cloudkeep exited with {self.process.returncode}:\n{self.read_output()}")
-            try:
-                with urllib.request.urlopen(self.endpoint + "/_cloudkeep/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.05)
+                output = self.read_output()
+                if _PORT_TAKEN in output:
+                    return False
+                raise RuntimeError(f"cloudkeep exited with {self.process.returncode}:\n{output}")
+            if self._answers():
+                break
+            time.sleep(0.05)
         else:
             self.stop()
             raise RuntimeError(f"cloudkeep did not start in {self.startup_timeout}s:\n{self.read_output()}")
         creds = self.data_dir / "root-credentials.json"
         if creds.exists():
             self.root = _account(json.loads(creds.read_text()), self.endpoint)
-        return self
+        return True
+
+    def _answers(self) -> bool:
+        """Whether this server (not another process's, on the same port) answers its health check."""
+        assert self.process is not None
+        try:
+            with urllib.request.urlopen(self.endpoint + "/_cloudkeep/health", timeout=1) as r:
+                health = json.loads(r.read()) if r.status == 200 else {}
+        except (OSError, ValueError):
+            return False
+        return self.process.pid in (health.get("pid"), health.get("parent"))
 
     def read_output(self) -> str:
         self._log.flush()
