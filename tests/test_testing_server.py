@@ -33,7 +33,6 @@ def test_a_chosen_port_taken_before_the_server_listens_is_replaced(tmp_path, mon
             assert server.port != taken.getsockname()[1]
             assert server.root is not None
             assert server.root.client("sts").get_caller_identity()["Account"] == server.root.account_id
-        server.stop()
     finally:
         taken.close()
 

@@ -233,10 +233,8 @@ def insert_rows(uow: _UnitOfWork, pairs: list[tuple[Mapping[str, Any], dict[str,
     unit of work's direct driver path (``UnitOfWork.insert_many``) when it has one: the records
     are written for every call, and SQLAlchemy's per-statement work cost more than the inserts.
     ``named``: each record's ``lookup_resources``, when the caller has them (``_grouped``)."""
-    if named is None:
-        resources = [r for event, row in pairs for r in resource_rows(event, row)]
-    else:
-        resources = [r for (event, row), names in zip(pairs, named) for r in resource_rows(event, row, names)]
+    names_of = named if named is not None else [None] * len(pairs)
+    resources = [r for (event, row), names in zip(pairs, names_of) for r in resource_rows(event, row, names)]
     insert_many = getattr(uow, "insert_many", None)
     if insert_many is not None:
         insert_many(audit_events, [row for _, row in pairs])
